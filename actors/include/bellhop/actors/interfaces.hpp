@@ -1,0 +1,36 @@
+// The typed interfaces of bellhop's actors. Callers hold only these handles
+// and never assume the actor behind one is local.
+#pragma once
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "bellhop/actors/messages.hpp"
+
+namespace bellhop {
+
+/// The requests any caller (REST, WebSocket sessions) may send about a host.
+/// Errors come back as caf::error values of category "bellhop" (errors.hpp).
+using host_api = caf::typed_actor<
+  // A new booking: overlap check, ids, durable commit. -> the 201 body.
+  caf::replies_to<booking_request>::with<created_reply>,
+  // A notification from a service. -> the 201 body.
+  caf::replies_to<notification_request>::with<created_reply>,
+  // Mark notifications read. -> updated and unread counts.
+  caf::replies_to<mark_read_request>::with<mark_read_reply>>;
+
+/// One host's actor. Owns everything that happens to that host.
+using host_actor = host_api::extend<
+  // From the storage writer (same node): an op of this host was committed.
+  caf::reacts_to<commit_done>,
+  // From itself: time to check whether it has been idle long enough to stop.
+  caf::reacts_to<idle_atom>>;
+
+/// The router: spawns host actors on first use and forwards each request to
+/// the host it names (the reply comes straight from the host). In a cluster
+/// it is the one place that knows which node owns a host.
+using router_actor = host_api::extend<
+  // From a host actor: may it stop? -> true when nothing is in flight to it.
+  caf::replies_to<retire_request>::with<bool>>;
+
+} // namespace bellhop

@@ -1,0 +1,61 @@
+// Read-only questions about a host, answered from an LMDB snapshot on the
+// caller's thread. They bypass the host's mailbox on purpose: a snapshot
+// holds only committed data, and every write is answered after its commit,
+// so a reader never sees less than what a client was told is stored.
+// Cost: one read transaction (no lock, no I/O) plus O(items) cursor steps.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "bellhop/actors/domain.hpp"
+
+namespace bellhop::storage {
+class store;
+}
+
+namespace bellhop {
+
+struct count_result {
+  uint64_t unread = 0;
+  uint64_t latest_id = 0;
+};
+
+/// Where a page of the list starts and which way it runs.
+struct list_query {
+  bool ascending = false;  ///< after= mode: oldest first
+  uint64_t from = 0;       ///< exclusive bound: ids < from (desc), > from (asc)
+  bool has_from = false;
+  bool unread_only = false;
+  std::optional<category> cat;
+  std::size_t limit = 20;
+};
+
+struct list_page {
+  std::string items;                  ///< a JSON array
+  std::optional<std::string> cursor;  ///< the next page's cursor, if any
+  uint64_t unread = 0;
+};
+
+class host_queries {
+public:
+  explicit host_queries(const storage::store& st) : store_(st) {
+  }
+
+  count_result count(std::string_view host, std::optional<category> cat) const;
+  list_page list(std::string_view host, const list_query& q) const;
+  /// The booking's JSON, or nullopt.
+  std::optional<std::string> booking(std::string_view id) const;
+
+  /// Cursors are opaque to clients: base64url of "d:<id>" or "a:<id>".
+  static std::string encode_cursor(bool ascending, uint64_t id);
+  /// Sets q.ascending/q.from; false for a malformed cursor.
+  static bool decode_cursor(std::string_view cursor, list_query& q);
+
+private:
+  const storage::store& store_;
+};
+
+} // namespace bellhop

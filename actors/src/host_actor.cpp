@@ -1,0 +1,365 @@
+// The host actor's behaviour. See host_actor.hpp for what it owns.
+#include "host_actor.hpp"
+
+#include <chrono>
+
+#include <caf/actor_clock.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "bellhop/actors/domain.hpp"
+#include "bellhop/actors/errors.hpp"
+#include "bellhop/storage/tables.hpp"
+#include "write_ops.hpp"
+
+namespace bellhop {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+using self_ptr = host_actor::stateful_pointer<host_state>;
+
+constexpr int64_t idem_lifetime_ms = 24 * 3600 * 1000;
+constexpr auto retire_timeout = std::chrono::seconds(5);
+
+void touch(self_ptr self) {
+  self->state.received += 1;
+  self->state.last_active = self->clock().now();
+}
+
+caf::error storage_error(op_outcome o) {
+  return make_error(ec::unavailable, o == op_outcome::storage_full
+                                       ? "storage is full"
+                                       : "storage failed");
+}
+
+/// The committed answer for (principal, key), a conflict, or nothing.
+/// `out` is set when the key was used before with the same request.
+caf::error check_idempotency(self_ptr self, const std::string& key,
+                             const std::string& fingerprint,
+                             std::optional<created_reply>& out) {
+  auto txn = self->state.store->begin_read();
+  auto bytes = storage::get(txn.ref(), txn.ref().db->idem, key);
+  if (!bytes)
+    return caf::none;
+  auto rec = idem_record::decode(*bytes);
+  if (!rec || rec->expires_ms <= epoch_ms(std::chrono::system_clock::now()))
+    return caf::none;
+  if (rec->fingerprint != fingerprint)
+    return make_error(ec::conflict,
+                      "Idempotency-Key was already used with another request");
+  out = created_reply{rec->body, rec->location};
+  return caf::none;
+}
+
+/// True when [in, out) overlaps a committed or pending stay in the room.
+bool overlaps(self_ptr self, const booking_request& r) {
+  for (auto& s : self->state.stays[r.room_id])
+    if (s.check_in < r.check_out && r.check_in < s.check_out)
+      return true;
+  // Committed stays of one room never overlap each other, so only the last
+  // one that begins before our check-out can overlap us.
+  auto txn = self->state.store->begin_read();
+  storage::cursor cur{txn.ref(), txn.ref().db->calendar};
+  auto prefix = storage::calendar_key(r.host_id, r.room_id, "");
+  if (!cur.seek_before(storage::calendar_key(r.host_id, r.room_id, r.check_out)))
+    return false;
+  if (cur.key().substr(0, prefix.size()) != prefix)
+    return false;
+  auto their_check_out = cur.value().substr(0, 10);
+  return r.check_in < their_check_out;
+}
+
+json booking_document(const booking_request& r, const std::string& id,
+                      const std::string& created_at) {
+  json b;
+  b["id"] = id;
+  b["hostId"] = r.host_id;
+  b["roomId"] = r.room_id;
+  b["guestId"] = r.guest_id;
+  b["checkIn"] = r.check_in;
+  b["checkOut"] = r.check_out;
+  b["guests"] = r.guests;
+  b["note"] = r.has_note ? json(r.note) : json(nullptr);
+  b["createdAt"] = created_at;
+  return b;
+}
+
+json notification_document(const std::string& host_id, uint64_t id,
+                           const std::string& type, category cat,
+                           const std::string& title, const std::string& body,
+                           json data, const std::string& created_at) {
+  json n;
+  n["id"] = id;
+  n["hostId"] = host_id;
+  n["type"] = type;
+  n["category"] = std::string{to_string(cat)};
+  n["title"] = title;
+  n["body"] = body;
+  n["data"] = std::move(data);
+  n["createdAt"] = created_at;
+  n["readAt"] = nullptr;  // must stay last: mark-read rewrites the suffix
+  return n;
+}
+
+/// Registers `op` as pending and hands it to the writer.
+caf::typed_response_promise<created_reply>
+submit_create(self_ptr self, std::unique_ptr<create_op> op,
+              created_reply reply, const std::string& room_id,
+              const std::string& fingerprint) {
+  auto& st = self->state;
+  auto token = st.next_token++;
+  op->host = caf::actor_cast<host_actor>(self);
+  op->token = token;
+  auto rp = self->make_response_promise<created_reply>();
+  if (!op->idem_key.empty())
+    st.keys[op->idem_key] = pending_key{fingerprint, {}};
+  st.creates.emplace(token,
+                     pending_create{rp, std::move(reply), room_id, op->idem_key});
+  st.store->submit(std::move(op));
+  return rp;
+}
+
+/// Idempotency checks shared by both create requests. Returns a result when
+/// the request is answered without a new write.
+std::optional<caf::result<created_reply>>
+idempotent_answer(self_ptr self, const std::string& principal,
+                  const std::string& key, const std::string& fingerprint,
+                  std::string& storage_key) {
+  if (key.empty())
+    return std::nullopt;
+  storage_key = storage::idem_key(principal, key);
+  auto& keys = self->state.keys;
+  if (auto i = keys.find(storage_key); i != keys.end()) {
+    if (i->second.fingerprint != fingerprint)
+      return caf::result<created_reply>{make_error(
+        ec::conflict, "Idempotency-Key was already used with another request")};
+    auto rp = self->make_response_promise<created_reply>();
+    i->second.waiters.push_back(rp);
+    return caf::result<created_reply>{rp};
+  }
+  std::optional<created_reply> replay;
+  if (auto err = check_idempotency(self, storage_key, fingerprint, replay))
+    return caf::result<created_reply>{std::move(err)};
+  if (replay)
+    return caf::result<created_reply>{std::move(*replay)};
+  return std::nullopt;
+}
+
+caf::result<created_reply> on_booking(self_ptr self, booking_request& r) {
+  auto& st = self->state;
+  std::string idem;
+  if (auto answer = idempotent_answer(self, r.principal, r.idem_key,
+                                      r.fingerprint, idem))
+    return std::move(*answer);
+  if (overlaps(self, r))
+    return make_error(ec::conflict, "room " + r.room_id
+                                      + " is already booked for overlapping dates");
+  auto now = std::chrono::system_clock::now();
+  auto created_at = format_time(now);
+  auto op = std::make_unique<create_op>();
+  op->host_id = r.host_id;
+  op->id = st.next_id++;
+  op->cat = category::booking;
+  op->booking_id = new_booking_id();
+  auto booking = booking_document(r, op->booking_id, created_at);
+  op->booking_json = booking.dump();
+  json data;
+  data["bookingId"] = op->booking_id;
+  data["roomId"] = r.room_id;
+  data["guestId"] = r.guest_id;
+  data["checkIn"] = r.check_in;
+  data["checkOut"] = r.check_out;
+  data["guests"] = r.guests;
+  op->note_json
+    = notification_document(r.host_id, op->id, "new_booking", category::booking,
+                            booking_title(r.room_id),
+                            booking_body(r.guest_id, r.room_id, r.check_in,
+                                         r.check_out, r.guests),
+                            std::move(data), created_at)
+        .dump();
+  op->calendar_key = storage::calendar_key(r.host_id, r.room_id, r.check_in);
+  op->calendar_value = r.check_out + op->booking_id;
+  json body;
+  body["booking"] = std::move(booking);
+  body["notification"] = json{{"id", op->id}};
+  created_reply reply{body.dump(), "/bookings/" + op->booking_id};
+  if (!idem.empty()) {
+    op->idem_key = idem;
+    op->record = idem_record{epoch_ms(now) + idem_lifetime_ms, r.fingerprint,
+                             reply.location, reply.body};
+  }
+  st.stays[r.room_id].push_back(
+    pending_stay{st.next_token, r.check_in, r.check_out});
+  return submit_create(self, std::move(op), std::move(reply), r.room_id,
+                       r.fingerprint);
+}
+
+caf::result<created_reply> on_notification(self_ptr self,
+                                           notification_request& r) {
+  auto& st = self->state;
+  std::string idem;
+  if (auto answer = idempotent_answer(self, r.principal, r.idem_key,
+                                      r.fingerprint, idem))
+    return std::move(*answer);
+  auto cat = category_of_type(r.type);
+  if (!cat)
+    return make_error(ec::invalid_request, "unknown notification type");
+  auto now = std::chrono::system_clock::now();
+  auto op = std::make_unique<create_op>();
+  op->host_id = r.host_id;
+  op->id = st.next_id++;
+  op->cat = *cat;
+  auto data = json::parse(r.data_json.empty() ? "{}" : r.data_json, nullptr,
+                          false);
+  if (data.is_discarded() || !data.is_object())
+    return make_error(ec::invalid_request, "data must be a JSON object");
+  auto note = notification_document(r.host_id, op->id, r.type, *cat, r.title,
+                                    r.body, std::move(data), format_time(now));
+  op->note_json = note.dump();
+  json body;
+  body["notification"] = std::move(note);
+  created_reply reply{body.dump(), ""};
+  if (!idem.empty()) {
+    op->idem_key = idem;
+    op->record = idem_record{epoch_ms(now) + idem_lifetime_ms, r.fingerprint,
+                             reply.location, reply.body};
+  }
+  return submit_create(self, std::move(op), std::move(reply), "",
+                       r.fingerprint);
+}
+
+void finish_create(self_ptr self, commit_done& msg) {
+  auto& st = self->state;
+  auto i = st.creates.find(msg.token);
+  if (i == st.creates.end())
+    return;
+  auto pending = std::move(i->second);
+  st.creates.erase(i);
+  if (!pending.room_id.empty()) {
+    auto& v = st.stays[pending.room_id];
+    v.erase(std::remove_if(v.begin(), v.end(),
+                           [&](const pending_stay& s) {
+                             return s.token == msg.token;
+                           }),
+            v.end());
+    if (v.empty())
+      st.stays.erase(pending.room_id);
+  }
+  std::vector<caf::typed_response_promise<created_reply>> waiters;
+  if (!pending.idem_key.empty()) {
+    if (auto k = st.keys.find(pending.idem_key); k != st.keys.end()) {
+      waiters = std::move(k->second.waiters);
+      st.keys.erase(k);
+    }
+  }
+  waiters.push_back(pending.promise);
+  auto outcome = static_cast<op_outcome>(msg.outcome);
+  for (auto& rp : waiters) {
+    switch (outcome) {
+      case op_outcome::committed:
+        rp.deliver(pending.reply);
+        break;
+      case op_outcome::replay:
+        rp.deliver(created_reply{msg.body, msg.location});
+        break;
+      case op_outcome::key_mismatch:
+        rp.deliver(make_error(
+          ec::conflict, "Idempotency-Key was already used with another request"));
+        break;
+      default:
+        rp.deliver(storage_error(outcome));
+    }
+  }
+}
+
+void finish_mark(self_ptr self, commit_done& msg) {
+  auto& st = self->state;
+  auto i = st.marks.find(msg.token);
+  if (i == st.marks.end())
+    return;
+  auto rp = std::move(i->second);
+  st.marks.erase(i);
+  auto outcome = static_cast<op_outcome>(msg.outcome);
+  if (outcome == op_outcome::committed)
+    rp.deliver(std::move(msg.marked));
+  else
+    rp.deliver(storage_error(outcome));
+}
+
+void on_idle_check(self_ptr self) {
+  auto& st = self->state;
+  auto idle = self->clock().now() - st.last_active;
+  if (st.busy() || idle < st.cfg.host_idle_timeout) {
+    self->delayed_send(self, st.cfg.host_idle_timeout, idle_atom::value);
+    return;
+  }
+  self->request(st.router, retire_timeout,
+                retire_request{st.host_id, st.received})
+    .then(
+      [=](bool agreed) {
+        if (agreed)
+          self->quit();
+        else
+          self->delayed_send(self, self->state.cfg.host_idle_timeout,
+                             idle_atom::value);
+      },
+      [=](const caf::error&) {
+        self->delayed_send(self, self->state.cfg.host_idle_timeout,
+                           idle_atom::value);
+      });
+}
+
+} // namespace
+
+host_actor::behavior_type
+host(host_actor::stateful_pointer<host_state> self, std::string host_id,
+     storage::store* st, router_actor router, core_config cfg) {
+  auto& s = self->state;
+  s.host_id = std::move(host_id);
+  s.store = st;
+  s.router = std::move(router);
+  s.cfg = cfg;
+  s.last_active = self->clock().now();
+  try {
+    auto txn = st->begin_read();
+    s.next_id = storage::get_counters(txn.ref(), s.host_id).next_id;
+  } catch (const std::exception& e) {
+    self->quit(make_error(ec::unavailable, e.what()));
+    return host_actor::behavior_type::make_empty_behavior();
+  }
+  self->delayed_send(self, cfg.host_idle_timeout, idle_atom::value);
+  return {
+    [=](booking_request& r) -> caf::result<created_reply> {
+      touch(self);
+      return on_booking(self, r);
+    },
+    [=](notification_request& r) -> caf::result<created_reply> {
+      touch(self);
+      return on_notification(self, r);
+    },
+    [=](mark_read_request& r) -> caf::result<mark_read_reply> {
+      touch(self);
+      auto& st = self->state;
+      auto op = std::make_unique<mark_read_op>();
+      op->host = caf::actor_cast<host_actor>(self);
+      op->token = st.next_token++;
+      op->read_at = format_time(std::chrono::system_clock::now());
+      op->req = std::move(r);
+      auto rp = self->make_response_promise<mark_read_reply>();
+      st.marks.emplace(op->token, rp);
+      st.store->submit(std::move(op));
+      return rp;
+    },
+    [=](commit_done& msg) {
+      if (self->state.creates.count(msg.token) > 0)
+        finish_create(self, msg);
+      else
+        finish_mark(self, msg);
+    },
+    [=](idle_atom) { on_idle_check(self); },
+  };
+}
+
+} // namespace bellhop

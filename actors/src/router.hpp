@@ -1,0 +1,32 @@
+// The router: the one actor that knows where each host actor is. It spawns a
+// host actor on first use, forwards requests to it (the host answers the
+// original sender directly), and lets idle host actors retire.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+
+#include "bellhop/actors/core.hpp"
+#include "bellhop/actors/interfaces.hpp"
+
+namespace bellhop {
+
+struct router_state {
+  static inline const char* name = "bellhop.router";
+
+  struct entry {
+    host_actor handle;
+    uint64_t forwarded = 0;  ///< requests forwarded to this incarnation
+  };
+
+  storage::store* store = nullptr;
+  core_config cfg;
+  std::unordered_map<std::string, entry> hosts;
+  std::unordered_map<caf::actor_addr, std::string> names;  ///< for down msgs
+};
+
+router_actor::behavior_type
+router(router_actor::stateful_pointer<router_state> self, storage::store* st,
+       core_config cfg);
+
+} // namespace bellhop

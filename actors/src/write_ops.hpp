@@ -1,0 +1,76 @@
+// The host actor's writes, as ops for the storage layer's group-commit
+// writer. `apply` runs on the writer thread inside the batch transaction;
+// `done` runs there after the commit and tells the host actor by message.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "bellhop/actors/domain.hpp"
+#include "bellhop/actors/interfaces.hpp"
+#include "bellhop/storage/store.hpp"
+
+namespace bellhop {
+
+/// What became of an op, as the host actor sees it (commit_done::outcome).
+enum class op_outcome : uint8_t {
+  committed = 0,
+  replay = 1,         ///< idempotency record found: body/location replayed
+  key_mismatch = 2,   ///< idempotency key used with another request
+  storage_full = 3,
+  storage_failed = 4,
+};
+
+/// An idempotency record: the first answer to (principal, key), kept for
+/// 24 hours. Stored as "expires_ms\nfingerprint\nlocation\nbody".
+struct idem_record {
+  int64_t expires_ms = 0;
+  std::string fingerprint;
+  std::string location;
+  std::string body;
+
+  std::string encode() const;
+  static std::optional<idem_record> decode(std::string_view bytes);
+};
+
+/// Creates one notification (and, for a booking, the booking and its
+/// calendar entry), bumps the host's counters, and stores the idempotency
+/// record.
+struct create_op final : storage::write_op {
+  host_actor host;
+  uint64_t token = 0;
+  std::string host_id;
+  uint64_t id = 0;
+  category cat = category::booking;
+  std::string note_json;
+  // booking part (empty booking_id: a plain notification)
+  std::string booking_id;
+  std::string booking_json;
+  std::string calendar_key;
+  std::string calendar_value;
+  // idempotency part (empty idem_key: none)
+  std::string idem_key;
+  idem_record record;
+
+  storage::status apply(storage::txn_ref t) override;
+  void done(storage::status result) override;
+
+private:
+  commit_done reply_;
+};
+
+/// Marks notifications read and updates the counters.
+struct mark_read_op final : storage::write_op {
+  host_actor host;
+  uint64_t token = 0;
+  mark_read_request req;
+  std::string read_at;  ///< RFC 3339 time written into each notification
+
+  storage::status apply(storage::txn_ref t) override;
+  void done(storage::status result) override;
+
+private:
+  mark_read_reply reply_;
+};
+
+} // namespace bellhop

@@ -1,0 +1,42 @@
+// The bellhop executable: `serve`, `token`, `--help`, `--version`.
+#include <cstring>
+#include <iostream>
+
+#include "commands.hpp"
+
+namespace {
+
+constexpr const char* usage = R"(usage: bellhop <command> [options]
+
+commands:
+  serve     run the server (REST, WebSocket, storage) in one process
+  token     print a JWT for a subject and role
+  --help    this text
+  --version the version
+
+`bellhop <command> --help` lists a command's options.
+)";
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << usage;
+    return 2;
+  }
+  const char* cmd = argv[1];
+  if (std::strcmp(cmd, "--help") == 0 || std::strcmp(cmd, "help") == 0) {
+    std::cout << usage;
+    return 0;
+  }
+  if (std::strcmp(cmd, "--version") == 0) {
+    std::cout << "bellhop " << BELLHOP_VERSION << "\n";
+    return 0;
+  }
+  if (std::strcmp(cmd, "serve") == 0)
+    return bellhop::app::serve_command(argc, argv);
+  if (std::strcmp(cmd, "token") == 0)
+    return bellhop::app::token_command(argc, argv);
+  std::cerr << "bellhop: unknown command or option: " << cmd << "\n" << usage;
+  return 2;
+}

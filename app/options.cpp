@@ -1,0 +1,170 @@
+// Option parsing and the TOML config file.
+#include "options.hpp"
+
+#include <toml++/toml.h>
+
+namespace bellhop::app {
+
+options::options(const std::vector<option_spec>& specs, int argc, char** argv,
+                 int first)
+  : specs_(specs) {
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0)
+      throw usage_error("unexpected argument: " + arg);
+    std::string name = arg.substr(2), value;
+    bool inline_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      inline_value = true;
+    }
+    auto spec = find(name);
+    if (spec == nullptr)
+      throw usage_error("unknown option: --" + name);
+    if (spec->takes_value && !inline_value) {
+      if (i + 1 >= argc)
+        throw usage_error("--" + name + " needs a value");
+      value = argv[++i];
+    } else if (!spec->takes_value) {
+      if (inline_value && value != "true" && value != "false")
+        throw usage_error("--" + name + " takes no value");
+      if (!inline_value)
+        value = "true";
+    }
+    auto& v = values_[name];
+    if (!spec->repeatable)
+      v.clear();
+    v.push_back(value);
+  }
+}
+
+void options::load_config_file() {
+  if (!has("config"))
+    return;
+  auto path = str("config", "");
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw usage_error("cannot read config file " + path + ": "
+                      + std::string{e.description()});
+  }
+  for (auto&& [key, node] : tbl) {
+    std::string name{key.str()};
+    auto spec = find(name);
+    if (spec == nullptr || name == "config")
+      throw usage_error("unknown key in " + path + ": " + name);
+    if (values_.count(name) > 0)
+      continue;  // the command line wins
+    auto to_text = [&](const toml::node& n) -> std::string {
+      if (auto s = n.value<std::string>())
+        return *s;
+      if (auto i = n.value<int64_t>())
+        return std::to_string(*i);
+      if (auto d = n.value<double>())
+        return std::to_string(*d);
+      if (auto b = n.value<bool>())
+        return *b ? "true" : "false";
+      throw usage_error("unsupported value for " + name + " in " + path);
+    };
+    auto& v = values_[name];
+    if (auto arr = node.as_array()) {
+      for (auto& el : *arr)
+        v.push_back(to_text(el));
+    } else {
+      v.push_back(to_text(node));
+    }
+  }
+}
+
+const option_spec* options::find(const std::string& name) const {
+  for (auto& s : specs_)
+    if (name == s.name)
+      return &s;
+  return nullptr;
+}
+
+bool options::has(const std::string& name) const {
+  return values_.count(name) > 0;
+}
+
+std::string options::str(const std::string& name,
+                         const std::string& fallback) const {
+  auto i = values_.find(name);
+  return i == values_.end() ? fallback : i->second.back();
+}
+
+std::vector<std::string> options::all(const std::string& name) const {
+  auto i = values_.find(name);
+  return i == values_.end() ? std::vector<std::string>{} : i->second;
+}
+
+int64_t options::integer(const std::string& name, int64_t fallback, int64_t lo,
+                         int64_t hi) const {
+  if (!has(name))
+    return fallback;
+  auto text = str(name, "");
+  try {
+    std::size_t used = 0;
+    auto v = std::stoll(text, &used);
+    if (used == text.size() && v >= lo && v <= hi)
+      return v;
+  } catch (...) {
+  }
+  throw usage_error("--" + name + " must be an integer from "
+                    + std::to_string(lo) + " to " + std::to_string(hi));
+}
+
+double options::number(const std::string& name, double fallback) const {
+  if (!has(name))
+    return fallback;
+  auto text = str(name, "");
+  try {
+    std::size_t used = 0;
+    auto v = std::stod(text, &used);
+    if (used == text.size() && v >= 0)
+      return v;
+  } catch (...) {
+  }
+  throw usage_error("--" + name + " must be a non-negative number");
+}
+
+uint64_t options::size(const std::string& name, uint64_t fallback) const {
+  if (!has(name))
+    return fallback;
+  auto text = str(name, "");
+  try {
+    std::size_t used = 0;
+    auto v = std::stoull(text, &used);
+    auto suffix = text.substr(used);
+    uint64_t mult = 1;
+    if (suffix == "K" || suffix == "KiB") mult = 1ull << 10;
+    else if (suffix == "M" || suffix == "MiB") mult = 1ull << 20;
+    else if (suffix == "G" || suffix == "GiB") mult = 1ull << 30;
+    else if (!suffix.empty()) throw usage_error("");
+    if (v > 0)
+      return v * mult;
+  } catch (...) {
+  }
+  throw usage_error("--" + name + " must be a size such as 1073741824 or 1G");
+}
+
+bool options::flag(const std::string& name) const {
+  return has(name) && str(name, "false") == "true";
+}
+
+std::string options::help_text(const std::vector<option_spec>& specs) {
+  std::string out;
+  for (auto& s : specs) {
+    std::string left = "  --" + std::string{s.name} + (s.takes_value ? " VALUE" : "");
+    if (left.size() < 30)
+      left.resize(30, ' ');
+    else
+      left += "\n" + std::string(30, ' ');
+    out += left + s.help + "\n";
+  }
+  return out;
+}
+
+} // namespace bellhop::app

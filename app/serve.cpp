@@ -1,0 +1,157 @@
+// `bellhop serve`: opens the store, starts the actor system, the router and
+// the REST server, prints the listening line, and runs until SIGINT or
+// SIGTERM. Threads: the CAF scheduler's workers, Pistache's reactors, and
+// the storage writer; the main thread only waits for a signal.
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
+
+#include "bellhop/actors/core.hpp"
+#include "bellhop/http/rest_server.hpp"
+#include "bellhop/storage/store.hpp"
+#include "commands.hpp"
+#include "options.hpp"
+
+namespace bellhop::app {
+
+namespace {
+
+const std::vector<option_spec>& serve_specs() {
+  static const std::vector<option_spec> specs{
+    {"config", true, false, "a TOML file of these options (names without --)"},
+    {"bind", true, false, "address to listen on (default 127.0.0.1)"},
+    {"http-port", true, false, "REST port (default 8080, 0: any free port)"},
+    {"data-dir", true, false, "LMDB directory (default ./data)"},
+    {"map-size", true, false, "largest size of the store (default 1G)"},
+    {"jwt-secret", true, false, "HS256 secret (or $BELLHOP_JWT_SECRET)"},
+    {"jwt-public-key", true, false, "PEM public key file for RS256/ES256"},
+    {"jwt-alg", true, false, "RS256 or ES256 with --jwt-public-key (default RS256)"},
+    {"jwt-issuer", true, false, "required iss claim"},
+    {"jwt-audience", true, false, "required aud claim"},
+    {"rate-limit", true, false, "REST requests/s per principal (default 50, 0: off)"},
+    {"booking-rate-limit", true, false, "bookings/s per guest (default 10, 0: off)"},
+    {"http-threads", true, false, "Pistache reactor threads (default 1)"},
+    {"actor-threads", true, false, "CAF scheduler threads (default 2)"},
+    {"host-idle-ms", true, false, "stop an idle host actor after this long (default 60000)"},
+    {"help", false, false, "this text"},
+  };
+  return specs;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  if (!in)
+    throw usage_error("cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+http::rest_config rest_config_from(const options& opts) {
+  http::rest_config rc;
+  rc.bind = opts.str("bind", "127.0.0.1");
+  rc.port = static_cast<uint16_t>(opts.integer("http-port", 8080, 0, 65535));
+  rc.threads = static_cast<int>(opts.integer("http-threads", 1, 1, 64));
+  rc.rate_limit = opts.number("rate-limit", 50);
+  rc.booking_rate_limit = opts.number("booking-rate-limit", 10);
+  const char* env = std::getenv("BELLHOP_JWT_SECRET");
+  rc.jwt.secret = opts.str("jwt-secret", env != nullptr ? env : "");
+  if (opts.has("jwt-public-key")) {
+    rc.jwt.public_key_pem = read_file(opts.str("jwt-public-key", ""));
+    rc.jwt.alg = opts.str("jwt-alg", "RS256");
+    if (rc.jwt.alg != "RS256" && rc.jwt.alg != "ES256")
+      throw usage_error("--jwt-alg must be RS256 or ES256");
+  } else if (rc.jwt.secret.empty()) {
+    throw usage_error("give --jwt-secret (or set BELLHOP_JWT_SECRET) or "
+                      "--jwt-public-key");
+  }
+  rc.jwt.issuer = opts.str("jwt-issuer", "");
+  rc.jwt.audience = opts.str("jwt-audience", "");
+  return rc;
+}
+
+/// Blocks SIGINT and SIGTERM in this thread and in every thread started
+/// after it, so that only sigwait sees them.
+sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+} // namespace
+
+int serve_command(int argc, char** argv) {
+  auto signals = block_stop_signals();
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    options opts{serve_specs(), argc, argv, 2};
+    if (opts.flag("help")) {
+      std::cout << "usage: bellhop serve [options]\n"
+                << options::help_text(serve_specs());
+      return 0;
+    }
+    opts.load_config_file();
+    auto rest_cfg = rest_config_from(opts);
+    storage::options sopts;
+    sopts.dir = opts.str("data-dir", "./data");
+    sopts.map_size = opts.size("map-size", sopts.map_size);
+    core_config core;
+    core.host_idle_timeout = std::chrono::milliseconds(
+      opts.integer("host-idle-ms", 60'000, 1, 86'400'000));
+    auto actor_threads = opts.integer("actor-threads", 2, 1, 64);
+
+    std::unique_ptr<storage::store> st;
+    try {
+      st = std::make_unique<storage::store>(sopts);
+    } catch (const std::exception& e) {
+      std::cerr << "bellhop serve: " << e.what() << "\n";
+      return 1;
+    }
+    st->start_writer();
+
+    caf::actor_system_config cfg;
+    add_message_types(cfg);
+    cfg.set("scheduler.max-threads", static_cast<size_t>(actor_threads));
+    caf::actor_system sys{cfg};
+    auto router = spawn_router(sys, *st, core);
+
+    http::rest_server rest{sys, router, *st, rest_cfg};
+    try {
+      rest.start();
+    } catch (const std::exception& e) {
+      std::cerr << "bellhop serve: cannot listen on " << rest_cfg.bind << ":"
+                << rest_cfg.port << ": " << e.what() << "\n";
+      caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    std::cout << "{\"event\":\"listening\",\"http\":" << rest.port()
+              << ",\"ws\":null,\"cluster\":null}" << std::endl;
+
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::cerr << "bellhop serve: stopping\n";
+    rest.drain(std::chrono::seconds(5));
+    rest.shutdown();
+    caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+    sys.await_all_actors_done();
+    st->stop_writer();
+    return 0;
+  } catch (const usage_error& e) {
+    std::cerr << "bellhop serve: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "bellhop serve: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+} // namespace bellhop::app

@@ -1,0 +1,63 @@
+// JSON Web Tokens: the verifier used by every authenticated endpoint and
+// the signer behind `bellhop token`. A token is accepted only when its
+// `alg` is the configured one (never `none`), its signature checks, `sub`
+// and a known `role` are present, and `exp` has not passed (30 s leeway).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace bellhop::auth {
+
+enum class role : uint8_t { host, guest, service, admin };
+
+std::optional<role> parse_role(std::string_view s);
+std::string_view to_string(role r);
+
+/// Who is asking.
+struct principal {
+  std::string sub;
+  auth::role role = role::guest;
+  int64_t exp = 0;  ///< seconds since the epoch
+
+  /// "role:sub", the scope of rate limits and idempotency keys.
+  std::string key() const;
+};
+
+struct jwt_config {
+  std::string secret;          ///< HS256 shared secret
+  std::string public_key_pem;  ///< RS256/ES256: the key's PEM text
+  std::string alg = "HS256";   ///< HS256, RS256 or ES256
+  std::string issuer;          ///< checked when not empty
+  std::string audience;        ///< checked when not empty
+  int64_t leeway_seconds = 30;
+};
+
+class jwt_verifier {
+public:
+  explicit jwt_verifier(jwt_config cfg);
+
+  /// The token's principal, or nullopt with a reason in `why` (never the
+  /// token itself). Thread-safe; recently verified tokens are remembered
+  /// per thread, so a client that sends the same token again costs a lookup.
+  std::optional<principal> verify(std::string_view token,
+                                  std::string* why = nullptr) const;
+
+  const jwt_config& config() const {
+    return cfg_;
+  }
+
+private:
+  std::optional<principal> decode(const std::string& token,
+                                  std::string* why) const;
+  jwt_config cfg_;
+};
+
+/// Signs an HS256 token with `sub`, `role`, `iat` and `exp` = now + ttl.
+/// Empty on failure.
+std::string sign_hs256(const std::string& secret, const std::string& sub,
+                       role r, int64_t ttl_seconds);
+
+} // namespace bellhop::auth

@@ -1,0 +1,54 @@
+// The REST API (Pistache): §2–§4 of the contract. Handlers run on Pistache's
+// reactor threads and never wait for an actor: writes ask the router from a
+// short-lived CAF actor and answer through the moved ResponseWriter; reads
+// answer from an LMDB snapshot (bellhop/actors/queries.hpp).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "bellhop/actors/interfaces.hpp"
+#include "bellhop/auth/jwt.hpp"
+
+namespace bellhop::storage {
+class store;
+}
+
+namespace bellhop::http {
+
+struct rest_config {
+  std::string bind = "127.0.0.1";
+  uint16_t port = 8080;          ///< 0: pick a free port
+  int threads = 1;               ///< Pistache reactor threads
+  double rate_limit = 50;        ///< requests/s per principal, 0: off
+  double booking_rate_limit = 10;  ///< POST /bookings per guest, 0: off
+  std::size_t max_body = 64 * 1024;
+  auth::jwt_config jwt;
+};
+
+class rest_server {
+public:
+  rest_server(caf::actor_system& sys, router_actor router,
+              const storage::store& st, rest_config cfg);
+  ~rest_server();
+
+  /// Binds and starts serving on background threads. Throws on failure.
+  void start();
+  /// The bound port (after start).
+  uint16_t port() const;
+  /// Marks the server not ready (/readyz answers 503) and waits, up to
+  /// `grace`, until every request handed to an actor has been answered.
+  void drain(std::chrono::milliseconds grace);
+  /// Stops accepting and closes connections.
+  void shutdown();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace bellhop::http

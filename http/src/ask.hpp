@@ -1,0 +1,44 @@
+// Asking the router from a reactor thread without blocking it: a short-lived
+// event-based actor sends the request, and its response handler (on a CAF
+// worker thread) writes the answer through the moved ResponseWriter.
+// Pistache queues writes from other threads to the connection's reactor, so
+// this is safe; a writer whose peer is gone drops the answer.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include <caf/event_based_actor.hpp>
+
+#include "bellhop/actors/errors.hpp"
+#include "context.hpp"
+#include "reply.hpp"
+
+namespace bellhop::http {
+
+constexpr auto ask_timeout = std::chrono::seconds(10);
+
+/// Sends the error of a failed request in the contract's shape.
+void send_actor_error(ResponseWriter& w, const caf::error& err);
+
+template <class Reply, class Message, class OnReply>
+void ask(context& ctx, ResponseWriter w, Message msg, OnReply on_reply) {
+  auto writer = std::make_shared<ResponseWriter>(std::move(w));
+  auto* pending = &ctx.in_flight;  // the context outlives every ask
+  pending->fetch_add(1);
+  ctx.sys.spawn([router = ctx.router, msg = std::move(msg), writer, on_reply,
+                 pending](caf::event_based_actor* self) mutable {
+    self->request(router, ask_timeout, std::move(msg))
+      .then(
+        [writer, on_reply, pending](Reply& r) {
+          on_reply(*writer, r);
+          pending->fetch_sub(1);
+        },
+        [writer, pending](caf::error& err) {
+          send_actor_error(*writer, err);
+          pending->fetch_sub(1);
+        });
+  });
+}
+
+} // namespace bellhop::http

@@ -1,0 +1,39 @@
+// What every REST handler shares: the actor system and router, the read
+// queries, the JWT verifier, the rate limiters and the configuration.
+// Read-only after start, except the rate limiters (internally locked).
+#pragma once
+
+#include <atomic>
+
+#include <caf/actor_system.hpp>
+
+#include "bellhop/actors/queries.hpp"
+#include "bellhop/http/rest_server.hpp"
+#include "rate_limiter.hpp"
+
+namespace bellhop::http {
+
+struct context {
+  context(caf::actor_system& sys, router_actor router, const storage::store& st,
+          rest_config config)
+    : sys(sys),
+      router(std::move(router)),
+      queries(st),
+      cfg(std::move(config)),
+      jwt(cfg.jwt),
+      rest_limit(cfg.rate_limit, cfg.rate_limit * 2),
+      booking_limit(cfg.booking_rate_limit, cfg.booking_rate_limit * 2) {
+  }
+
+  caf::actor_system& sys;
+  router_actor router;
+  host_queries queries;
+  rest_config cfg;
+  auth::jwt_verifier jwt;
+  rate_limiter rest_limit;
+  rate_limiter booking_limit;
+  std::atomic<bool> ready{true};
+  std::atomic<int64_t> in_flight{0};  ///< asks not yet answered
+};
+
+} // namespace bellhop::http

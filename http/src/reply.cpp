@@ -1,0 +1,81 @@
+// Response helpers.
+#include "reply.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace bellhop::http {
+
+namespace H = Pistache::Http::Header;
+
+namespace {
+
+/// A response header with a name chosen at run time. Pistache writes only
+/// typed headers, not raw ones, so ETag, Retry-After and friends use this.
+class named_header : public H::Header {
+public:
+  named_header(std::string name, std::string value)
+    : name_(std::move(name)), value_(std::move(value)) {
+  }
+  const char* name() const override {
+    return name_.c_str();
+  }
+  void write(std::ostream& os) const override {
+    os << value_;
+  }
+#ifdef SAFE_HEADER_CAST
+  uint64_t hash() const override {
+    return H::detail::hash(name_.c_str());
+  }
+#endif
+
+private:
+  std::string name_;
+  std::string value_;
+};
+
+} // namespace
+
+void keep_alive(const Request& req, ResponseWriter& w) {
+  auto conn = req.headers().tryGet<H::Connection>();
+  bool close = conn ? conn->control() == Pistache::Http::ConnectionControl::Close
+                    : req.version() == Pistache::Http::Version::Http10;
+  w.headers().remove<H::Connection>();
+  w.headers().add<H::Connection>(close
+                                   ? Pistache::Http::ConnectionControl::Close
+                                   : Pistache::Http::ConnectionControl::KeepAlive);
+}
+
+void send_json(ResponseWriter& w, int status, std::string_view body) {
+  w.send(static_cast<Pistache::Http::Code>(status), body.data(), body.size(),
+         MIME(Application, Json));
+}
+
+std::string error_body(std::string_view code, std::string_view message,
+                       std::string_view field) {
+  nlohmann::ordered_json e;
+  e["code"] = code;
+  e["message"] = message;
+  if (!field.empty())
+    e["field"] = field;
+  nlohmann::ordered_json doc;
+  doc["error"] = std::move(e);
+  return doc.dump();
+}
+
+void send_error(ResponseWriter& w, int status, std::string_view code,
+                std::string_view message, std::string_view field) {
+  send_json(w, status, error_body(code, message, field));
+}
+
+void send_retry_later(ResponseWriter& w, int status, std::string_view code,
+                      std::string_view message, int retry_after_seconds) {
+  add_header(w, "Retry-After", std::to_string(retry_after_seconds));
+  send_error(w, status, code, message);
+}
+
+void add_header(ResponseWriter& w, const std::string& name,
+                const std::string& value) {
+  w.headers().add(std::make_shared<named_header>(name, value));
+}
+
+} // namespace bellhop::http

@@ -1,0 +1,125 @@
+// The Pistache endpoint and the request dispatcher.
+#include "bellhop/http/rest_server.hpp"
+
+#include <thread>
+
+#include <pistache/endpoint.h>
+
+#include "routes.hpp"
+
+namespace bellhop::http {
+
+namespace {
+
+using Pistache::Http::Method;
+
+/// Dispatches on method and path; one instance per reactor thread (Pistache
+/// clones it), all sharing one context.
+class rest_handler : public Pistache::Http::Handler {
+public:
+  HTTP_PROTOTYPE(rest_handler)
+
+  explicit rest_handler(std::shared_ptr<context> ctx) : ctx_(std::move(ctx)) {
+  }
+
+  void onRequest(const Request& req, ResponseWriter w) override {
+    keep_alive(req, w);
+    try {
+      dispatch(req, std::move(w));
+    } catch (const std::exception&) {
+      // The writer may have been moved: nothing more can be said safely
+      // here. Handlers validate before they act, so this is a bug path.
+    }
+  }
+
+private:
+  void dispatch(const Request& req, ResponseWriter w) {
+    auto& ctx = *ctx_;
+    const auto& path = req.resource();
+    auto m = req.method();
+    if (path == "/healthz" && m == Method::Get)
+      return send_json(w, 200, R"({"status":"ok"})");
+    if (path == "/readyz" && m == Method::Get)
+      return ctx.ready ? send_json(w, 200, R"({"status":"ready"})")
+                       : send_retry_later(w, 503, "unavailable",
+                                          "storage is not open", 1);
+    if (path == "/bookings" && m == Method::Post)
+      return post_booking(ctx, req, std::move(w));
+    constexpr std::string_view booking_prefix = "/bookings/";
+    if (m == Method::Get && path.size() > booking_prefix.size()
+        && path.compare(0, booking_prefix.size(), booking_prefix) == 0) {
+      auto id = path.substr(booking_prefix.size());
+      if (id.find('/') == std::string::npos)
+        return get_booking(ctx, req, std::move(w), id);
+    }
+    if (path == "/notifications" && m == Method::Post)
+      return post_notification(ctx, req, std::move(w));
+    if (path == "/notifications/count" && m == Method::Get)
+      return get_count(ctx, req, std::move(w));
+    if (path == "/notifications/list" && m == Method::Get)
+      return get_list(ctx, req, std::move(w));
+    if (path == "/notifications/mark-read" && m == Method::Post)
+      return post_mark_read(ctx, req, std::move(w));
+    send_error(w, 404, "not_found", "no such route");
+  }
+
+  std::shared_ptr<context> ctx_;
+};
+
+} // namespace
+
+struct rest_server::impl {
+  std::shared_ptr<context> ctx;
+  std::unique_ptr<Pistache::Http::Endpoint> endpoint;
+};
+
+rest_server::rest_server(caf::actor_system& sys, router_actor router,
+                         const storage::store& st, rest_config cfg)
+  : impl_(std::make_unique<impl>()) {
+  impl_->ctx = std::make_shared<context>(sys, std::move(router), st,
+                                         std::move(cfg));
+}
+
+rest_server::~rest_server() {
+  shutdown();
+}
+
+void rest_server::start() {
+  auto& cfg = impl_->ctx->cfg;
+  Pistache::Address addr{cfg.bind, Pistache::Port{cfg.port}};
+  impl_->endpoint = std::make_unique<Pistache::Http::Endpoint>(addr);
+  auto opts = Pistache::Http::Endpoint::options()
+                .threads(cfg.threads)
+                .flags(Pistache::Tcp::Options::ReuseAddr)
+                // Bodies up to 1 MiB are read so that 64 KiB+ ones get the
+                // contract's 413; larger ones are cut off by Pistache.
+                .maxRequestSize(1024 * 1024)
+                .maxResponseSize(4 * 1024 * 1024)
+                .headerTimeout(std::chrono::seconds(10))
+                .bodyTimeout(std::chrono::seconds(30))
+                .keepaliveTimeout(std::chrono::seconds(60));
+  impl_->endpoint->init(opts);
+  impl_->endpoint->setHandler(std::make_shared<rest_handler>(impl_->ctx));
+  impl_->endpoint->serveThreaded();
+}
+
+uint16_t rest_server::port() const {
+  return static_cast<uint16_t>(impl_->endpoint->getPort());
+}
+
+void rest_server::drain(std::chrono::milliseconds grace) {
+  impl_->ctx->ready = false;
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (impl_->ctx->in_flight.load() > 0
+         && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+void rest_server::shutdown() {
+  if (impl_ && impl_->endpoint) {
+    impl_->endpoint->shutdown();
+    impl_->endpoint.reset();
+  }
+}
+
+} // namespace bellhop::http

@@ -1,0 +1,116 @@
+// The checks every route shares: authentication and rate limits, the host a
+// request is about, and the body's size, type and syntax.
+#include <nlohmann/json.hpp>
+
+#include "ask.hpp"
+#include "routes.hpp"
+#include "validation.hpp"
+
+namespace bellhop::http {
+
+namespace H = Pistache::Http::Header;
+
+namespace {
+
+std::string bearer_token(const Request& req) {
+  auto auth = req.headers().tryGet<H::Authorization>();
+  if (!auth)
+    return {};
+  auto v = auth->value();
+  constexpr std::string_view scheme = "Bearer ";
+  if (v.size() <= scheme.size()
+      || strncasecmp(v.data(), scheme.data(), scheme.size()) != 0)
+    return {};
+  return v.substr(scheme.size());
+}
+
+} // namespace
+
+std::optional<auth::principal> authenticate(context& ctx, const Request& req,
+                                            ResponseWriter& w) {
+  auto who = ctx.jwt.verify(bearer_token(req));
+  auto key = who ? who->key() : "ip:" + req.address().host();
+  if (auto wait = ctx.rest_limit.take(key); wait > 0) {
+    send_retry_later(w, 429, "rate_limited", "too many requests", wait);
+    return std::nullopt;
+  }
+  if (!who) {
+    send_error(w, 401, "unauthorized", "a valid bearer token is required");
+    return std::nullopt;
+  }
+  return who;
+}
+
+std::optional<std::string> target_host(const auth::principal& who,
+                                       const Request& req, ResponseWriter& w) {
+  auto named = req.query().get("hostId");
+  if (who.role == auth::role::host) {
+    if (named && *named != who.sub) {
+      send_error(w, 403, "forbidden", "a host may only see its own notifications");
+      return std::nullopt;
+    }
+    return who.sub;
+  }
+  if (who.role == auth::role::admin) {
+    if (!named || !valid_id(*named)) {
+      send_error(w, 400, "invalid_request", "an admin must name a valid hostId",
+                 "hostId");
+      return std::nullopt;
+    }
+    return *named;
+  }
+  send_error(w, 403, "forbidden", "this endpoint is for hosts and admins");
+  return std::nullopt;
+}
+
+std::optional<nlohmann::json> json_body(context& ctx, const Request& req,
+                                        ResponseWriter& w) {
+  const auto& body = req.body();
+  if (body.size() > ctx.cfg.max_body) {
+    send_error(w, 413, "payload_too_large", "the body is over 64 KiB");
+    return std::nullopt;
+  }
+  auto ct = req.headers().tryGet<H::ContentType>();
+  if (!ct || ct->mime().top() != Pistache::Http::Mime::Type::Application
+      || ct->mime().sub() != Pistache::Http::Mime::Subtype::Json) {
+    send_error(w, 415, "unsupported_media_type",
+               "the body must be application/json");
+    return std::nullopt;
+  }
+  auto doc = nlohmann::json::parse(body, nullptr, false);
+  if (doc.is_discarded()) {
+    send_error(w, 400, "invalid_request", "the body is not valid JSON");
+    return std::nullopt;
+  }
+  if (!doc.is_object()) {
+    send_error(w, 400, "invalid_request", "the body must be a JSON object");
+    return std::nullopt;
+  }
+  return doc;
+}
+
+void send_actor_error(ResponseWriter& w, const caf::error& err) {
+  auto code = code_of(err);
+  auto msg = message_of(err);
+  switch (code) {
+    case ec::invalid_request:
+      send_error(w, 400, "invalid_request", msg);
+      break;
+    case ec::conflict:
+      send_error(w, 409, "conflict", msg);
+      break;
+    case ec::not_found:
+      send_error(w, 404, "not_found", msg);
+      break;
+    case ec::forbidden:
+      send_error(w, 403, "forbidden", msg);
+      break;
+    default:
+      send_retry_later(w, 503, "unavailable",
+                       msg.empty() ? "the service is unavailable, try again"
+                                   : msg,
+                       1);
+  }
+}
+
+} // namespace bellhop::http

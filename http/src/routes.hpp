@@ -1,0 +1,45 @@
+// The REST routes and the checks they share. Each route function runs on a
+// Pistache reactor thread and either answers at once or hands the
+// ResponseWriter to an actor request (ask.hpp); it never blocks.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "bellhop/auth/jwt.hpp"
+#include "context.hpp"
+#include "reply.hpp"
+
+namespace bellhop::http {
+
+/// The verified principal, after the rate limit; nullopt when an answer
+/// (401 or 429) was already sent.
+std::optional<auth::principal> authenticate(context& ctx, const Request& req,
+                                            ResponseWriter& w);
+
+/// The host a host-scoped request is about: the host's own id, or the
+/// `hostId=` an admin names. nullopt when an answer (400/403) was sent.
+std::optional<std::string> target_host(const auth::principal& who,
+                                       const Request& req, ResponseWriter& w);
+
+/// The body parsed as JSON after the 413/415/400 checks; nullopt when an
+/// answer was sent.
+std::optional<nlohmann::json> json_body(context& ctx, const Request& req,
+                                        ResponseWriter& w);
+
+/// The Idempotency-Key header: "" when absent, nullopt (answered 400) when
+/// malformed.
+std::optional<std::string> idempotency_key(const Request& req,
+                                           ResponseWriter& w);
+
+void post_booking(context& ctx, const Request& req, ResponseWriter w);
+void get_booking(context& ctx, const Request& req, ResponseWriter w,
+                 const std::string& id);
+void post_notification(context& ctx, const Request& req, ResponseWriter w);
+void get_count(context& ctx, const Request& req, ResponseWriter w);
+void get_list(context& ctx, const Request& req, ResponseWriter w);
+void post_mark_read(context& ctx, const Request& req, ResponseWriter w);
+
+} // namespace bellhop::http

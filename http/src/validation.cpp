@@ -1,0 +1,261 @@
+// Field rules of §3 and §4.
+#include "validation.hpp"
+
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+#include <openssl/sha.h>
+
+#include "bellhop/actors/domain.hpp"
+
+namespace bellhop::http {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::optional<invalid> bad(std::string field, std::string message) {
+  return invalid{std::move(field), std::move(message)};
+}
+
+/// Unicode code points in valid UTF-8 (nlohmann rejects invalid UTF-8).
+std::size_t char_count(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s)
+    n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+/// Reads a required string field.
+std::optional<invalid> need_string(const json& body, const char* name,
+                                   std::string& out) {
+  auto i = body.find(name);
+  if (i == body.end() || i->is_null())
+    return bad(name, std::string{name} + " is required");
+  if (!i->is_string())
+    return bad(name, std::string{name} + " must be a string");
+  out = i->get<std::string>();
+  return std::nullopt;
+}
+
+std::optional<invalid> need_id(const json& body, const char* name,
+                               std::string& out) {
+  if (auto err = need_string(body, name, out))
+    return err;
+  if (!valid_id(out))
+    return bad(name, std::string{name}
+                       + " must be 1-64 characters of A-Z, a-z, 0-9, '.', '_', '-'");
+  return std::nullopt;
+}
+
+bool leap(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+int digits(std::string_view s) {
+  int v = 0;
+  for (char c : s)
+    v = v * 10 + (c - '0');
+  return v;
+}
+
+} // namespace
+
+bool valid_id(std::string_view s) {
+  if (s.empty() || s.size() > 64)
+    return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_'
+          || c == '-'))
+      return false;
+  return true;
+}
+
+bool valid_date(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-')
+    return false;
+  for (int i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (!std::isdigit(static_cast<unsigned char>(s[i])))
+      return false;
+  int y = digits(s.substr(0, 4)), m = digits(s.substr(5, 2)),
+      d = digits(s.substr(8, 2));
+  static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (y < 1 || m < 1 || m > 12 || d < 1)
+    return false;
+  int max = days[m - 1] + (m == 2 && leap(y) ? 1 : 0);
+  return d <= max;
+}
+
+int64_t day_number(std::string_view date) {
+  // Howard Hinnant's days_from_civil.
+  int64_t y = digits(date.substr(0, 4));
+  unsigned m = digits(date.substr(5, 2)), d = digits(date.substr(8, 2));
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  auto yoe = static_cast<unsigned>(y - era * 400);
+  unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool valid_idempotency_key(std::string_view key) {
+  if (key.empty() || key.size() > 128)
+    return false;
+  for (char c : key)
+    if (c < 0x20 || c > 0x7e)
+      return false;
+  return true;
+}
+
+std::optional<invalid> parse_booking(const json& body,
+                                     const auth::principal& who,
+                                     booking_request& out) {
+  if (!body.is_object())
+    return bad("", "the body must be a JSON object");
+  if (auto e = need_id(body, "hostId", out.host_id))
+    return e;
+  if (auto e = need_id(body, "roomId", out.room_id))
+    return e;
+  if (who.role == auth::role::guest) {
+    out.guest_id = who.sub;  // a guestId in a guest's body is ignored
+    if (!valid_id(out.guest_id))
+      return bad("guestId", "the token's subject is not a valid guestId");
+  } else if (auto e = need_id(body, "guestId", out.guest_id)) {
+    return e;
+  }
+  if (auto e = need_string(body, "checkIn", out.check_in))
+    return e;
+  if (!valid_date(out.check_in))
+    return bad("checkIn", "checkIn must be a date YYYY-MM-DD");
+  if (auto e = need_string(body, "checkOut", out.check_out))
+    return e;
+  if (!valid_date(out.check_out))
+    return bad("checkOut", "checkOut must be a date YYYY-MM-DD");
+  auto nights = day_number(out.check_out) - day_number(out.check_in);
+  if (nights <= 0)
+    return bad("checkOut", "checkOut must be after checkIn");
+  if (nights > 365)
+    return bad("checkOut", "a stay is at most 365 nights");
+  auto g = body.find("guests");
+  if (g == body.end() || g->is_null())
+    return bad("guests", "guests is required");
+  if (!g->is_number_integer())
+    return bad("guests", "guests must be an integer from 1 to 50");
+  auto n = g->get<int64_t>();
+  if (n < 1 || n > 50)
+    return bad("guests", "guests must be an integer from 1 to 50");
+  out.guests = static_cast<int32_t>(n);
+  auto note = body.find("note");
+  out.has_note = note != body.end() && !note->is_null();
+  if (out.has_note) {
+    if (!note->is_string())
+      return bad("note", "note must be a string");
+    out.note = note->get<std::string>();
+    if (char_count(out.note) > 500)
+      return bad("note", "note is at most 500 characters");
+  }
+  json canonical = {{"hostId", out.host_id},   {"roomId", out.room_id},
+                    {"guestId", out.guest_id}, {"checkIn", out.check_in},
+                    {"checkOut", out.check_out}, {"guests", out.guests},
+                    {"note", out.has_note ? json(out.note) : json(nullptr)}};
+  out.fingerprint = fingerprint(canonical.dump());
+  return std::nullopt;
+}
+
+std::optional<invalid> parse_notification(const json& body,
+                                          notification_request& out) {
+  if (!body.is_object())
+    return bad("", "the body must be a JSON object");
+  if (auto e = need_id(body, "hostId", out.host_id))
+    return e;
+  if (auto e = need_string(body, "type", out.type))
+    return e;
+  if (out.type == "new_booking" || !category_of_type(out.type))
+    return bad("type", "type must be one of booking_cancelled, new_review, "
+                       "new_message, system");
+  if (auto e = need_string(body, "title", out.title))
+    return e;
+  auto title_len = char_count(out.title);
+  if (title_len < 1 || title_len > 200)
+    return bad("title", "title must be 1-200 characters");
+  auto b = body.find("body");
+  if (b != body.end() && !b->is_null()) {
+    if (!b->is_string())
+      return bad("body", "body must be a string");
+    out.body = b->get<std::string>();
+    if (char_count(out.body) > 2000)
+      return bad("body", "body is at most 2000 characters");
+  }
+  auto d = body.find("data");
+  out.data_json = "{}";
+  if (d != body.end() && !d->is_null()) {
+    if (!d->is_object())
+      return bad("data", "data must be a JSON object");
+    out.data_json = d->dump();
+    if (out.data_json.size() > 8 * 1024)
+      return bad("data", "data is at most 8 KiB");
+  }
+  json canonical = {{"hostId", out.host_id}, {"type", out.type},
+                    {"title", out.title},    {"body", out.body},
+                    {"data", json::parse(out.data_json)}};
+  out.fingerprint = fingerprint(canonical.dump());
+  return std::nullopt;
+}
+
+std::optional<invalid> parse_mark_read(const json& body,
+                                       mark_read_request& out) {
+  if (!body.is_object())
+    return bad("", "the body must be a JSON object");
+  int forms = body.contains("ids") + body.contains("upTo") + body.contains("all");
+  if (forms != 1)
+    return bad("", "give exactly one of ids, upTo or all");
+  if (auto i = body.find("ids"); i != body.end()) {
+    if (!i->is_array())
+      return bad("ids", "ids must be an array of notification ids");
+    if (i->size() > 1000)
+      return bad("ids", "at most 1000 ids");
+    out.mode = static_cast<uint8_t>(mark_mode::ids);
+    for (auto& x : *i) {
+      if (!x.is_number_integer() || x.get<int64_t>() < 1)
+        return bad("ids", "ids must be positive integers");
+      out.ids.push_back(x.get<uint64_t>());
+    }
+  } else if (auto u = body.find("upTo"); u != body.end()) {
+    if (!u->is_number_integer() || u->get<int64_t>() < 0)
+      return bad("upTo", "upTo must be a non-negative integer");
+    out.mode = static_cast<uint8_t>(mark_mode::up_to);
+    out.up_to = u->get<uint64_t>();
+  } else {
+    auto a = body.find("all");
+    if (!a->is_boolean() || !a->get<bool>())
+      return bad("all", "all must be true");
+    out.mode = static_cast<uint8_t>(mark_mode::all);
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> parse_uint(std::string_view s, uint64_t lo,
+                                   uint64_t hi) {
+  uint64_t v = 0;
+  auto [p, err] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || err != std::errc{} || p != s.data() + s.size() || v < lo
+      || v > hi)
+    return std::nullopt;
+  return v;
+}
+
+std::string fingerprint(std::string_view canonical) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(canonical.data()),
+         canonical.size(), md);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * SHA256_DIGEST_LENGTH);
+  for (auto b : md) {
+    out.push_back(hex[b >> 4]);
+    out.push_back(hex[b & 15]);
+  }
+  return out;
+}
+
+} // namespace bellhop::http

@@ -1,0 +1,82 @@
+// Typed access to bellhop's tables: key encoders, get/put/del, a cursor, and
+// the binary per-host counters record. Every function throws lmdb_error on
+// an LMDB error other than "not found".
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "bellhop/storage/store.hpp"
+
+namespace bellhop::storage {
+
+/// Number of notification categories (booking, review, message, system).
+constexpr std::size_t category_count = 4;
+
+/// A host's counters. The host actor is the only writer of its record.
+struct host_counters {
+  uint64_t next_id = 1;    ///< the id the next notification gets
+  uint64_t latest_id = 0;  ///< the newest notification's id (0: none)
+  uint64_t unread = 0;     ///< unread notifications, all categories
+  std::array<uint64_t, category_count> unread_by_category{};
+  std::array<uint64_t, category_count> latest_by_category{};
+};
+
+// -- keys ------------------------------------------------------------------
+
+/// host \0 id, the id big-endian so that keys sort by id.
+std::string note_key(std::string_view host, uint64_t id);
+/// The id part of a note_key (or unread key).
+uint64_t note_key_id(std::string_view key);
+/// host \0 room \0 checkIn (YYYY-MM-DD sorts as dates do).
+std::string calendar_key(std::string_view host, std::string_view room,
+                         std::string_view check_in);
+/// principal \0 key.
+std::string idem_key(std::string_view principal, std::string_view key);
+
+// -- plain access ------------------------------------------------------------
+
+/// The value under `key`, valid until the transaction ends.
+std::optional<std::string_view> get(txn_ref t, MDB_dbi dbi,
+                                     std::string_view key);
+void put(txn_ref t, MDB_dbi dbi, std::string_view key, std::string_view val);
+/// Deletes `key`; returns false when it was not there.
+bool del(txn_ref t, MDB_dbi dbi, std::string_view key);
+
+host_counters get_counters(txn_ref t, std::string_view host);
+void put_counters(txn_ref t, std::string_view host, const host_counters& c);
+
+// -- cursor -----------------------------------------------------------------
+
+/// A cursor over one table. Positions return false when there is no entry.
+class cursor {
+public:
+  cursor(txn_ref t, MDB_dbi dbi);
+  ~cursor();
+  cursor(const cursor&) = delete;
+  cursor& operator=(const cursor&) = delete;
+
+  /// First entry with key >= k.
+  bool seek(std::string_view k);
+  /// Last entry with key < k.
+  bool seek_before(std::string_view k);
+  bool next();
+  bool prev();
+  std::string_view key() const {
+    return key_;
+  }
+  std::string_view value() const {
+    return val_;
+  }
+
+private:
+  bool move(MDB_cursor_op op, std::string_view k = {});
+  MDB_cursor* cur_ = nullptr;
+  std::string_view key_;
+  std::string_view val_;
+};
+
+} // namespace bellhop::storage

@@ -1,0 +1,229 @@
+// Host actor logic on CAF's deterministic test coordinator: ids, unread
+// counts, overlaps, idempotency, mark-read and passivation. The store runs
+// without its writer thread; the fixture commits between scheduler runs, so
+// every interleaving is the same on every run and timers need no waiting.
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <catch2/catch.hpp>
+
+#include "bellhop/actors/core.hpp"
+#include "bellhop/actors/errors.hpp"
+#include "bellhop/actors/queries.hpp"
+#include "bellhop/storage/store.hpp"
+#include "temp_dir.hpp"
+
+using namespace bellhop;
+
+namespace {
+
+caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
+  add_message_types(cfg);
+  cfg.set("scheduler.policy", caf::atom("testing"));
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  return cfg;
+}
+
+struct fixture {
+  temp_dir dir;
+  storage::store st{storage::options{dir.path}};
+  caf::actor_system_config cfg;
+  caf::actor_system sys{testing_config(cfg)};
+  caf::scheduler::test_coordinator& sched
+    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  caf::scoped_actor self{sys};
+  core_config core{std::chrono::milliseconds(1000)};
+  router_actor router = spawn_router(sys, st, core);
+  host_queries queries{st};
+
+  /// Runs actors and commits until nothing is left to do.
+  void settle() {
+    for (;;) {
+      auto ran = sched.run();
+      auto committed = st.drain();
+      if (ran == 0 && committed == 0)
+        return;
+    }
+  }
+
+  template <class Reply, class Msg>
+  caf::expected<Reply> ask(Msg msg) {
+    auto handle = self->request(router, caf::infinite, std::move(msg));
+    settle();
+    caf::expected<Reply> out{caf::sec::unexpected_message};
+    handle.receive([&](Reply& r) { out = std::move(r); },
+                   [&](caf::error& e) { out = std::move(e); });
+    return out;
+  }
+
+  caf::expected<created_reply> book(const std::string& host,
+                                    const std::string& room,
+                                    const std::string& in,
+                                    const std::string& out,
+                                    const std::string& key = "",
+                                    const std::string& fp = "fp") {
+    booking_request r;
+    r.principal = "guest:g1";
+    r.idem_key = key;
+    r.fingerprint = fp;
+    r.host_id = host;
+    r.room_id = room;
+    r.guest_id = "g1";
+    r.check_in = in;
+    r.check_out = out;
+    r.guests = 2;
+    return ask<created_reply>(std::move(r));
+  }
+
+  caf::expected<mark_read_reply> mark(const std::string& host, mark_mode mode,
+                                      std::vector<uint64_t> ids = {},
+                                      uint64_t up_to = 0) {
+    mark_read_request r;
+    r.host_id = host;
+    r.mode = static_cast<uint8_t>(mode);
+    r.ids = std::move(ids);
+    r.up_to = up_to;
+    r.by = host;
+    r.via = "rest";
+    return ask<mark_read_reply>(std::move(r));
+  }
+
+  ~fixture() {
+    self->send_exit(router, caf::exit_reason::user_shutdown);
+    settle();
+  }
+};
+
+bool has(const std::string& body, const std::string& part) {
+  return body.find(part) != std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "ids start at 1 and increase per host") {
+  auto a = book("h1", "r1", "2026-12-01", "2026-12-03");
+  auto b = book("h1", "r2", "2026-12-01", "2026-12-03");
+  auto c = book("h2", "r1", "2026-12-01", "2026-12-03");
+  REQUIRE(a);
+  REQUIRE(b);
+  REQUIRE(c);
+  CHECK(has(a->body, R"("notification":{"id":1})"));
+  CHECK(has(b->body, R"("notification":{"id":2})"));
+  CHECK(has(c->body, R"("notification":{"id":1})"));
+  CHECK(a->location.rfind("/bookings/bk_", 0) == 0);
+  auto count = queries.count("h1", std::nullopt);
+  CHECK(count.unread == 2);
+  CHECK(count.latest_id == 2);
+}
+
+TEST_CASE_METHOD(fixture, "overlapping stays of one room are refused") {
+  REQUIRE(book("h1", "r1", "2026-12-05", "2026-12-10"));
+  auto clash = [&](const char* in, const char* out) {
+    auto r = book("h1", "r1", in, out);
+    return !r && code_of(r.error()) == ec::conflict;
+  };
+  CHECK(clash("2026-12-05", "2026-12-10"));  // same
+  CHECK(clash("2026-12-01", "2026-12-06"));  // ends inside
+  CHECK(clash("2026-12-09", "2026-12-12"));  // begins inside
+  CHECK(clash("2026-12-01", "2026-12-20"));  // covers
+  CHECK(clash("2026-12-06", "2026-12-07"));  // inside
+  CHECK(book("h1", "r1", "2026-12-10", "2026-12-12"));  // begins on check-out
+  CHECK(book("h1", "r1", "2026-12-01", "2026-12-05"));  // ends on check-in
+  CHECK(book("h1", "r2", "2026-12-05", "2026-12-10"));  // another room
+  CHECK(book("h2", "r1", "2026-12-05", "2026-12-10"));  // another host
+}
+
+TEST_CASE_METHOD(fixture, "overlap is checked against stays not yet committed") {
+  booking_request r;
+  r.principal = "guest:g1";
+  r.host_id = "h1";
+  r.room_id = "r1";
+  r.guest_id = "g1";
+  r.check_in = "2026-12-01";
+  r.check_out = "2026-12-04";
+  auto first = self->request(router, caf::infinite, r);
+  r.check_in = "2026-12-03";
+  r.check_out = "2026-12-05";
+  auto second = self->request(router, caf::infinite, r);
+  sched.run();  // both handled before any commit
+  settle();
+  int ok = 0, conflicts = 0;
+  for (auto* h : {&first, &second})
+    h->receive([&](created_reply&) { ++ok; },
+               [&](caf::error& e) { conflicts += code_of(e) == ec::conflict; });
+  CHECK(ok == 1);
+  CHECK(conflicts == 1);
+}
+
+TEST_CASE_METHOD(fixture, "an idempotency key replays the first answer") {
+  auto first = book("h1", "r1", "2026-12-01", "2026-12-03", "key-1", "fp-a");
+  REQUIRE(first);
+  auto again = book("h1", "r1", "2026-12-01", "2026-12-03", "key-1", "fp-a");
+  REQUIRE(again);
+  CHECK(again->body == first->body);
+  CHECK(again->location == first->location);
+  CHECK(queries.count("h1", std::nullopt).unread == 1);
+  auto other = book("h1", "r9", "2026-12-01", "2026-12-03", "key-1", "fp-b");
+  REQUIRE(!other);
+  CHECK(code_of(other.error()) == ec::conflict);
+}
+
+TEST_CASE_METHOD(fixture, "concurrent requests with one key create one booking") {
+  booking_request r;
+  r.principal = "guest:g1";
+  r.idem_key = "k";
+  r.fingerprint = "same";
+  r.host_id = "h1";
+  r.room_id = "r1";
+  r.guest_id = "g1";
+  r.check_in = "2026-12-01";
+  r.check_out = "2026-12-03";
+  auto a = self->request(router, caf::infinite, r);
+  auto b = self->request(router, caf::infinite, r);
+  settle();
+  std::string body_a, body_b;
+  a.receive([&](created_reply& x) { body_a = x.body; }, [](caf::error&) {});
+  b.receive([&](created_reply& x) { body_b = x.body; }, [](caf::error&) {});
+  CHECK(!body_a.empty());
+  CHECK(body_a == body_b);
+  CHECK(queries.count("h1", std::nullopt).unread == 1);
+}
+
+TEST_CASE_METHOD(fixture, "mark-read by ids, up to an id, and all") {
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(book("h1", "r" + std::to_string(i), "2026-12-01", "2026-12-02"));
+  auto by_ids = mark("h1", mark_mode::ids, {2, 4, 99});
+  REQUIRE(by_ids);
+  CHECK(by_ids->updated == 2);
+  CHECK(by_ids->unread == 3);
+  CHECK(by_ids->changed == std::vector<uint64_t>{2, 4});
+  auto again = mark("h1", mark_mode::ids, {2});
+  REQUIRE(again);
+  CHECK(again->updated == 0);
+  auto up_to = mark("h1", mark_mode::up_to, {}, 3);
+  REQUIRE(up_to);
+  CHECK(up_to->updated == 2);  // 1 and 3
+  CHECK(up_to->unread == 1);
+  auto all = mark("h1", mark_mode::all);
+  REQUIRE(all);
+  CHECK(all->updated == 1);
+  CHECK(all->unread == 0);
+  CHECK(queries.count("h1", std::nullopt).unread == 0);
+  list_query q;
+  auto page = queries.list("h1", q);
+  CHECK(!has(page.items, R"("readAt":null)"));
+}
+
+TEST_CASE_METHOD(fixture, "an idle host actor stops and its state reloads") {
+  REQUIRE(book("h1", "r1", "2026-12-01", "2026-12-03"));
+  auto running = sys.registry().running();
+  sched.advance_time(std::chrono::milliseconds(1000));
+  settle();
+  sched.advance_time(std::chrono::milliseconds(1000));
+  settle();
+  CHECK(sys.registry().running() == running - 1);  // the host actor is gone
+  auto next = book("h1", "r2", "2026-12-01", "2026-12-03");
+  REQUIRE(next);
+  CHECK(has(next->body, R"("notification":{"id":2})"));  // ids continue
+  auto clash = book("h1", "r1", "2026-12-02", "2026-12-04");
+  CHECK(!clash);  // the calendar reloaded too
+}

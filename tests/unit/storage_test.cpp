@@ -1,0 +1,150 @@
+// The store: tables, the group-commit writer, reopening, and a full map.
+#include <atomic>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "bellhop/storage/store.hpp"
+#include "bellhop/storage/tables.hpp"
+#include "temp_dir.hpp"
+
+using namespace bellhop::storage;
+
+namespace {
+
+/// Puts one key/value and records its final status.
+struct put_op : write_op {
+  std::string key, value;
+  std::atomic<int>* done_count;
+  status* result;
+  put_op(std::string k, std::string v, std::atomic<int>* n, status* r)
+    : key(std::move(k)), value(std::move(v)), done_count(n), result(r) {
+  }
+  status apply(txn_ref t) override {
+    put(t, t.db->meta, key, value);
+    return status::ok;
+  }
+  void done(status st) override {
+    if (result != nullptr)
+      *result = st;
+    done_count->fetch_add(1);
+  }
+};
+
+std::optional<std::string> read(store& st, const std::string& key) {
+  auto txn = st.begin_read();
+  auto v = get(txn.ref(), txn.ref().db->meta, key);
+  return v ? std::optional<std::string>{std::string{*v}} : std::nullopt;
+}
+
+} // namespace
+
+TEST_CASE("a committed write is visible to readers and survives reopening") {
+  temp_dir dir;
+  std::atomic<int> n{0};
+  status result = status::failed;
+  {
+    store st{options{dir.path}};
+    st.submit(std::make_unique<put_op>("k", "v", &n, &result));
+    CHECK(!read(st, "k"));  // not before the commit
+    CHECK(st.drain() == 1);
+    CHECK(result == status::ok);
+    CHECK(read(st, "k") == "v");
+  }
+  store again{options{dir.path}};
+  CHECK(read(again, "k") == "v");
+}
+
+TEST_CASE("the writer commits many waiting requests in few transactions") {
+  temp_dir dir;
+  store st{options{dir.path}};
+  std::size_t commits = 0, ops = 0;
+  st.on_commit([&](std::chrono::nanoseconds, std::size_t k) {
+    ++commits;
+    ops += k;
+  });
+  std::atomic<int> n{0};
+  // Queued before the writer starts: one transaction takes them all.
+  for (int i = 0; i < 500; ++i)
+    st.submit(std::make_unique<put_op>("a" + std::to_string(i), "x", &n, nullptr));
+  st.start_writer();
+  std::vector<std::thread> producers;
+  for (int t = 0; t < 4; ++t)
+    producers.emplace_back([&, t] {
+      for (int i = 0; i < 250; ++i)
+        st.submit(std::make_unique<put_op>(
+          "b" + std::to_string(t) + "-" + std::to_string(i), "y", &n, nullptr));
+    });
+  for (auto& p : producers)
+    p.join();
+  st.stop_writer();
+  CHECK(n == 1500);
+  CHECK(ops == 1500);
+  CHECK(commits < 1500);  // grouped: far fewer commits than requests
+  CHECK(read(st, "a499") == "x");
+  CHECK(read(st, "b3-249") == "y");
+}
+
+TEST_CASE("a full map refuses what does not fit and keeps what does") {
+  temp_dir dir;
+  options opts{dir.path};
+  opts.map_size = 256 * 1024;
+  store st{opts};
+  std::atomic<int> n{0};
+  std::vector<status> results(64, status::ok);
+  for (int i = 0; i < 64; ++i)
+    st.submit(std::make_unique<put_op>("big" + std::to_string(i),
+                                       std::string(16 * 1024, 'x'), &n,
+                                       &results[i]));
+  st.drain();
+  int ok = 0, full = 0;
+  for (int i = 0; i < 64; ++i) {
+    if (results[i] == status::ok) {
+      ++ok;
+      CHECK(read(st, "big" + std::to_string(i)));
+    } else {
+      CHECK(results[i] == status::full);
+      ++full;
+    }
+  }
+  CHECK(ok > 0);
+  CHECK(full > 0);
+  // Still usable after the refusal.
+  status small = status::failed;
+  st.submit(std::make_unique<put_op>("small", "1", &n, &small));
+  st.drain();
+  CHECK(small == status::ok);
+}
+
+TEST_CASE("counters and note keys round-trip") {
+  temp_dir dir;
+  store st{options{dir.path}};
+  CHECK(note_key_id(note_key("h1", 0x0102030405060708ULL)) == 0x0102030405060708ULL);
+  CHECK(note_key("h1", 2) < note_key("h1", 10));
+  struct counters_op : write_op {
+    status apply(txn_ref t) override {
+      host_counters c;
+      c.next_id = 8;
+      c.latest_id = 7;
+      c.unread = 3;
+      c.unread_by_category[2] = 3;
+      c.latest_by_category[2] = 7;
+      put_counters(t, "h1", c);
+      return status::ok;
+    }
+    void done(status) override {
+    }
+  };
+  st.submit(std::make_unique<counters_op>());
+  st.drain();
+  auto txn = st.begin_read();
+  auto c = get_counters(txn.ref(), "h1");
+  CHECK(c.next_id == 8);
+  CHECK(c.latest_id == 7);
+  CHECK(c.unread == 3);
+  CHECK(c.unread_by_category[2] == 3);
+  CHECK(c.latest_by_category[2] == 7);
+  auto none = get_counters(txn.ref(), "h2");
+  CHECK(none.next_id == 1);
+  CHECK(none.unread == 0);
+}
