@@ -1,12 +1,15 @@
 // `bellhop serve`: opens the store, starts the actor system, the router and
 // the REST server, prints the listening line, and runs until SIGINT or
 // SIGTERM. Threads: the CAF scheduler's workers, Pistache's reactors, and
-// the storage writer; the main thread only waits for a signal.
+// the storage writer, and the WebSocket gateway's Asio thread; the main
+// thread only waits for a signal.
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+
+#include <sys/resource.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -15,6 +18,7 @@
 #include "bellhop/actors/core.hpp"
 #include "bellhop/http/rest_server.hpp"
 #include "bellhop/storage/store.hpp"
+#include "bellhop/ws/gateway.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 
@@ -27,6 +31,10 @@ const std::vector<option_spec>& serve_specs() {
     {"config", true, false, "a TOML file of these options (names without --)"},
     {"bind", true, false, "address to listen on (default 127.0.0.1)"},
     {"http-port", true, false, "REST port (default 8080, 0: any free port)"},
+    {"ws-port", true, false, "WebSocket port (default 8081, 0: any free port)"},
+    {"ws-ttl-ms", true, false, "close each socket after this long (default 3000, 0: never)"},
+    {"ws-close-on-delivery", false, false, "close a socket after its first acked notification"},
+    {"max-sessions-per-host", true, false, "live sockets per host (default 16)"},
     {"data-dir", true, false, "LMDB directory (default ./data)"},
     {"map-size", true, false, "largest size of the store (default 1G)"},
     {"jwt-secret", true, false, "HS256 secret (or $BELLHOP_JWT_SECRET)"},
@@ -76,6 +84,16 @@ http::rest_config rest_config_from(const options& opts) {
   return rc;
 }
 
+/// Raises the soft limit on open files to the hard one: every socket is a
+/// file, and the default soft limit (1024) is far below what a gateway holds.
+void raise_file_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
 /// Blocks SIGINT and SIGTERM in this thread and in every thread started
 /// after it, so that only sigwait sees them.
 sigset_t block_stop_signals() {
@@ -92,6 +110,7 @@ sigset_t block_stop_signals() {
 int serve_command(int argc, char** argv) {
   auto signals = block_stop_signals();
   std::signal(SIGPIPE, SIG_IGN);
+  raise_file_limit();
   try {
     options opts{serve_specs(), argc, argv, 2};
     if (opts.flag("help")) {
@@ -108,6 +127,15 @@ int serve_command(int argc, char** argv) {
     core.host_idle_timeout = std::chrono::milliseconds(
       opts.integer("host-idle-ms", 60'000, 1, 86'400'000));
     auto actor_threads = opts.integer("actor-threads", 2, 1, 64);
+    ws::gateway_config ws_cfg;
+    ws_cfg.bind = rest_cfg.bind;
+    ws_cfg.port = static_cast<uint16_t>(opts.integer("ws-port", 8081, 0, 65535));
+    ws_cfg.ttl_ms = static_cast<uint32_t>(
+      opts.integer("ws-ttl-ms", 3000, 0, 86'400'000));
+    ws_cfg.close_on_delivery = opts.flag("ws-close-on-delivery");
+    ws_cfg.max_sessions_per_host = static_cast<std::size_t>(
+      opts.integer("max-sessions-per-host", 16, 1, 100'000));
+    ws_cfg.jwt = rest_cfg.jwt;
 
     std::unique_ptr<storage::store> st;
     try {
@@ -125,20 +153,26 @@ int serve_command(int argc, char** argv) {
     auto router = spawn_router(sys, *st, core);
 
     http::rest_server rest{sys, router, *st, rest_cfg};
+    ws::gateway gateway{sys, router, ws_cfg};
     try {
       rest.start();
+      gateway.start();
     } catch (const std::exception& e) {
-      std::cerr << "bellhop serve: cannot listen on " << rest_cfg.bind << ":"
-                << rest_cfg.port << ": " << e.what() << "\n";
+      std::cerr << "bellhop serve: cannot listen on " << rest_cfg.bind << ": "
+                << e.what() << "\n";
+      rest.shutdown();
       caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+      sys.await_all_actors_done();
       return 1;
     }
     std::cout << "{\"event\":\"listening\",\"http\":" << rest.port()
-              << ",\"ws\":null,\"cluster\":null}" << std::endl;
+              << ",\"ws\":" << gateway.port() << ",\"cluster\":null}"
+              << std::endl;
 
     int sig = 0;
     sigwait(&signals, &sig);
     std::cerr << "bellhop serve: stopping\n";
+    gateway.shutdown();  // sockets close with 1001
     rest.drain(std::chrono::seconds(5));
     rest.shutdown();
     caf::anon_send_exit(router, caf::exit_reason::user_shutdown);

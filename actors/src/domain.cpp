@@ -3,6 +3,7 @@
 
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <random>
@@ -37,6 +38,16 @@ std::optional<category> category_of_type(std::string_view type) {
   if (type == "system")
     return category::system;
   return std::nullopt;
+}
+
+bool valid_id(std::string_view s) {
+  if (s.empty() || s.size() > 64)
+    return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_'
+          || c == '-'))
+      return false;
+  return true;
 }
 
 int64_t epoch_ms(std::chrono::system_clock::time_point t) {

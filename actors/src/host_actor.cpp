@@ -103,11 +103,40 @@ json notification_document(const std::string& host_id, uint64_t id,
   return n;
 }
 
+/// The socket frame of a notification: {"event":"<type>","data":<doc>}.
+std::string event_frame(std::string_view type, std::string_view doc) {
+  std::string f = "{\"event\":\"";
+  f.append(type).append("\",\"data\":").append(doc).append("}");
+  return f;
+}
+
+/// The type of a stored notification document: its first "type" key is the
+/// top-level one (id and hostId come before it and cannot contain it).
+std::string_view type_of(std::string_view doc) {
+  constexpr std::string_view tag = "\"type\":\"";
+  auto pos = doc.find(tag);
+  if (pos == std::string_view::npos)
+    return "system";
+  auto start = pos + tag.size();
+  return doc.substr(start, doc.find('"', start) - start);
+}
+
+/// Sends one frame to every live session; the message is built once and
+/// shared by all of them.
+void broadcast(self_ptr self, frame_msg frame) {
+  auto& sessions = self->state.sessions;
+  if (sessions.empty())
+    return;
+  auto msg = caf::make_message(std::move(frame));
+  for (auto& s : sessions)
+    caf::anon_send(s, msg);
+}
+
 /// Registers `op` as pending and hands it to the writer.
 caf::typed_response_promise<created_reply>
 submit_create(self_ptr self, std::unique_ptr<create_op> op,
               created_reply reply, const std::string& room_id,
-              const std::string& fingerprint) {
+              const std::string& fingerprint, std::string_view type) {
   auto& st = self->state;
   auto token = st.next_token++;
   op->host = caf::actor_cast<host_actor>(self);
@@ -115,8 +144,10 @@ submit_create(self_ptr self, std::unique_ptr<create_op> op,
   auto rp = self->make_response_promise<created_reply>();
   if (!op->idem_key.empty())
     st.keys[op->idem_key] = pending_key{fingerprint, {}};
-  st.creates.emplace(token,
-                     pending_create{rp, std::move(reply), room_id, op->idem_key});
+  frame_msg frame{op->id, event_frame(type, op->note_json)};
+  st.creates.emplace(token, pending_create{rp, std::move(reply),
+                                           std::move(frame), room_id,
+                                           op->idem_key});
   st.store->submit(std::move(op));
   return rp;
 }
@@ -193,7 +224,7 @@ caf::result<created_reply> on_booking(self_ptr self, booking_request& r) {
   st.stays[r.room_id].push_back(
     pending_stay{st.next_token, r.check_in, r.check_out});
   return submit_create(self, std::move(op), std::move(reply), r.room_id,
-                       r.fingerprint);
+                       r.fingerprint, "new_booking");
 }
 
 caf::result<created_reply> on_notification(self_ptr self,
@@ -227,7 +258,7 @@ caf::result<created_reply> on_notification(self_ptr self,
                              reply.location, reply.body};
   }
   return submit_create(self, std::move(op), std::move(reply), "",
-                       r.fingerprint);
+                       r.fingerprint, r.type);
 }
 
 void finish_create(self_ptr self, commit_done& msg) {
@@ -256,6 +287,8 @@ void finish_create(self_ptr self, commit_done& msg) {
   }
   waiters.push_back(pending.promise);
   auto outcome = static_cast<op_outcome>(msg.outcome);
+  if (outcome == op_outcome::committed)
+    broadcast(self, std::move(pending.frame));
   for (auto& rp : waiters) {
     switch (outcome) {
       case op_outcome::committed:
@@ -279,13 +312,31 @@ void finish_mark(self_ptr self, commit_done& msg) {
   auto i = st.marks.find(msg.token);
   if (i == st.marks.end())
     return;
-  auto rp = std::move(i->second);
+  auto pending = std::move(i->second);
   st.marks.erase(i);
   auto outcome = static_cast<op_outcome>(msg.outcome);
-  if (outcome == op_outcome::committed)
-    rp.deliver(std::move(msg.marked));
-  else
-    rp.deliver(storage_error(outcome));
+  if (outcome != op_outcome::committed) {
+    pending.promise.deliver(storage_error(outcome));
+    return;
+  }
+  auto& m = msg.marked;
+  if (m.updated > 0) {
+    // Every device's badge follows: ids for an ids request, else the
+    // watermark applied (the newest id for "all").
+    json data;
+    auto mode = static_cast<mark_mode>(pending.mode);
+    data["ids"] = mode == mark_mode::ids ? json(m.changed) : json(nullptr);
+    data["upTo"] = mode == mark_mode::ids     ? json(nullptr)
+                   : mode == mark_mode::up_to ? json(pending.up_to)
+                                              : json(m.latest_id);
+    data["unread"] = m.unread;
+    data["latestId"] = m.latest_id;
+    json ev;
+    ev["event"] = "read";
+    ev["data"] = std::move(data);
+    broadcast(self, frame_msg{0, ev.dump()});
+  }
+  pending.promise.deliver(std::move(m));
 }
 
 void on_idle_check(self_ptr self) {
@@ -311,6 +362,37 @@ void on_idle_check(self_ptr self) {
       });
 }
 
+constexpr std::size_t max_replay = 100;
+
+caf::result<subscribe_reply> on_subscribe(self_ptr self, subscribe_request& r) {
+  auto& st = self->state;
+  if (!r.session)
+    return make_error(ec::invalid_request, "no session");
+  subscribe_reply reply;
+  auto txn = st.store->begin_read();
+  auto t = txn.ref();
+  auto c = storage::get_counters(t, st.host_id);
+  reply.unread = c.unread;
+  reply.latest_id = c.latest_id;
+  if (r.has_after) {
+    std::string prefix = st.host_id;
+    prefix.push_back('\0');
+    storage::cursor cur{t, t.db->notes};
+    for (bool ok = cur.seek(storage::note_key(st.host_id, r.after + 1));
+         ok && reply.replay.size() < max_replay; ok = cur.next()) {
+      auto k = cur.key();
+      if (k.size() != prefix.size() + 8 || k.substr(0, prefix.size()) != prefix)
+        break;
+      auto doc = cur.value();
+      reply.replay.push_back(
+        frame_msg{storage::note_key_id(k), event_frame(type_of(doc), doc)});
+    }
+  }
+  self->monitor(r.session);
+  st.sessions.push_back(std::move(r.session));
+  return reply;
+}
+
 } // namespace
 
 host_actor::behavior_type
@@ -329,6 +411,15 @@ host(host_actor::stateful_pointer<host_state> self, std::string host_id,
     self->quit(make_error(ec::unavailable, e.what()));
     return host_actor::behavior_type::make_empty_behavior();
   }
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& v = self->state.sessions;
+    v.erase(std::remove_if(v.begin(), v.end(),
+                           [&](const caf::actor& a) {
+                             return a.address() == dm.source;
+                           }),
+            v.end());
+    self->state.last_active = self->clock().now();
+  });
   self->delayed_send(self, cfg.host_idle_timeout, idle_atom::value);
   return {
     [=](booking_request& r) -> caf::result<created_reply> {
@@ -348,7 +439,8 @@ host(host_actor::stateful_pointer<host_state> self, std::string host_id,
       op->read_at = format_time(std::chrono::system_clock::now());
       op->req = std::move(r);
       auto rp = self->make_response_promise<mark_read_reply>();
-      st.marks.emplace(op->token, rp);
+      st.marks.emplace(op->token,
+                       host_state::pending_mark{rp, op->req.mode, op->req.up_to});
       st.store->submit(std::move(op));
       return rp;
     },
@@ -357,6 +449,17 @@ host(host_actor::stateful_pointer<host_state> self, std::string host_id,
         finish_create(self, msg);
       else
         finish_mark(self, msg);
+    },
+    [=](subscribe_request& r) -> caf::result<subscribe_reply> {
+      touch(self);
+      return on_subscribe(self, r);
+    },
+    [=](ack_msg& a) {
+      touch(self);
+      auto& acked = self->state.acked;
+      acked.push_back(a.id);
+      if (acked.size() > 1024)
+        acked.pop_front();
     },
     [=](idle_atom) { on_idle_check(self); },
   };

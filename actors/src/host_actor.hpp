@@ -5,6 +5,7 @@
 // request only when the writer reports the commit.
 #pragma once
 
+#include <deque>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +28,7 @@ struct pending_stay {
 struct pending_create {
   caf::typed_response_promise<created_reply> promise;
   created_reply reply;  ///< the answer, once committed
+  frame_msg frame;      ///< the event pushed to sessions once committed
   std::string room_id;  ///< bookings only
   std::string idem_key; ///< storage key, empty when none
 };
@@ -48,8 +50,15 @@ struct host_state {
   uint64_t next_id = 1;       ///< id of the next notification
   uint64_t next_token = 1;    ///< id of the next write op
   std::unordered_map<uint64_t, pending_create> creates;
-  std::unordered_map<uint64_t, caf::typed_response_promise<mark_read_reply>>
-    marks;
+  /// A mark-read waiting for its commit; its read event needs the request.
+  struct pending_mark {
+    caf::typed_response_promise<mark_read_reply> promise;
+    uint8_t mode;
+    uint64_t up_to;
+  };
+  std::unordered_map<uint64_t, pending_mark> marks;
+  std::vector<caf::actor> sessions;  ///< live WebSocket sessions (monitored)
+  std::deque<uint64_t> acked;        ///< recently acked ids, newest last
   std::unordered_map<std::string, std::vector<pending_stay>> stays; ///< by room
   std::unordered_map<std::string, pending_key> keys;  ///< by storage key
 
@@ -57,7 +66,7 @@ struct host_state {
   caf::actor_clock::time_point last_active;
 
   bool busy() const {
-    return !creates.empty() || !marks.empty();
+    return !creates.empty() || !marks.empty() || !sessions.empty();
   }
 };
 

@@ -67,6 +67,14 @@ router(router_actor::stateful_pointer<router_state> self, storage::store* st,
       auto& h = host_for(self, r.host_id);
       return self->delegate(h, std::move(r));
     },
+    [=](subscribe_request& r) {
+      auto& h = host_for(self, r.host_id);
+      return self->delegate(h, std::move(r));
+    },
+    [=](ack_msg& a) {
+      auto& h = host_for(self, a.host_id);
+      self->send(h, std::move(a));
+    },
     [=](retire_request& r) -> bool {
       auto& s = self->state;
       auto i = s.hosts.find(r.host_id);

@@ -61,16 +61,6 @@ int digits(std::string_view s) {
 
 } // namespace
 
-bool valid_id(std::string_view s) {
-  if (s.empty() || s.size() > 64)
-    return false;
-  for (char c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_'
-          || c == '-'))
-      return false;
-  return true;
-}
-
 bool valid_date(std::string_view s) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-')
     return false;
@@ -199,38 +189,6 @@ std::optional<invalid> parse_notification(const json& body,
                     {"title", out.title},    {"body", out.body},
                     {"data", json::parse(out.data_json)}};
   out.fingerprint = fingerprint(canonical.dump());
-  return std::nullopt;
-}
-
-std::optional<invalid> parse_mark_read(const json& body,
-                                       mark_read_request& out) {
-  if (!body.is_object())
-    return bad("", "the body must be a JSON object");
-  int forms = body.contains("ids") + body.contains("upTo") + body.contains("all");
-  if (forms != 1)
-    return bad("", "give exactly one of ids, upTo or all");
-  if (auto i = body.find("ids"); i != body.end()) {
-    if (!i->is_array())
-      return bad("ids", "ids must be an array of notification ids");
-    if (i->size() > 1000)
-      return bad("ids", "at most 1000 ids");
-    out.mode = static_cast<uint8_t>(mark_mode::ids);
-    for (auto& x : *i) {
-      if (!x.is_number_integer() || x.get<int64_t>() < 1)
-        return bad("ids", "ids must be positive integers");
-      out.ids.push_back(x.get<uint64_t>());
-    }
-  } else if (auto u = body.find("upTo"); u != body.end()) {
-    if (!u->is_number_integer() || u->get<int64_t>() < 0)
-      return bad("upTo", "upTo must be a non-negative integer");
-    out.mode = static_cast<uint8_t>(mark_mode::up_to);
-    out.up_to = u->get<uint64_t>();
-  } else {
-    auto a = body.find("all");
-    if (!a->is_boolean() || !a->get<bool>())
-      return bad("all", "all must be true");
-    out.mode = static_cast<uint8_t>(mark_mode::all);
-  }
   return std::nullopt;
 }
 

@@ -10,18 +10,12 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "bellhop/actors/domain.hpp"
 #include "bellhop/actors/messages.hpp"
+#include "bellhop/actors/parse.hpp"
 #include "bellhop/auth/jwt.hpp"
 
 namespace bellhop::http {
-
-struct invalid {
-  std::string field;  ///< empty when no single field is at fault
-  std::string message;
-};
-
-/// 1–64 characters of [A-Za-z0-9._-].
-bool valid_id(std::string_view s);
 
 /// A real calendar date written YYYY-MM-DD.
 bool valid_date(std::string_view s);
@@ -40,10 +34,6 @@ std::optional<invalid> parse_booking(const nlohmann::json& body,
 /// POST /notifications.
 std::optional<invalid> parse_notification(const nlohmann::json& body,
                                           notification_request& out);
-
-/// POST /notifications/mark-read (host_id, by and via are left to the caller).
-std::optional<invalid> parse_mark_read(const nlohmann::json& body,
-                                       mark_read_request& out);
 
 /// A positive integer query parameter within [lo, hi].
 std::optional<uint64_t> parse_uint(std::string_view s, uint64_t lo,

@@ -1,49 +1,23 @@
 // Host actor logic on CAF's deterministic test coordinator: ids, unread
-// counts, overlaps, idempotency, mark-read and passivation. The store runs
-// without its writer thread; the fixture commits between scheduler runs, so
-// every interleaving is the same on every run and timers need no waiting.
+// counts, overlaps, idempotency, mark-read and passivation
+// (deterministic_core.hpp says how the fixture drives them).
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <catch2/catch.hpp>
 
-#include "bellhop/actors/core.hpp"
 #include "bellhop/actors/errors.hpp"
 #include "bellhop/actors/queries.hpp"
-#include "bellhop/storage/store.hpp"
-#include "temp_dir.hpp"
+#include "deterministic_core.hpp"
 
 using namespace bellhop;
 
 namespace {
 
-caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
-  add_message_types(cfg);
-  cfg.set("scheduler.policy", caf::atom("testing"));
-  cfg.set("logger.verbosity", caf::atom("quiet"));
-  return cfg;
-}
-
-struct fixture {
-  temp_dir dir;
-  storage::store st{storage::options{dir.path}};
-  caf::actor_system_config cfg;
-  caf::actor_system sys{testing_config(cfg)};
-  caf::scheduler::test_coordinator& sched
-    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
-  caf::scoped_actor self{sys};
-  core_config core{std::chrono::milliseconds(1000)};
-  router_actor router = spawn_router(sys, st, core);
-  host_queries queries{st};
-
-  /// Runs actors and commits until nothing is left to do.
-  void settle() {
-    for (;;) {
-      auto ran = sched.run();
-      auto committed = st.drain();
-      if (ran == 0 && committed == 0)
-        return;
-    }
+struct fixture : deterministic_core {
+  fixture() : deterministic_core(std::chrono::milliseconds(1000)) {
   }
+
+  host_queries queries{st};
 
   template <class Reply, class Msg>
   caf::expected<Reply> ask(Msg msg) {
@@ -85,11 +59,6 @@ struct fixture {
     r.by = host;
     r.via = "rest";
     return ask<mark_read_reply>(std::move(r));
-  }
-
-  ~fixture() {
-    self->send_exit(router, caf::exit_reason::user_shutdown);
-    settle();
   }
 };
 

@@ -19,6 +19,9 @@ std::optional<category> parse_category(std::string_view s);
 /// The category of a notification type (§3), or nullopt for an unknown type.
 std::optional<category> category_of_type(std::string_view type);
 
+/// hostId, guestId, roomId: 1–64 characters of [A-Za-z0-9._-].
+bool valid_id(std::string_view s);
+
 /// RFC 3339 UTC with milliseconds, e.g. 2026-11-28T10:00:00.123Z.
 std::string format_time(std::chrono::system_clock::time_point t);
 

@@ -17,7 +17,16 @@ using host_api = caf::typed_actor<
   // A notification from a service. -> the 201 body.
   caf::replies_to<notification_request>::with<created_reply>,
   // Mark notifications read. -> updated and unread counts.
-  caf::replies_to<mark_read_request>::with<mark_read_reply>>;
+  caf::replies_to<mark_read_request>::with<mark_read_reply>,
+  // A WebSocket session joins the host's room. -> hello figures and replay.
+  caf::replies_to<subscribe_request>::with<subscribe_reply>,
+  // A device acked a notification (delivery record; no answer).
+  caf::reacts_to<ack_msg>>;
+
+/// A WebSocket session, as its host actor sees it: it receives frames to
+/// write to its socket. (Sessions are handed around as caf::actor inside
+/// subscribe_request; this is the interface they implement.)
+using session_api = caf::typed_actor<caf::reacts_to<frame_msg>>;
 
 /// One host's actor. Owns everything that happens to that host.
 using host_actor = host_api::extend<

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/type_id.hpp>
@@ -130,6 +131,71 @@ typename Inspector::result_type inspect(Inspector& f, commit_done& x) {
            x.location, x.marked);
 }
 
+/// A WebSocket session joins its host's room. Session -> router -> host.
+/// From then on the host pushes every new notification and read event to
+/// `session` as frame_msg, until the session ends (the host monitors it).
+struct subscribe_request {
+  std::string host_id;
+  caf::actor session;      ///< a session_actor (interfaces.hpp)
+  std::string session_id;
+  bool has_after = false;  ///< replay notifications with id > after
+  uint64_t after = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, subscribe_request& x) {
+  return f(caf::meta::type_name("subscribe_request"), x.host_id, x.session,
+           x.session_id, x.has_after, x.after);
+}
+
+/// One text frame for a session: a notification event (id > 0) or a read
+/// event (id 0). Built once by the host and sent to all its sessions.
+struct frame_msg {
+  uint64_t id = 0;
+  std::string text;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, frame_msg& x) {
+  return f(caf::meta::type_name("frame_msg"), x.id, x.text);
+}
+
+/// The answer to subscribe: what the hello frame says, and the missed
+/// notifications (oldest first, at most 100) when `after` was given.
+struct subscribe_reply {
+  uint64_t unread = 0;
+  uint64_t latest_id = 0;
+  std::vector<frame_msg> replay;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, subscribe_reply& x) {
+  return f(caf::meta::type_name("subscribe_reply"), x.unread, x.latest_id,
+           x.replay);
+}
+
+/// A device confirmed a notification. Session -> router -> host.
+struct ack_msg {
+  std::string host_id;
+  uint64_t id = 0;
+  std::string session_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ack_msg& x) {
+  return f(caf::meta::type_name("ack_msg"), x.host_id, x.id, x.session_id);
+}
+
+/// Gateway -> session (same node): a text frame from the client.
+struct client_text {
+  std::string text;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, client_text& x) {
+  return f(caf::meta::type_name("client_text"), x.text);
+}
+
 } // namespace bellhop
 
 CAF_BEGIN_TYPE_ID_BLOCK(bellhop, caf::first_custom_type_id)
@@ -140,5 +206,15 @@ CAF_BEGIN_TYPE_ID_BLOCK(bellhop, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bellhop, (bellhop::mark_read_reply))
   CAF_ADD_TYPE_ID(bellhop, (bellhop::retire_request))
   CAF_ADD_TYPE_ID(bellhop, (bellhop::commit_done))
+  CAF_ADD_TYPE_ID(bellhop, (bellhop::subscribe_request))
+  CAF_ADD_TYPE_ID(bellhop, (bellhop::frame_msg))
+  CAF_ADD_TYPE_ID(bellhop, (bellhop::subscribe_reply))
+  CAF_ADD_TYPE_ID(bellhop, (bellhop::ack_msg))
+  CAF_ADD_TYPE_ID(bellhop, (bellhop::client_text))
   CAF_ADD_ATOM(bellhop, bellhop, idle_atom, "idle")
+  // Session timers and the gateway's notice that the socket closed.
+  CAF_ADD_ATOM(bellhop, bellhop, ttl_atom, "ttl")
+  CAF_ADD_ATOM(bellhop, bellhop, expiry_atom, "expiry")
+  CAF_ADD_ATOM(bellhop, bellhop, ping_atom, "ping")
+  CAF_ADD_ATOM(bellhop, bellhop, closed_atom, "closed")
 CAF_END_TYPE_ID_BLOCK(bellhop)

@@ -1,0 +1,1341 @@
+"""REST contract tests (API.md sections 1-4, 9) against the bellhop binary."""
+
+import datetime
+import itertools
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import (SECRET, Client, Server, b64url, jwt_claims,  # noqa: E402
+                     run_cli, token)
+
+RFC3339_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+BOOKING_FIELDS = ("id", "hostId", "roomId", "guestId", "checkIn", "checkOut",
+                  "guests", "createdAt")
+NOTIFICATION_FIELDS = ("id", "hostId", "type", "category", "title", "body",
+                       "data", "createdAt", "readAt")
+KIB = 1024
+_ids = itertools.count(1)
+
+
+def uid(prefix):
+    """A fresh identifier, so that tests sharing a server never collide."""
+    return "%s-%d" % (prefix, next(_ids))
+
+
+def day(n):
+    """The date n days after 2030-01-01, as YYYY-MM-DD."""
+    return (datetime.date(2030, 1, 1) + datetime.timedelta(days=n)).isoformat()
+
+
+def booking_body(host, room, check_in=10, check_out=12, guests=2, note=None,
+                 guest_id=None, **extra):
+    """A valid POST /bookings body; check_in/check_out are day offsets."""
+    body = {"hostId": host, "roomId": room, "checkIn": day(check_in),
+            "checkOut": day(check_out), "guests": guests}
+    if note is not None:
+        body["note"] = note
+    if guest_id is not None:
+        body["guestId"] = guest_id
+    body.update(extra)
+    return body
+
+
+def query(path, **params):
+    params = {k: v for k, v in params.items() if v is not None}
+    return path + ("?" + urllib.parse.urlencode(params) if params else "")
+
+
+def host_token(host):
+    return token(host, "host")
+
+
+class ContractAssertions:
+    """Assertions shared by every test class (mixed into unittest.TestCase)."""
+
+    def assert_status(self, resp, status):
+        self.assertEqual(resp[0], status, "expected %d, got %d: %r" % (
+            status, resp[0], resp[3][:400]))
+
+    def assert_error(self, resp, status, code, field=None):
+        self.assert_status(resp, status)
+        body = resp[2]
+        self.assertIsInstance(body, dict, "error body is not JSON: %r"
+                              % resp[3][:400])
+        err = body.get("error")
+        self.assertIsInstance(err, dict, "no error object: %r" % body)
+        self.assertEqual(err.get("code"), code, body)
+        self.assertIsInstance(err.get("message"), str, body)
+        self.assertTrue(err["message"], body)
+        if field is not None:
+            self.assertEqual(err.get("field"), field, body)
+
+    def assert_retry_after(self, resp):
+        value = resp[1].get("retry-after")
+        self.assertIsNotNone(value, "no Retry-After header: %r" % resp[1])
+        self.assertRegex(value.strip(), r"^\d+$")
+        return int(value)
+
+    def assert_booking_shape(self, booking):
+        for name in BOOKING_FIELDS:
+            self.assertIn(name, booking)
+        self.assertTrue(booking["id"].startswith("bk_"), booking)
+        self.assertRegex(booking["createdAt"], RFC3339_MS)
+
+    def assert_notification_shape(self, note):
+        for name in NOTIFICATION_FIELDS:
+            self.assertIn(name, note)
+        self.assertIsInstance(note["id"], int)
+        self.assertGreater(note["id"], 0)
+        self.assertRegex(note["createdAt"], RFC3339_MS)
+
+
+class ServerTestCase(ContractAssertions, unittest.TestCase):
+    """One bellhop server per test class, with request helpers."""
+
+    server_args = ()
+    server_omit = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(cls.server_args, omit=cls.server_omit)
+        cls.http = cls.server.client()
+        cls.service = token("svc-1", "service")
+        cls.admin = token("admin-1", "admin")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.http.close()
+        cls.server.cleanup()
+
+    def req(self, *args, **kwargs):
+        return self.http.req(*args, **kwargs)
+
+    # --- bookings
+    def book(self, body, tok=None, headers=None, **kwargs):
+        return self.req("POST", "/bookings", body, token=tok or self.service,
+                        headers=headers, **kwargs)
+
+    def book_ok(self, body, tok=None, headers=None):
+        """Posts a booking that must succeed; returns (booking, notif id)."""
+        resp = self.book(body, tok, headers)
+        self.assert_status(resp, 201)
+        return resp[2]["booking"], resp[2]["notification"]["id"]
+
+    def get_booking(self, booking_id, tok):
+        return self.req("GET", "/bookings/" + booking_id, token=tok)
+
+    # --- notifications
+    def notify(self, host, type_="system", title="Hello", body="Body",
+               data=None, tok=None, headers=None):
+        payload = {"hostId": host, "type": type_, "title": title,
+                   "body": body}
+        if data is not None:
+            payload["data"] = data
+        return self.req("POST", "/notifications", payload,
+                        token=tok or self.service, headers=headers)
+
+    def notify_ok(self, host, type_="system", **kwargs):
+        resp = self.notify(host, type_, **kwargs)
+        self.assert_status(resp, 201)
+        return resp[2]["notification"]
+
+    def count(self, host, tok=None, headers=None, **params):
+        return self.req("GET", query("/notifications/count", **params),
+                        token=tok or host_token(host), headers=headers)
+
+    def count_ok(self, host, **params):
+        resp = self.count(host, **params)
+        self.assert_status(resp, 200)
+        return resp[2]
+
+    def list(self, host, tok=None, **params):
+        return self.req("GET", query("/notifications/list", **params),
+                        token=tok or host_token(host))
+
+    def list_ok(self, host, **params):
+        resp = self.list(host, **params)
+        self.assert_status(resp, 200)
+        return resp[2]
+
+    def list_ids(self, host, **params):
+        return [n["id"] for n in self.list_ok(host, **params)["items"]]
+
+    def mark(self, host, body, tok=None, **params):
+        return self.req("POST", query("/notifications/mark-read", **params),
+                        body, token=tok or host_token(host))
+
+    def mark_ok(self, host, body):
+        resp = self.mark(host, body)
+        self.assert_status(resp, 200)
+        return resp[2]
+
+    def seed(self, host, n, type_="system"):
+        """Creates n notifications for host; returns their ids."""
+        return [self.notify_ok(host, type_, title="n%d" % i)["id"]
+                for i in range(n)]
+
+
+def booking_of(body):
+    """GET /bookings/{id} answers "with the booking": accept the booking
+    itself or a {"booking": {...}} envelope, as in POST's answer."""
+    if isinstance(body, dict) and isinstance(body.get("booking"), dict):
+        return body["booking"]
+    return body
+
+
+# =================================================================== auth
+
+class AuthTest(ServerTestCase):
+    """Section 2: who may call what."""
+
+    PROTECTED = [("GET", "/notifications/count", None),
+                 ("GET", "/notifications/list", None),
+                 ("POST", "/notifications/mark-read", {"all": True}),
+                 ("POST", "/bookings", booking_body("h1", "r1", guest_id="g")),
+                 ("POST", "/notifications", {"hostId": "h1", "type": "system",
+                                             "title": "t", "body": "b"}),
+                 ("GET", "/bookings/bk_unknown", None)]
+
+    def assert_count_401(self, tok=None, headers=None):
+        resp = self.req("GET", "/notifications/count", token=tok,
+                        headers=headers)
+        self.assert_error(resp, 401, "unauthorized")
+
+    def test_missing_token_is_401_on_every_protected_endpoint(self):
+        for method, path, body in self.PROTECTED:
+            with self.subTest(method=method, path=path):
+                self.assert_error(self.req(method, path, body), 401,
+                                  "unauthorized")
+
+    def test_garbage_token_is_401(self):
+        for garbage in ("garbage", "a.b.c", "", "x" * 300):
+            with self.subTest(token=garbage):
+                self.assert_count_401(garbage)
+
+    def test_non_bearer_scheme_is_401(self):
+        good = host_token(uid("h"))
+        self.assert_count_401(headers={"Authorization": "Basic " + good})
+        self.assert_count_401(headers={"Authorization": good})
+
+    def test_wrong_signature_is_401(self):
+        self.assert_count_401(token(uid("h"), "host", secret="not-the-secret"))
+
+    def test_tampered_payload_is_401(self):
+        header, _, sig = host_token("h1").split(".")
+        forged = b64url(b'{"sub":"h1","role":"admin","exp":9999999999}')
+        self.assert_count_401("%s.%s.%s" % (header, forged, sig))
+
+    def test_token_expired_beyond_leeway_is_401(self):
+        self.assert_count_401(token(uid("h"), "host", exp_in=-60))
+
+    def test_token_expired_within_leeway_is_accepted(self):
+        resp = self.count(uid("h"), tok=token("hx", "host", exp_in=-10))
+        self.assert_status(resp, 200)
+
+    def test_alg_none_is_401(self):
+        self.assert_count_401(token(uid("h"), "host", alg="none"))
+
+    def test_alg_other_than_configured_is_401(self):
+        self.assert_count_401(token(uid("h"), "host", alg="HS512"))
+
+    def test_missing_sub_is_401(self):
+        self.assert_count_401(token("h1", "host", drop=("sub",)))
+
+    def test_missing_exp_is_401(self):
+        self.assert_count_401(token("h1", "host", drop=("exp",)))
+
+    def test_missing_role_is_401(self):
+        self.assert_count_401(token("h1", "host", drop=("role",)))
+
+    def test_unknown_role_is_401(self):
+        for role in ("superuser", "HOST", "", "owner"):
+            with self.subTest(role=role):
+                self.assert_count_401(token("h1", role))
+
+    def test_guest_on_count_is_403(self):
+        self.assert_error(self.count("h1", tok=token("g1", "guest")), 403,
+                          "forbidden")
+
+    def test_service_on_count_is_403(self):
+        self.assert_error(self.count("h1", tok=self.service), 403, "forbidden")
+
+    def test_host_on_post_notifications_is_403(self):
+        host = uid("h")
+        self.assert_error(self.notify(host, tok=host_token(host)), 403,
+                          "forbidden")
+
+    def test_guest_on_post_notifications_is_403(self):
+        self.assert_error(self.notify(uid("h"), tok=token("g1", "guest")), 403,
+                          "forbidden")
+
+    def test_host_on_post_bookings_is_403(self):
+        host = uid("h")
+        resp = self.book(booking_body(host, "r1", guest_id="g1"),
+                         tok=host_token(host))
+        self.assert_error(resp, 403, "forbidden")
+
+    def test_host_naming_another_host_is_403(self):
+        me, other = uid("h"), uid("h")
+        self.notify_ok(other)
+        tok = host_token(me)
+        self.assert_error(self.count(me, tok=tok, hostId=other), 403,
+                          "forbidden")
+        self.assert_error(self.list(me, tok=tok, hostId=other), 403,
+                          "forbidden")
+        self.assert_error(self.mark(me, {"all": True}, tok=tok, hostId=other),
+                          403, "forbidden")
+        self.assertEqual(self.count_ok(other)["unread"], 1)
+
+    def test_host_naming_itself_is_allowed(self):
+        me = uid("h")
+        self.notify_ok(me)
+        body = self.count_ok(me, hostId=me)
+        self.assertEqual(body["unread"], 1)
+
+    def test_admin_with_host_id_reads_and_marks_that_host(self):
+        host = uid("h")
+        note = self.notify_ok(host)
+        resp = self.count(host, tok=self.admin, hostId=host)
+        self.assert_status(resp, 200)
+        self.assertEqual(resp[2]["unread"], 1)
+        self.assertEqual(resp[2]["latestId"], note["id"])
+        resp = self.list(host, tok=self.admin, hostId=host)
+        self.assert_status(resp, 200)
+        self.assertEqual([n["hostId"] for n in resp[2]["items"]], [host])
+        resp = self.mark(host, {"all": True}, tok=self.admin, hostId=host)
+        self.assert_status(resp, 200)
+        self.assertEqual(resp[2], {"updated": 1, "unread": 0})
+
+
+# =============================================================== bookings
+
+class CreateBookingTest(ServerTestCase):
+    """POST /bookings: answer shape and every field rule."""
+
+    def assert_rejected(self, body, field, tok=None):
+        self.assert_error(self.book(body, tok), 400, "invalid_request", field)
+
+    def test_created_booking_has_201_location_and_all_fields(self):
+        host, room = uid("h"), uid("r")
+        resp = self.book(booking_body(host, room, note="late arrival"),
+                         tok=token("g-7", "guest"))
+        self.assert_status(resp, 201)
+        booking = resp[2]["booking"]
+        self.assert_booking_shape(booking)
+        self.assertEqual(resp[1].get("location"), "/bookings/" + booking["id"])
+        expected = {"hostId": host, "roomId": room, "guestId": "g-7",
+                    "checkIn": day(10), "checkOut": day(12), "guests": 2,
+                    "note": "late arrival"}
+        self.assertEqual({k: booking.get(k) for k in expected}, expected)
+        created = datetime.datetime.strptime(booking["createdAt"],
+                                             "%Y-%m-%dT%H:%M:%S.%fZ")
+        now = datetime.datetime.now(datetime.timezone.utc).replace(
+            tzinfo=None)
+        self.assertLess(abs((now - created)
+                            .total_seconds()), 300)
+        notification = resp[2]["notification"]
+        self.assertIsInstance(notification.get("id"), int)
+        self.assertGreater(notification["id"], 0)
+
+    def test_guest_token_sub_is_guest_id_and_body_guest_id_ignored(self):
+        booking, _ = self.book_ok(
+            booking_body(uid("h"), uid("r"), guest_id="someone-else"),
+            tok=token("g-real", "guest"))
+        self.assertEqual(booking["guestId"], "g-real")
+
+    def test_service_and_admin_must_name_guest_id(self):
+        for tok in (self.service, self.admin):
+            self.assert_rejected(booking_body(uid("h"), uid("r")), "guestId",
+                                 tok)
+
+    def test_service_and_admin_book_for_the_named_guest(self):
+        for tok in (self.service, self.admin):
+            booking, _ = self.book_ok(
+                booking_body(uid("h"), uid("r"), guest_id="g-named"), tok)
+            self.assertEqual(booking["guestId"], "g-named")
+
+    BAD_IDS = ["", "x" * 65, "h 1", "h/1", "h\u00e9", "h:1", "h@1", 5, None,
+               ["h1"]]
+
+    def check_id_field(self, field):
+        for bad in self.BAD_IDS + ["<missing>"]:
+            with self.subTest(field=field, value=bad):
+                body = booking_body(uid("h"), uid("r"), guest_id=uid("g"))
+                if bad == "<missing>":
+                    del body[field]
+                else:
+                    body[field] = bad
+                self.assert_rejected(body, field)
+
+    def test_host_id_charset_and_length(self):
+        self.check_id_field("hostId")
+
+    def test_room_id_charset_and_length(self):
+        self.check_id_field("roomId")
+
+    def test_guest_id_charset_and_length(self):
+        self.check_id_field("guestId")
+
+    def test_ids_of_1_and_64_allowed_characters_are_accepted(self):
+        for value in ("a", "A" * 60 + "._-9"):
+            with self.subTest(length=len(value)):
+                booking, _ = self.book_ok(booking_body(value, value,
+                                                       guest_id=value))
+                self.assertEqual((booking["hostId"], booking["roomId"],
+                                  booking["guestId"]), (value,) * 3)
+
+    BAD_DATES = ["2030-1-05", "2030/01/05", "2030-13-01", "2030-02-30",
+                 "2030-01-10T00:00:00Z", "10-01-2030", "", 20300110, None]
+
+    def test_check_in_format(self):
+        for bad in self.BAD_DATES + ["<missing>"]:
+            with self.subTest(checkIn=bad):
+                body = booking_body(uid("h"), uid("r"), guest_id="g1")
+                if bad == "<missing>":
+                    del body["checkIn"]
+                else:
+                    body["checkIn"] = bad
+                self.assert_rejected(body, "checkIn")
+
+    def test_check_out_format(self):
+        for bad in self.BAD_DATES + ["<missing>"]:
+            with self.subTest(checkOut=bad):
+                body = booking_body(uid("h"), uid("r"), guest_id="g1")
+                if bad == "<missing>":
+                    del body["checkOut"]
+                else:
+                    body["checkOut"] = bad
+                self.assert_rejected(body, "checkOut")
+
+    def test_check_out_not_after_check_in_is_400_check_out(self):
+        for check_out in (10, 9, 0):
+            with self.subTest(check_out=day(check_out)):
+                self.assert_rejected(booking_body(uid("h"), uid("r"), 10,
+                                                  check_out, guest_id="g1"),
+                                     "checkOut")
+
+    def test_more_than_365_nights_is_400_check_out(self):
+        self.assert_rejected(booking_body(uid("h"), uid("r"), 0, 366,
+                                          guest_id="g1"), "checkOut")
+
+    def test_exactly_365_nights_is_accepted(self):
+        self.book_ok(booking_body(uid("h"), uid("r"), 0, 365, guest_id="g1"))
+
+    def test_guests_between_1_and_50(self):
+        for bad in (0, 51, -1, 2.5, "2", None, True, "<missing>"):
+            with self.subTest(guests=bad):
+                body = booking_body(uid("h"), uid("r"), guest_id="g1")
+                if bad == "<missing>":
+                    del body["guests"]
+                else:
+                    body["guests"] = bad
+                self.assert_rejected(body, "guests")
+        for good in (1, 50):
+            with self.subTest(guests=good):
+                booking, _ = self.book_ok(booking_body(
+                    uid("h"), uid("r"), guests=good, guest_id="g1"))
+                self.assertEqual(booking["guests"], good)
+
+    def test_note_over_500_characters_is_400_note(self):
+        self.assert_rejected(booking_body(uid("h"), uid("r"), note="n" * 501,
+                                          guest_id="g1"), "note")
+        self.assert_rejected(booking_body(uid("h"), uid("r"), note=17,
+                                          guest_id="g1"), "note")
+
+    def test_note_of_500_characters_is_accepted(self):
+        booking, _ = self.book_ok(booking_body(uid("h"), uid("r"),
+                                               note="n" * 500, guest_id="g1"))
+        self.assertEqual(booking["note"], "n" * 500)
+
+    def test_note_limit_counts_characters_not_bytes(self):
+        note = "\u00e9" * 500  # 1000 bytes of UTF-8
+        booking, _ = self.book_ok(booking_body(uid("h"), uid("r"), note=note,
+                                               guest_id="g1"))
+        self.assertEqual(booking["note"], note)
+
+    def test_bad_json_is_400(self):
+        for raw in ("{not json", '{"hostId":', "", "[]", '"text"', "null"):
+            with self.subTest(raw=raw):
+                resp = self.req("POST", "/bookings", raw_body=raw,
+                                token=self.service)
+                self.assert_error(resp, 400, "invalid_request")
+
+    def test_unknown_fields_are_ignored(self):
+        body = booking_body(uid("h"), uid("r"), guest_id="g1", colour="red",
+                            extra={"nested": [1, 2]})
+        booking, _ = self.book_ok(body)
+        self.assertNotIn("colour", booking)
+
+    def test_overlapping_stay_is_409_conflict(self):
+        host, room = uid("h"), uid("r")
+        self.book_ok(booking_body(host, room, 10, 14, guest_id="g1"))
+        for check_in, check_out in ((10, 14), (11, 13), (8, 11), (13, 16),
+                                    (5, 20)):
+            with self.subTest(stay=(day(check_in), day(check_out))):
+                resp = self.book(booking_body(host, room, check_in, check_out,
+                                              guest_id="g2"))
+                self.assert_error(resp, 409, "conflict")
+
+    def test_stay_may_begin_the_day_another_ends(self):
+        host, room = uid("h"), uid("r")
+        self.book_ok(booking_body(host, room, 10, 12, guest_id="g1"))
+        self.book_ok(booking_body(host, room, 12, 14, guest_id="g2"))
+        self.book_ok(booking_body(host, room, 8, 10, guest_id="g3"))
+
+    def test_same_dates_in_another_room_or_of_another_host_are_accepted(self):
+        host, room = uid("h"), uid("r")
+        self.book_ok(booking_body(host, room, guest_id="g1"))
+        self.book_ok(booking_body(host, uid("r"), guest_id="g1"))
+        self.book_ok(booking_body(uid("h"), room, guest_id="g1"))
+
+    def padded_body(self, size):
+        """A valid booking body padded with spaces to exactly size bytes."""
+        raw = booking_body(uid("h"), uid("r"), guest_id="g1")
+        text = json.dumps(raw)
+        return text[:-1] + " " * (size - len(text)) + "}"
+
+    def test_body_over_64_kib_is_413(self):
+        for body in (self.padded_body(64 * KIB + 1),
+                     json.dumps(booking_body(uid("h"), uid("r"), guest_id="g1",
+                                             note="n" * 70000))):
+            with self.subTest(size=len(body)):
+                client = self.server.client()
+                self.addCleanup(client.close)
+                resp = client.req("POST", "/bookings", raw_body=body,
+                                  token=self.service)
+                self.assert_error(resp, 413, "payload_too_large")
+
+    def test_body_of_exactly_64_kib_is_accepted(self):
+        body = self.padded_body(64 * KIB)
+        self.assertEqual(len(body.encode()), 64 * KIB)
+        resp = self.req("POST", "/bookings", raw_body=body, token=self.service)
+        self.assert_status(resp, 201)
+
+    def test_missing_or_non_json_content_type_is_415(self):
+        raw = json.dumps(booking_body(uid("h"), uid("r"),
+                                                    guest_id="g1"))
+        # Media types that Pistache 0.0.5's own header parser rejects (such
+        # as "application/jsonx") never reach bellhop: see docs/decisions.md.
+        for ctype in ("text/plain", None, "application/x-www-form-urlencoded",
+                      "application/xml", "text/html; charset=utf-8"):
+            with self.subTest(content_type=ctype):
+                # A connection of its own, so that a server that mis-frames
+                # this request cannot spoil the answers of later tests.
+                client = self.server.client()
+                self.addCleanup(client.close)
+                resp = client.req("POST", "/bookings", raw_body=raw,
+                                  token=self.service, content_type=ctype)
+                self.assert_error(resp, 415, "unsupported_media_type")
+
+    def test_json_content_type_with_charset_is_accepted(self):
+        resp = self.book(booking_body(uid("h"), uid("r"), guest_id="g1"),
+                         content_type="application/json; charset=utf-8")
+        self.assert_status(resp, 201)
+
+    def test_json_responses_have_json_content_type(self):
+        resp = self.book(booking_body(uid("h"), uid("r"), guest_id="g1"))
+        self.assertTrue(resp[1].get("content-type", "")
+                        .startswith("application/json"), resp[1])
+        resp = self.req("GET", "/notifications/count")
+        self.assertTrue(resp[1].get("content-type", "")
+                        .startswith("application/json"), resp[1])
+
+
+class IdempotencyTest(ServerTestCase):
+    """Idempotency-Key on POST /bookings and POST /notifications."""
+
+    def keyed(self, body, key, tok=None):
+        return self.book(body, tok, headers={"Idempotency-Key": key})
+
+    def test_same_key_same_body_replays_first_response(self):
+        host = uid("h")
+        body = booking_body(host, uid("r"), guest_id="g1")
+        first = self.keyed(body, "key-1")
+        self.assert_status(first, 201)
+        before = self.count_ok(host)
+        again = self.keyed(body, "key-1")
+        self.assert_status(again, 201)
+        self.assertEqual(again[2], first[2])
+        self.assertEqual(self.count_ok(host), before)
+        self.assertEqual(before["unread"], 1)
+
+    def test_same_key_different_body_is_409(self):
+        host = uid("h")
+        self.assert_status(self.keyed(booking_body(host, uid("r"),
+                                                   guest_id="g1"), "key-2"),
+                           201)
+        resp = self.keyed(booking_body(host, uid("r"), guest_id="g1"), "key-2")
+        self.assert_error(resp, 409, "conflict")
+        self.assertEqual(self.count_ok(host)["unread"], 1)
+
+    def test_key_must_be_1_to_128_printable_ascii(self):
+        for bad in ("k" * 129, "", "ab\x01cd", "a\tb", "caf\u00e9", "del\x7f"):
+            with self.subTest(key=bad):
+                resp = self.keyed(booking_body(uid("h"), uid("r"),
+                                               guest_id="g1"), bad)
+                self.assert_error(resp, 400, "invalid_request")
+        for good in ("k" * 128, "x", "with space ~!{}"):
+            with self.subTest(key=good):
+                self.assert_status(self.keyed(booking_body(
+                    uid("h"), uid("r"), guest_id="g1"), good), 201)
+
+    def test_same_key_from_another_principal_is_independent(self):
+        host = uid("h")
+        first = self.keyed(booking_body(host, uid("r")), "shared-key",
+                           token("g-a", "guest"))
+        second = self.keyed(booking_body(host, uid("r")), "shared-key",
+                            token("g-b", "guest"))
+        self.assert_status(first, 201)
+        self.assert_status(second, 201)
+        self.assertNotEqual(first[2]["booking"]["id"],
+                            second[2]["booking"]["id"])
+        self.assertEqual(self.count_ok(host)["unread"], 2)
+
+    def test_concurrent_requests_with_one_key_create_one_booking(self):
+        host = uid("h")
+        body = booking_body(host, uid("r"), guest_id="g1")
+        barrier = threading.Barrier(8)
+        results = [None] * 8
+
+        def worker(i):
+            client = Client(self.server.http_port)
+            client.req("GET", "/healthz")  # connect before the barrier
+            barrier.wait()
+            try:
+                results[i] = client.req(
+                    "POST", "/bookings", body, token=self.service,
+                    headers={"Idempotency-Key": "race-key"})
+            except Exception as exc:  # noqa: BLE001 - reported below
+                results[i] = (0, {}, None, repr(exc).encode())
+            client.close()
+
+        threads = [threading.Thread(target=worker, args=(i,))
+                   for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        statuses = [r[0] for r in results]
+        self.assertIn(201, statuses)
+        for resp in results:
+            self.assertIn(resp[0], (201, 409), resp[3][:300])
+        ids = {r[2]["booking"]["id"] for r in results if r[0] == 201}
+        self.assertEqual(len(ids), 1, statuses)
+        self.assertEqual(self.count_ok(host)["unread"], 1)
+
+    def test_same_key_replays_a_posted_notification(self):
+        host = uid("h")
+        headers = {"Idempotency-Key": "n-key"}
+        first = self.notify(host, headers=headers)
+        self.assert_status(first, 201)
+        again = self.notify(host, headers=headers)
+        self.assert_status(again, 201)
+        self.assertEqual(again[2], first[2])
+        self.assertEqual(self.count_ok(host)["unread"], 1)
+        resp = self.notify(host, title="other", headers=headers)
+        self.assert_error(resp, 409, "conflict")
+
+
+class GetBookingTest(ServerTestCase):
+    """GET /bookings/{id}: who may see a booking."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.host = uid("h")
+        status, _, body, raw = cls.http.req(
+            "POST", "/bookings", booking_body(cls.host, "r1"),
+            token=token("g-owner", "guest"))
+        assert status == 201, raw
+        cls.booking = body["booking"]
+
+    def path(self):
+        return "/bookings/" + self.booking["id"]
+
+    def test_owner_guest_host_service_admin_get_the_booking(self):
+        for name, tok in (("guest", token("g-owner", "guest")),
+                          ("host", host_token(self.host)),
+                          ("service", self.service), ("admin", self.admin)):
+            with self.subTest(role=name):
+                resp = self.req("GET", self.path(), token=tok)
+                self.assert_status(resp, 200)
+                self.assertEqual(booking_of(resp[2]), self.booking)
+
+    def test_other_guest_or_host_gets_404(self):
+        for tok in (token("g-other", "guest"), host_token(uid("h"))):
+            self.assert_error(self.req("GET", self.path(), token=tok), 404,
+                              "not_found")
+
+    def test_unknown_id_is_404(self):
+        for booking_id in ("bk_doesnotexist", "nothing", "bk_" + "0" * 26):
+            with self.subTest(id=booking_id):
+                self.assert_error(self.get_booking(booking_id, self.admin),
+                                  404, "not_found")
+
+
+# ========================================================== notifications
+
+class PostNotificationTest(ServerTestCase):
+    """POST /notifications: answer shape and field rules."""
+
+    def test_created_notification_has_201_and_all_fields(self):
+        host = uid("h")
+        resp = self.notify(host, "new_review", title="New review",
+                           body="5 stars", data={"stars": 5})
+        self.assert_status(resp, 201)
+        note = resp[2]["notification"]
+        self.assert_notification_shape(note)
+        expected = {"hostId": host, "type": "new_review", "category": "review",
+                    "title": "New review", "body": "5 stars",
+                    "data": {"stars": 5}, "readAt": None}
+        self.assertEqual({k: note[k] for k in expected}, expected)
+
+    def test_types_map_to_categories(self):
+        host = uid("h")
+        for type_, category in (("new_review", "review"),
+                                ("new_message", "message"),
+                                ("system", "system"),
+                                ("booking_cancelled", "booking")):
+            with self.subTest(type=type_):
+                note = self.notify_ok(host, type_)
+                self.assertEqual(note["type"], type_)
+                self.assertEqual(note["category"], category)
+
+    def test_type_new_booking_or_unknown_is_400_type(self):
+        for bad in ("new_booking", "nonsense", "", None, 3):
+            with self.subTest(type=bad):
+                self.assert_error(self.notify(uid("h"), bad), 400,
+                                  "invalid_request", "type")
+
+    def test_title_is_1_to_200_characters(self):
+        for bad in ("", "t" * 201, None):
+            with self.subTest(title=repr(bad)[:20]):
+                self.assert_error(self.notify(uid("h"), title=bad), 400,
+                                  "invalid_request", "title")
+        self.assertEqual(self.notify_ok(uid("h"), title="t" * 200)["title"],
+                         "t" * 200)
+
+    def test_body_is_at_most_2000_characters(self):
+        self.assert_error(self.notify(uid("h"), body="b" * 2001), 400,
+                          "invalid_request", "body")
+        self.assertEqual(self.notify_ok(uid("h"), body="b" * 2000)["body"],
+                         "b" * 2000)
+
+    def test_data_must_be_an_object_of_at_most_8_kib(self):
+        for bad in ([1, 2], "text", 5, True, {"x": "a" * (9 * KIB)}):
+            with self.subTest(data=str(bad)[:20]):
+                self.assert_error(self.notify(uid("h"), data=bad), 400,
+                                  "invalid_request", "data")
+        data = {"x": "a" * (7 * KIB)}
+        self.assertEqual(self.notify_ok(uid("h"), data=data)["data"], data)
+
+    def test_host_id_must_be_valid(self):
+        for bad in ("", "h 1", "x" * 65, None):
+            with self.subTest(hostId=bad):
+                self.assert_error(self.notify(bad), 400, "invalid_request",
+                                  "hostId")
+
+    def test_admin_may_post(self):
+        self.assert_status(self.notify(uid("h"), tok=self.admin), 201)
+
+    def test_bad_json_is_400(self):
+        resp = self.req("POST", "/notifications", raw_body="{oops",
+                        token=self.service)
+        self.assert_error(resp, 400, "invalid_request")
+
+
+class BookingNotificationTest(ServerTestCase):
+    """The notification that a booking creates (section 3)."""
+
+    def test_booking_notification_object(self):
+        host = uid("h")
+        booking, note_id = self.book_ok(
+            booking_body(host, "r-12", 10, 12, guests=2),
+            tok=token("g-7", "guest"))
+        items = self.list_ok(host)["items"]
+        self.assertEqual(len(items), 1)
+        note = items[0]
+        self.assert_notification_shape(note)
+        self.assertEqual(note["id"], note_id)
+        expected = {
+            "id": 1, "hostId": host, "type": "new_booking",
+            "category": "booking", "title": "New booking: r-12",
+            "body": "g-7 booked r-12 for %s to %s (2 guests)" % (day(10),
+                                                                 day(12)),
+            "readAt": None}
+        self.assertEqual({k: note[k] for k in expected}, expected)
+        data = {"bookingId": booking["id"], "roomId": "r-12",
+                "guestId": "g-7", "checkIn": day(10), "checkOut": day(12),
+                "guests": 2}
+        self.assertEqual({k: note["data"].get(k) for k in data}, data)
+
+    def test_one_guest_is_singular(self):
+        host = uid("h")
+        self.book_ok(booking_body(host, "r-1", 3, 4, guests=1, guest_id="g-1"))
+        body = self.list_ok(host)["items"][0]["body"]
+        self.assertEqual(body, "g-1 booked r-1 for %s to %s (1 guest)"
+                         % (day(3), day(4)))
+
+    def test_ids_increase_per_host_from_1(self):
+        host_a, host_b = uid("h"), uid("h")
+        ids_a = [self.book_ok(booking_body(host_a, "r%d" % i,
+                                           guest_id="g"))[1]
+                 for i in range(3)]
+        ids_b = [self.book_ok(booking_body(host_b, "r%d" % i,
+                                           guest_id="g"))[1]
+                 for i in range(2)]
+        ids_a.append(self.notify_ok(host_a)["id"])
+        self.assertEqual(ids_a, [1, 2, 3, 4])
+        self.assertEqual(ids_b, [1, 2])
+
+
+class CountTest(ServerTestCase):
+    """GET /notifications/count with ETag / If-None-Match."""
+
+    def test_empty_host_has_zero_unread_and_latest_id_0(self):
+        body = self.count_ok(uid("h"))
+        self.assertEqual((body["unread"], body["latestId"]), (0, 0))
+
+    def test_count_reports_unread_and_latest_id(self):
+        host = uid("h")
+        ids = self.seed(host, 3)
+        body = self.count_ok(host)
+        self.assertEqual((body["unread"], body["latestId"]), (3, ids[-1]))
+
+    def test_matching_if_none_match_is_304_without_body(self):
+        host = uid("h")
+        self.seed(host, 1)
+        first = self.count(host)
+        self.assert_status(first, 200)
+        etag = first[1].get("etag")
+        self.assertTrue(etag, "no ETag header: %r" % first[1])
+        resp = self.count(host, headers={"If-None-Match": etag})
+        self.assert_status(resp, 304)
+        self.assertEqual(resp[3], b"")
+
+    def test_old_etag_after_new_notification_is_200(self):
+        host = uid("h")
+        self.seed(host, 1)
+        etag = self.count(host)[1].get("etag")
+        self.assertTrue(etag)
+        self.seed(host, 1)
+        resp = self.count(host, headers={"If-None-Match": etag})
+        self.assert_status(resp, 200)
+        self.assertEqual(resp[2]["unread"], 2)
+        self.assertNotEqual(resp[1].get("etag"), etag)
+
+    def test_old_etag_after_mark_read_is_200(self):
+        host = uid("h")
+        self.seed(host, 2)
+        etag = self.count(host)[1].get("etag")
+        self.mark_ok(host, {"ids": [1]})
+        resp = self.count(host, headers={"If-None-Match": etag})
+        self.assert_status(resp, 200)
+        self.assertEqual(resp[2]["unread"], 1)
+
+    def test_category_filter(self):
+        host = uid("h")
+        self.seed(host, 2, "new_review")
+        self.seed(host, 1, "new_message")
+        self.book_ok(booking_body(host, "r1", guest_id="g1"))
+        for category, unread in (("review", 2), ("message", 1),
+                                 ("booking", 1), ("system", 0)):
+            with self.subTest(category=category):
+                self.assertEqual(self.count_ok(host, category=category)
+                                 ["unread"], unread)
+        self.assertEqual(self.count_ok(host)["unread"], 4)
+
+    def test_bad_category_is_400(self):
+        for bad in ("bookings", "nonsense", ""):
+            with self.subTest(category=bad):
+                self.assert_error(self.count(uid("h"), category=bad), 400,
+                                  "invalid_request")
+
+
+class ListTest(ServerTestCase):
+    """GET /notifications/list: order, limits, cursors, after=, filters."""
+
+    TOTAL = 45
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.host = uid("hl")
+        for i in range(1, cls.TOTAL + 1):
+            type_ = "new_review" if i % 3 == 0 else "system"
+            status, _, _, raw = cls.http.req(
+                "POST", "/notifications",
+                {"hostId": cls.host, "type": type_, "title": "n%d" % i,
+                 "body": "b"}, token=cls.service)
+            assert status == 201, raw
+
+    def page(self, **params):
+        return self.list_ok(self.host, **params)
+
+    def test_default_is_20_newest_first(self):
+        body = self.page()
+        ids = [n["id"] for n in body["items"]]
+        self.assertEqual(ids, list(range(45, 25, -1)))
+        self.assertIsInstance(body["nextCursor"], str)
+        self.assertEqual(body["unread"], 45)
+        for note in body["items"]:
+            self.assert_notification_shape(note)
+            self.assertEqual(note["hostId"], self.host)
+
+    def test_limit_out_of_range_is_400(self):
+        for bad in ("0", "101", "abc", "-1", "1.5", ""):
+            with self.subTest(limit=bad):
+                self.assert_error(self.list(self.host, limit=bad), 400,
+                                  "invalid_request")
+
+    def test_limit_100_returns_everything(self):
+        body = self.page(limit=100)
+        self.assertEqual([n["id"] for n in body["items"]],
+                         list(range(45, 0, -1)))
+        self.assertIsNone(body["nextCursor"])
+
+    def test_cursor_pagination_has_no_gaps_or_duplicates(self):
+        seen, cursor, pages = [], None, 0
+        while True:
+            body = self.page(limit=10, cursor=cursor)
+            pages += 1
+            self.assertLessEqual(len(body["items"]), 10)
+            seen += [n["id"] for n in body["items"]]
+            cursor = body["nextCursor"]
+            if cursor is None or pages > 10:
+                break
+        self.assertEqual(seen, list(range(45, 0, -1)))
+        self.assertEqual(pages, 5)
+
+    def test_bad_cursor_is_400(self):
+        for bad in ("!!!not-a-cursor", "zzzz"):
+            with self.subTest(cursor=bad):
+                self.assert_error(self.list(self.host, cursor=bad), 400,
+                                  "invalid_request")
+
+    def test_after_returns_newer_ids_oldest_first(self):
+        body = self.page(after=40)
+        self.assertEqual([n["id"] for n in body["items"]],
+                         [41, 42, 43, 44, 45])
+        self.assertIsNone(body["nextCursor"])
+
+    def test_after_is_capped_by_limit_and_continues_by_cursor(self):
+        body = self.page(after=0, limit=10)
+        self.assertEqual([n["id"] for n in body["items"]], list(range(1, 11)))
+        self.assertIsInstance(body["nextCursor"], str)
+        body = self.page(cursor=body["nextCursor"], limit=10)
+        self.assertEqual([n["id"] for n in body["items"]], list(range(11, 21)))
+
+    def test_after_latest_is_empty(self):
+        body = self.page(after=45)
+        self.assertEqual(body["items"], [])
+        self.assertIsNone(body["nextCursor"])
+
+    def test_category_filter(self):
+        body = self.page(category="review", limit=100)
+        self.assertEqual([n["id"] for n in body["items"]],
+                         list(range(45, 0, -3)))
+        self.assertTrue(all(n["category"] == "review" for n in body["items"]))
+
+    def test_bad_category_is_400(self):
+        self.assert_error(self.list(self.host, category="nope"), 400,
+                          "invalid_request")
+
+    def test_unread_filter_and_unread_field(self):
+        host = uid("h")
+        self.seed(host, 6)
+        self.mark_ok(host, {"ids": [2, 4]})
+        body = self.list_ok(host, unread="true")
+        self.assertEqual([n["id"] for n in body["items"]], [6, 5, 3, 1])
+        self.assertTrue(all(n["readAt"] is None for n in body["items"]))
+        self.assertEqual(body["unread"], 4)
+        self.assertEqual(self.list_ok(host)["unread"], 4)
+        self.assertEqual(self.count_ok(host)["unread"], 4)
+
+
+class MarkReadTest(ServerTestCase):
+    """POST /notifications/mark-read: the three forms and their answers."""
+
+    def fresh_host(self, n=5):
+        host = uid("h")
+        self.seed(host, n)
+        return host
+
+    def test_ids_marks_only_known_unread_ids(self):
+        host = self.fresh_host()
+        self.assertEqual(self.mark_ok(host, {"ids": [1, 2, 999]}),
+                         {"updated": 2, "unread": 3})
+        self.assertEqual(self.mark_ok(host, {"ids": [2, 3]}),
+                         {"updated": 1, "unread": 2})
+        self.assertEqual(self.count_ok(host)["unread"], 2)
+
+    def test_up_to_marks_all_ids_up_to_n(self):
+        host = self.fresh_host()
+        self.assertEqual(self.mark_ok(host, {"upTo": 3}),
+                         {"updated": 3, "unread": 2})
+        self.assertEqual(self.list_ids(host, unread="true"), [5, 4])
+
+    def test_all_marks_everything(self):
+        host = self.fresh_host()
+        self.mark_ok(host, {"ids": [1]})
+        self.assertEqual(self.mark_ok(host, {"all": True}),
+                         {"updated": 4, "unread": 0})
+        self.assertEqual(self.count_ok(host)["unread"], 0)
+
+    def test_each_form_is_idempotent(self):
+        for form in ({"ids": [1, 2]}, {"upTo": 2}, {"all": True}):
+            with self.subTest(form=form):
+                host = self.fresh_host()
+                first = self.mark_ok(host, form)
+                self.assertGreater(first["updated"], 0)
+                self.assertEqual(self.mark_ok(host, form),
+                                 {"updated": 0, "unread": first["unread"]})
+
+    def test_zero_or_two_forms_is_400(self):
+        host = self.fresh_host(1)
+        for body in ({}, {"ids": [1], "all": True}, {"upTo": 1, "all": True},
+                     {"ids": [1], "upTo": 1}):
+            with self.subTest(body=body):
+                self.assert_error(self.mark(host, body), 400,
+                                  "invalid_request")
+        self.assertEqual(self.count_ok(host)["unread"], 1)
+
+    def test_malformed_forms_are_400(self):
+        host = self.fresh_host(1)
+        for body in ({"ids": "1"}, {"ids": ["a"]}, {"upTo": "x"},
+                     {"all": "yes"}, [1, 2]):
+            with self.subTest(body=body):
+                self.assert_error(self.mark(host, body), 400,
+                                  "invalid_request")
+
+    def test_more_than_1000_ids_is_400(self):
+        host = self.fresh_host(2)
+        self.assert_error(self.mark(host, {"ids": list(range(1, 1002))}), 400,
+                          "invalid_request")
+        self.assertEqual(self.mark_ok(host, {"ids": list(range(1, 1001))}),
+                         {"updated": 2, "unread": 0})
+
+    def test_read_at_is_set_in_the_list(self):
+        host = self.fresh_host(3)
+        self.mark_ok(host, {"ids": [2]})
+        items = {n["id"]: n for n in self.list_ok(host)["items"]}
+        self.assertRegex(items[2]["readAt"], RFC3339_MS)
+        self.assertIsNone(items[1]["readAt"])
+        self.assertIsNone(items[3]["readAt"])
+
+
+class HostIsolationTest(ServerTestCase):
+    """A host never sees or changes another host's notifications."""
+
+    def test_hosts_see_only_their_own_notifications(self):
+        host_a, host_b = uid("ha"), uid("hb")
+        self.seed(host_a, 2)
+        self.seed(host_b, 5)
+        self.book_ok(booking_body(host_b, "r1", guest_id="g1"))
+        self.assertEqual(self.count_ok(host_a), {"unread": 2, "latestId": 2})
+        items = self.list_ok(host_a, limit=100)["items"]
+        self.assertEqual([n["hostId"] for n in items], [host_a, host_a])
+        self.assertEqual(self.list_ok(host_a, after=0)["items"], items[::-1])
+
+    def test_host_cannot_mark_another_hosts_notifications(self):
+        host_a, host_b = uid("ha"), uid("hb")
+        self.seed(host_a, 1)
+        self.seed(host_b, 3)
+        self.assertEqual(self.mark_ok(host_a, {"ids": [1, 2, 3]}),
+                         {"updated": 1, "unread": 0})
+        self.mark_ok(host_a, {"all": True})
+        self.mark_ok(host_a, {"upTo": 3})
+        self.assertEqual(self.count_ok(host_b)["unread"], 3)
+        self.assert_error(self.mark(host_a, {"all": True},
+                                    tok=host_token(host_a), hostId=host_b),
+                          403, "forbidden")
+        self.assertEqual(self.count_ok(host_b)["unread"], 3)
+
+
+class OperationsTest(ServerTestCase):
+    """Health endpoints, unknown paths and the listening line."""
+
+    def test_healthz_is_200_ok_without_token(self):
+        resp = self.req("GET", "/healthz")
+        self.assert_status(resp, 200)
+        self.assertEqual(resp[2], {"status": "ok"})
+
+    def test_readyz_is_200_without_token(self):
+        self.assert_status(self.req("GET", "/readyz"), 200)
+
+    def test_unknown_path_is_404_in_error_shape(self):
+        for tok in (None, self.admin):
+            for method, path in (("GET", "/no/such/path"),
+                                 ("GET", "/notificationsx"),
+                                 ("POST", "/nothing-here")):
+                with self.subTest(path=path, token=bool(tok)):
+                    body = {} if method == "POST" else None
+                    self.assert_error(self.req(method, path, body, token=tok),
+                                      404, "not_found")
+
+    def test_listening_line_names_both_ports_and_no_cluster(self):
+        line = self.server.listening
+        self.assertIsInstance(line["http"], int)
+        self.assertIsInstance(line["ws"], int)
+        self.assertGreater(line["http"], 0)
+        self.assertGreater(line["ws"], 0)
+        self.assertNotEqual(line["http"], line["ws"])
+        self.assertIn("cluster", line)
+        self.assertIsNone(line["cluster"])
+
+
+# =============================================================== limits
+
+class RateLimitTest(ServerTestCase):
+    """--rate-limit 5 and --booking-rate-limit 2: 429 and Retry-After."""
+
+    server_omit = ("--rate-limit", "--booking-rate-limit")
+    server_args = ["--rate-limit", "5", "--booking-rate-limit", "2"]
+
+    def first_429(self, send, max_requests):
+        for _ in range(max_requests):
+            resp = send()
+            if resp[0] == 429:
+                return resp
+            self.assertIn(resp[0], (200, 201), resp[3][:300])
+        self.fail("no 429 after %d requests" % max_requests)
+
+    def test_rest_burst_beyond_limit_is_429_then_served_again(self):
+        host = uid("h")
+        resp = self.first_429(lambda: self.count(host), 300)
+        self.assert_error(resp, 429, "rate_limited")
+        wait = self.assert_retry_after(resp)
+        self.assertGreaterEqual(wait, 1)
+        # Limits are per principal: another host is still served.
+        self.assert_status(self.count(uid("h")), 200)
+        time.sleep(wait)
+        self.assert_status(self.count(host), 200)
+
+    def test_booking_burst_beyond_limit_is_429_then_served_again(self):
+        host, guest = uid("h"), token(uid("g"), "guest")
+        resp = self.first_429(
+            lambda: self.book(booking_body(host, uid("r")), tok=guest), 100)
+        self.assert_error(resp, 429, "rate_limited")
+        wait = self.assert_retry_after(resp)
+        self.assertGreaterEqual(wait, 1)
+        time.sleep(wait)
+        self.assert_status(self.book(booking_body(host, uid("r")), tok=guest),
+                           201)
+
+
+class StorageFullTest(ServerTestCase):
+    """--map-size 1 MiB: a full store answers 503 and loses nothing."""
+
+    server_args = ["--map-size", "1048576"]
+
+    def test_full_storage_is_503_and_committed_bookings_survive(self):
+        host, created, full = uid("h"), [], None
+        for i in range(3000):
+            resp = self.book(booking_body(host, "r%d" % i, guest_id="g1",
+                                          note="n" * 500))
+            if resp[0] != 201:
+                full = resp
+                break
+            created.append(resp[2]["booking"])
+        self.assertIsNotNone(full, "no 503 after 3000 bookings in 1 MiB")
+        self.assert_error(full, 503, "unavailable")
+        self.assert_retry_after(full)
+        health = self.req("GET", "/healthz")
+        self.assert_status(health, 200)
+        self.assertEqual(health[2], {"status": "ok"})
+        for booking in created:
+            resp = self.get_booking(booking["id"], self.admin)
+            self.assert_status(resp, 200)
+            self.assertEqual(booking_of(resp[2]), booking)
+        self.assertEqual(self.count_ok(host)["unread"], len(created))
+
+
+# ================================================================== CLI
+
+class CliTest(ContractAssertions, unittest.TestCase):
+    """Section 9: the command line."""
+
+    def test_version_exits_0(self):
+        result = run_cli("--version")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(result.stdout.strip())
+
+    def test_help_exits_0(self):
+        result = run_cli("--help")
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_unknown_option_exits_2(self):
+        data_dir = tempfile.mkdtemp(prefix="bellhop-it-")
+        self.addCleanup(shutil.rmtree, data_dir, True)
+        result = run_cli("serve", "--no-such-flag", "--data-dir", data_dir,
+                         "--http-port", "0", "--ws-port", "0", timeout=10)
+        self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+        self.assertTrue((result.stdout + result.stderr).strip())
+
+    def test_unknown_command_exits_2(self):
+        result = run_cli("no-such-command", timeout=10)
+        self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+
+    def test_token_command_prints_a_jwt_the_server_accepts(self):
+        result = run_cli("token", "--sub", "h1", "--role", "host",
+                         "--jwt-secret", "s")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        jwt = result.stdout.strip()
+        self.assertEqual(len(jwt.split(".")), 3, jwt)
+        claims = jwt_claims(jwt)
+        self.assertEqual((claims["sub"], claims["role"]), ("h1", "host"))
+        self.assertGreater(claims["exp"], time.time())
+        server = Server(secret="s")
+        self.addCleanup(server.cleanup)
+        client = server.client()
+        self.addCleanup(client.close)
+        self.assert_status(client.req("GET", "/notifications/count",
+                                      token=jwt), 200)
+
+    def test_token_ttl_sets_expiry(self):
+        result = run_cli("token", "--sub", "h1", "--role", "host", "--ttl",
+                         "120", "--jwt-secret", "s")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        exp = jwt_claims(result.stdout.strip())["exp"]
+        self.assertAlmostEqual(exp, time.time() + 120, delta=15)
+
+    def config_server(self, extra_args=()):
+        """A server whose secret and ports come from a TOML --config file."""
+        conf_dir = tempfile.mkdtemp(prefix="bellhop-conf-")
+        self.addCleanup(shutil.rmtree, conf_dir, True)
+        path = os.path.join(conf_dir, "bellhop.toml")
+        with open(path, "w") as f:
+            f.write('# integration test config\njwt-secret = "file-secret"\n'
+                    'http-port = 0\nws-port = 0\n')
+        server = Server(["--config", path, *extra_args],
+                        omit=("--jwt-secret", "--http-port", "--ws-port"))
+        self.addCleanup(server.cleanup)
+        client = server.client()
+        self.addCleanup(client.close)
+        return server, client
+
+    def test_config_file_sets_options(self):
+        server, client = self.config_server()
+        self.assertNotIn(server.http_port, (0, 8080))
+        self.assertNotIn(server.ws_port, (0, 8081))
+        ok = client.req("GET", "/notifications/count",
+                        token=token("h1", "host", secret="file-secret"))
+        self.assert_status(ok, 200)
+        bad = client.req("GET", "/notifications/count", token=token("h1",
+                                                                    "host"))
+        self.assert_error(bad, 401, "unauthorized")
+
+    def test_flag_overrides_config_file(self):
+        _, client = self.config_server(["--jwt-secret", "flag-secret"])
+        ok = client.req("GET", "/notifications/count",
+                        token=token("h1", "host", secret="flag-secret"))
+        self.assert_status(ok, 200)
+        old = client.req("GET", "/notifications/count",
+                         token=token("h1", "host", secret="file-secret"))
+        self.assert_error(old, 401, "unauthorized")
+
+
+# ========================================================= process life
+
+class ShutdownTest(ContractAssertions, unittest.TestCase):
+    """SIGTERM/SIGINT: exit 0 with committed data flushed."""
+
+    def test_sigterm_exits_0_and_keeps_data(self):
+        server = Server()
+        self.addCleanup(server.cleanup)
+        client = server.client()
+        resp = client.req("POST", "/bookings",
+                          booking_body("h1", "r1", guest_id="g1"),
+                          token=token("svc", "service"))
+        self.assert_status(resp, 201)
+        client.close()
+        self.assertEqual(server.stop(), 0, server.stderr_text()[-2000:])
+        server.restart()
+        client = server.client()
+        self.addCleanup(client.close)
+        got = client.req("GET", "/bookings/" + resp[2]["booking"]["id"],
+                         token=token("a", "admin"))
+        self.assert_status(got, 200)
+
+    def test_sigint_exits_0(self):
+        server = Server()
+        self.addCleanup(server.cleanup)
+        self.assertEqual(server.stop(signal.SIGINT), 0,
+                         server.stderr_text()[-2000:])
+
+
+class CrashRecoveryTest(ContractAssertions, unittest.TestCase):
+    """kill -9 after 201s: every acknowledged booking survives a restart."""
+
+    HOSTS = 5
+    PER_HOST = 10
+
+    def test_kill9_loses_no_acknowledged_booking(self):
+        server = Server()
+        self.addCleanup(server.cleanup)
+        hosts = [uid("hc") for _ in range(self.HOSTS)]
+        service = token("svc", "service")
+        results = {host: [] for host in hosts}
+
+        def book_for(host):
+            client = server.client()
+            for i in range(self.PER_HOST):
+                resp = client.req("POST", "/bookings", booking_body(
+                    host, "r%d" % i, guest_id="g%d" % i), token=service)
+                results[host].append(resp)
+            client.close()
+
+        threads = [threading.Thread(target=book_for, args=(h,))
+                   for h in hosts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        for host in hosts:
+            for resp in results[host]:
+                self.assert_status(resp, 201)
+        server.kill9()
+        server.restart()
+        client = server.client()
+        self.addCleanup(client.close)
+        admin = token("a", "admin")
+        for host in hosts:
+            for resp in results[host]:
+                booking = resp[2]["booking"]
+                got = client.req("GET", "/bookings/" + booking["id"],
+                                 token=admin)
+                self.assert_status(got, 200)
+                self.assertEqual(booking_of(got[2]), booking)
+            note_ids = sorted(r[2]["notification"]["id"]
+                              for r in results[host])
+            self.assertEqual(note_ids, list(range(1, self.PER_HOST + 1)))
+            count = client.req("GET", "/notifications/count",
+                               token=host_token(host))
+            self.assert_status(count, 200)
+            self.assertEqual(count[2], {"unread": self.PER_HOST,
+                                        "latestId": self.PER_HOST})
+            listing = client.req("GET", "/notifications/list?limit=100",
+                                 token=host_token(host))
+            self.assert_status(listing, 200)
+            self.assertEqual([n["id"] for n in listing[2]["items"]],
+                             list(range(self.PER_HOST, 0, -1)))
+        resp = client.req("POST", "/bookings",
+                          booking_body(hosts[0], "after-crash", guest_id="g"),
+                          token=service)
+        self.assert_status(resp, 201)
+        self.assertEqual(resp[2]["notification"]["id"], self.PER_HOST + 1)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,50 @@
+// A store, an actor system on CAF's deterministic test coordinator, and a
+// router over them. The store runs without its writer thread: `settle` runs
+// actors and commits in turn until nothing is left, so every interleaving
+// is the same on every run and timers move only with `advance_time`.
+#pragma once
+
+#include <chrono>
+
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+
+#include "bellhop/actors/core.hpp"
+#include "bellhop/storage/store.hpp"
+#include "temp_dir.hpp"
+
+struct deterministic_core {
+  static caf::actor_system_config& testing(caf::actor_system_config& cfg) {
+    bellhop::add_message_types(cfg);
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    return cfg;
+  }
+
+  explicit deterministic_core(std::chrono::milliseconds host_idle)
+    : router(bellhop::spawn_router(sys, st, bellhop::core_config{host_idle})) {
+  }
+
+  ~deterministic_core() {
+    self->send_exit(router, caf::exit_reason::user_shutdown);
+    settle();
+  }
+
+  /// Runs actors and commits until nothing is left to do.
+  void settle() {
+    for (;;) {
+      auto ran = sched.run();
+      auto committed = st.drain();
+      if (ran == 0 && committed == 0)
+        return;
+    }
+  }
+
+  temp_dir dir;
+  bellhop::storage::store st{bellhop::storage::options{dir.path}};
+  caf::actor_system_config cfg;
+  caf::actor_system sys{testing(cfg)};
+  caf::scheduler::test_coordinator& sched
+    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  caf::scoped_actor self{sys};
+  bellhop::router_actor router;
+};

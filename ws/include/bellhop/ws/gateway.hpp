@@ -1,0 +1,44 @@
+// The WebSocket gateway (websocketpp on its own Asio io_context): the
+// handshake with its JWT check, one session actor per connection, and the
+// bridge between session actors and sockets. See docs/architecture.md for
+// its threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "bellhop/actors/interfaces.hpp"
+#include "bellhop/auth/jwt.hpp"
+
+namespace bellhop::ws {
+
+struct gateway_config {
+  std::string bind = "127.0.0.1";
+  uint16_t port = 8081;  ///< 0: pick a free port
+  uint32_t ttl_ms = 3000;  ///< close each session after this long; 0: never
+  bool close_on_delivery = false;
+  std::size_t max_sessions_per_host = 16;
+  auth::jwt_config jwt;
+};
+
+class gateway {
+public:
+  gateway(caf::actor_system& sys, router_actor router, gateway_config cfg);
+  ~gateway();
+
+  /// Binds and starts the Asio thread. Throws on failure.
+  void start();
+  uint16_t port() const;
+  /// Closes every session with 1001 and stops the Asio thread.
+  void shutdown();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace bellhop::ws

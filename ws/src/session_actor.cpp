@@ -1,0 +1,172 @@
+// The session actor's behaviour (see session_actor.hpp).
+#include "session_actor.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+#include <nlohmann/json.hpp>
+
+#include "bellhop/actors/errors.hpp"
+#include "bellhop/actors/parse.hpp"
+
+namespace bellhop::ws {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+using self_ptr = caf::stateful_actor<session_state>*;
+
+constexpr auto subscribe_timeout = std::chrono::seconds(10);
+constexpr auto keepalive_interval = std::chrono::seconds(25);
+constexpr std::size_t max_delivered = 4096;
+
+void close_session(self_ptr self, uint16_t code, std::string reason) {
+  auto& st = self->state;
+  if (st.closing)
+    return;
+  st.closing = true;
+  st.sink->close(code, std::move(reason));
+}
+
+void send_error(self_ptr self, const std::string& message) {
+  json e;
+  e["event"] = "error";
+  e["data"] = json{{"code", "invalid_request"}, {"message", message}};
+  self->state.sink->send_text(e.dump());
+}
+
+/// Writes a frame, once: a notification already written (replayed, then
+/// pushed live) is skipped.
+void write(self_ptr self, frame_msg& f) {
+  auto& st = self->state;
+  if (f.id > 0) {
+    if (f.id <= st.last_sent)
+      return;
+    st.last_sent = f.id;
+    if (st.delivered.size() >= max_delivered)
+      st.delivered.clear();
+    st.delivered.insert(f.id);
+  }
+  st.sink->send_text(std::move(f.text));
+}
+
+void on_subscribed(self_ptr self, subscribe_reply& r) {
+  auto& st = self->state;
+  if (st.closing)
+    return;
+  json hello;
+  hello["event"] = "hello";
+  hello["data"] = json{{"sessionId", st.cfg.session_id},
+                       {"hostId", st.cfg.host_id},
+                       {"ttlMs", st.cfg.ttl.count()},
+                       {"unread", r.unread},
+                       {"latestId", r.latest_id}};
+  st.sink->send_text(hello.dump());
+  for (auto& f : r.replay)
+    write(self, f);
+  st.live = true;
+  auto early = std::move(st.early);
+  for (auto& f : early)
+    write(self, f);
+}
+
+/// More than the allowed number of client messages in the last second?
+bool flooding(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  while (!st.recent.empty() && now - st.recent.front() >= std::chrono::seconds(1))
+    st.recent.pop_front();
+  st.recent.push_back(now);
+  return st.recent.size() > st.cfg.max_messages_per_second;
+}
+
+void on_client_text(self_ptr self, const std::string& text) {
+  auto& st = self->state;
+  if (st.closing)
+    return;
+  if (flooding(self)) {
+    close_session(self, policy_violation, "too many messages");
+    return;
+  }
+  auto msg = json::parse(text, nullptr, false);
+  if (msg.is_discarded() || !msg.is_object() || !msg.contains("op")
+      || !msg["op"].is_string()) {
+    send_error(self, "expected a JSON object with an op");
+    return;
+  }
+  auto op = msg["op"].get<std::string>();
+  if (op == "ping") {
+    st.sink->send_text(R"({"event":"pong"})");
+  } else if (op == "ack") {
+    auto id = msg.find("id");
+    if (id == msg.end() || !id->is_number_integer() || id->get<int64_t>() < 1) {
+      send_error(self, "ack needs a notification id");
+      return;
+    }
+    auto n = id->get<uint64_t>();
+    self->send(st.router, ack_msg{st.cfg.host_id, n, st.cfg.session_id});
+    if (st.cfg.close_on_delivery && st.delivered.count(n) > 0)
+      close_session(self, delivered, "delivered");
+  } else if (op == "mark-read") {
+    mark_read_request req;
+    if (auto err = parse_mark_read(msg, req)) {
+      send_error(self, err->message);
+      return;
+    }
+    req.host_id = st.cfg.host_id;
+    req.by = st.cfg.by;
+    req.via = "ws";
+    // The read event reaches every session of the host, this one included.
+    self->request(st.router, std::chrono::seconds(10), std::move(req))
+      .then([](mark_read_reply&) {},
+            [=](caf::error& err) { send_error(self, message_of(err)); });
+  } else {
+    send_error(self, "unknown op: " + op);
+  }
+}
+
+} // namespace
+
+caf::behavior session(caf::stateful_actor<session_state>* self,
+                      session_config cfg, std::shared_ptr<session_sink> sink,
+                      router_actor router) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.sink = std::move(sink);
+  st.router = std::move(router);
+  subscribe_request sub{st.cfg.host_id, caf::actor_cast<caf::actor>(self),
+                        st.cfg.session_id, st.cfg.has_after, st.cfg.after};
+  self->request(st.router, subscribe_timeout, std::move(sub))
+    .then([=](subscribe_reply& r) { on_subscribed(self, r); },
+          [=](caf::error&) {
+            close_session(self, internal_error, "unavailable");
+          });
+  if (st.cfg.ttl.count() > 0)
+    self->delayed_send(self, st.cfg.ttl, ttl_atom::value);
+  else
+    self->delayed_send(self, keepalive_interval, ping_atom::value);
+  self->delayed_send(self, std::max(st.cfg.token_left, std::chrono::milliseconds(0)),
+                     expiry_atom::value);
+  return {
+    [=](frame_msg& f) {
+      auto& st = self->state;
+      if (st.closing)
+        return;
+      if (!st.live)
+        st.early.push_back(std::move(f));
+      else
+        write(self, f);
+    },
+    [=](client_text& m) { on_client_text(self, m.text); },
+    [=](ttl_atom) { close_session(self, ttl_expired, "ttl"); },
+    [=](expiry_atom) { close_session(self, token_expired, "token expired"); },
+    [=](ping_atom) {
+      if (self->state.closing)
+        return;
+      self->state.sink->ping();
+      self->delayed_send(self, keepalive_interval, ping_atom::value);
+    },
+    [=](closed_atom) { self->quit(); },
+  };
+}
+
+} // namespace bellhop::ws

@@ -1,0 +1,63 @@
+// One WebSocket session: it joins its host's room through the router, writes
+// hello, the replay and live frames to its socket, answers the client's ops,
+// and supervises its own lifetime — TTL (4000), close on delivery (4001),
+// token expiry (4003), flooding (1008) — with CAF timers.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <caf/actor_clock.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "bellhop/actors/interfaces.hpp"
+#include "session_sink.hpp"
+
+namespace bellhop::ws {
+
+/// Close codes of §5.
+enum close_code : uint16_t {
+  going_away = 1001,
+  policy_violation = 1008,
+  internal_error = 1011,
+  ttl_expired = 4000,
+  delivered = 4001,
+  token_expired = 4003,
+};
+
+struct session_config {
+  std::string session_id;
+  std::string host_id;
+  std::string by;  ///< the principal's sub, for mark-read records
+  bool has_after = false;
+  uint64_t after = 0;
+  std::chrono::milliseconds ttl{3000};  ///< 0: no TTL, keep-alive pings
+  bool close_on_delivery = false;
+  std::chrono::milliseconds token_left{0};  ///< until exp + leeway
+  std::size_t max_messages_per_second = 20;
+};
+
+struct session_state {
+  static inline const char* name = "bellhop.session";
+
+  session_config cfg;
+  std::shared_ptr<session_sink> sink;
+  router_actor router;
+  bool live = false;     ///< hello written
+  bool closing = false;  ///< close requested; frames are dropped
+  std::vector<frame_msg> early;  ///< frames that came before hello
+  uint64_t last_sent = 0;        ///< newest notification id written
+  std::unordered_set<uint64_t> delivered;  ///< ids written on this socket
+  std::deque<caf::actor_clock::time_point> recent;  ///< client messages, 1 s
+};
+
+caf::behavior session(caf::stateful_actor<session_state>* self,
+                      session_config cfg, std::shared_ptr<session_sink> sink,
+                      router_actor router);
+
+} // namespace bellhop::ws
