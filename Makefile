@@ -3,8 +3,12 @@
 BUILD_DIR ?= build
 JOBS      ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
+# Fuzzing (docs/fuzzing.md): clang + libFuzzer in their own build dir.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SHORT_SECONDS ?= 10
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test bench clean fuzz-build fuzz
 
 deps:
 	@scripts/install-deps
@@ -18,12 +22,23 @@ build: deps $(BUILD_DIR)/CMakeCache.txt
 run: build
 	@scripts/run-default $(BUILD_DIR)/bellhop
 
-test: build
+test: build fuzz-build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600
+	fuzz/run -b $(FUZZ_BUILD_DIR) -t $(FUZZ_SHORT_SECONDS)
+
+$(FUZZ_BUILD_DIR)/CMakeCache.txt:
+	cmake -S fuzz -B $(FUZZ_BUILD_DIR) -DCMAKE_CXX_COMPILER=clang++
+
+fuzz-build: deps $(FUZZ_BUILD_DIR)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD_DIR) -j$(JOBS)
+
+# Each target for FUZZ_SECONDS on a scratch copy of tests/fuzz-corpus/.
+fuzz: fuzz-build
+	fuzz/run -b $(FUZZ_BUILD_DIR) -t $(FUZZ_SECONDS)
 
 bench: build
 	BELLHOP_BENCH=1 scripts/install-deps
 	bench/run-all $(BUILD_DIR)/bellhop
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR)

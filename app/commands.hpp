@@ -6,5 +6,6 @@ namespace bellhop::app {
 
 int serve_command(int argc, char** argv);
 int token_command(int argc, char** argv);
+int sim_command(int argc, char** argv);
 
 } // namespace bellhop::app

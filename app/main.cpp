@@ -1,4 +1,4 @@
-// The bellhop executable: `serve`, `token`, `--help`, `--version`.
+// The bellhop executable: `serve`, `token`, `sim`, `--help`, `--version`.
 #include <cstring>
 #include <iostream>
 
@@ -11,6 +11,7 @@ constexpr const char* usage = R"(usage: bellhop <command> [options]
 commands:
   serve     run the server (REST, WebSocket, storage) in one process
   token     print a JWT for a subject and role
+  sim       the load simulator: hosts on sockets, guests booking, latency
   --help    this text
   --version the version
 
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
     return bellhop::app::serve_command(argc, argv);
   if (std::strcmp(cmd, "token") == 0)
     return bellhop::app::token_command(argc, argv);
+  if (std::strcmp(cmd, "sim") == 0)
+    return bellhop::app::sim_command(argc, argv);
   std::cerr << "bellhop: unknown command or option: " << cmd << "\n" << usage;
   return 2;
 }

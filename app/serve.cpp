@@ -2,7 +2,8 @@
 // the REST server, prints the listening line, and runs until SIGINT or
 // SIGTERM. Threads: the CAF scheduler's workers, Pistache's reactors, and
 // the storage writer, and the WebSocket gateway's Asio thread; the main
-// thread only waits for a signal.
+// thread only waits for a signal. `--demo` adds the demo hosts and the
+// /demo page (demo.hpp).
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -14,12 +15,16 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
+#include <curl/curl.h>
 
 #include "bellhop/actors/core.hpp"
 #include "bellhop/http/rest_server.hpp"
 #include "bellhop/storage/store.hpp"
+#include "bellhop/telemetry/log.hpp"
+#include "bellhop/telemetry/metrics.hpp"
 #include "bellhop/ws/gateway.hpp"
 #include "commands.hpp"
+#include "demo.hpp"
 #include "options.hpp"
 
 namespace bellhop::app {
@@ -47,6 +52,16 @@ const std::vector<option_spec>& serve_specs() {
     {"http-threads", true, false, "Pistache reactor threads (default 1)"},
     {"actor-threads", true, false, "CAF scheduler threads (default 2)"},
     {"host-idle-ms", true, false, "stop an idle host actor after this long (default 60000)"},
+    {"ack-timeout-ms", true, false, "time a live device has to ack before email (default 2000)"},
+    {"smtp-url", true, false, "SMTP server for email, e.g. smtp://127.0.0.1:2525 (default: no email)"},
+    {"smtp-from", true, false, "sender address (default bellhop@localhost)"},
+    {"smtp-user", true, false, "SMTP user name"},
+    {"smtp-password", true, false, "SMTP password"},
+    {"smtp-starttls", false, false, "require STARTTLS"},
+    {"public-url", true, false, "the page's address, linked in emails (default http://BIND:HTTP-PORT/)"},
+    {"log-format", true, false, "text or json (default text)"},
+    {"log-level", true, false, "debug, info, warn or error (default info)"},
+    {"demo", false, false, "demo mode: generated secret, demo host links, /demo booking page"},
     {"help", false, false, "this text"},
   };
   return specs;
@@ -75,7 +90,7 @@ http::rest_config rest_config_from(const options& opts) {
     rc.jwt.alg = opts.str("jwt-alg", "RS256");
     if (rc.jwt.alg != "RS256" && rc.jwt.alg != "ES256")
       throw usage_error("--jwt-alg must be RS256 or ES256");
-  } else if (rc.jwt.secret.empty()) {
+  } else if (rc.jwt.secret.empty() && !opts.flag("demo")) {
     throw usage_error("give --jwt-secret (or set BELLHOP_JWT_SECRET) or "
                       "--jwt-public-key");
   }
@@ -111,6 +126,7 @@ int serve_command(int argc, char** argv) {
   auto signals = block_stop_signals();
   std::signal(SIGPIPE, SIG_IGN);
   raise_file_limit();
+  curl_global_init(CURL_GLOBAL_DEFAULT);
   try {
     options opts{serve_specs(), argc, argv, 2};
     if (opts.flag("help")) {
@@ -119,7 +135,16 @@ int serve_command(int argc, char** argv) {
       return 0;
     }
     opts.load_config_file();
+    auto log_format = opts.str("log-format", "text");
+    telemetry::level log_level = telemetry::level::info;
+    if ((log_format != "text" && log_format != "json")
+        || !telemetry::parse_level(opts.str("log-level", "info"), log_level))
+      throw usage_error("--log-format is text or json; --log-level is debug, "
+                        "info, warn or error");
+    telemetry::configure_log(log_format == "json", log_level);
     auto rest_cfg = rest_config_from(opts);
+    if (opts.flag("demo"))
+      enable_demo(rest_cfg);  // before ws_cfg copies the JWT settings
     storage::options sopts;
     sopts.dir = opts.str("data-dir", "./data");
     sopts.map_size = opts.size("map-size", sopts.map_size);
@@ -127,6 +152,14 @@ int serve_command(int argc, char** argv) {
     core.host_idle_timeout = std::chrono::milliseconds(
       opts.integer("host-idle-ms", 60'000, 1, 86'400'000));
     auto actor_threads = opts.integer("actor-threads", 2, 1, 64);
+    core.ack_timeout = std::chrono::milliseconds(
+      opts.integer("ack-timeout-ms", 2000, 0, 3'600'000));
+    smtp_config smtp;
+    smtp.url = opts.str("smtp-url", "");
+    smtp.from = opts.str("smtp-from", smtp.from);
+    smtp.user = opts.str("smtp-user", "");
+    smtp.password = opts.str("smtp-password", "");
+    smtp.starttls = opts.flag("smtp-starttls");
     ws::gateway_config ws_cfg;
     ws_cfg.bind = rest_cfg.bind;
     ws_cfg.port = static_cast<uint16_t>(opts.integer("ws-port", 8081, 0, 65535));
@@ -144,38 +177,65 @@ int serve_command(int argc, char** argv) {
       std::cerr << "bellhop serve: " << e.what() << "\n";
       return 1;
     }
+    st->on_commit([](std::chrono::nanoseconds took, std::size_t) {
+      telemetry::metrics().storage_commit_seconds.observe(
+        std::chrono::duration<double>(took).count());
+    });
     st->start_writer();
 
     caf::actor_system_config cfg;
     add_message_types(cfg);
     cfg.set("scheduler.max-threads", static_cast<size_t>(actor_threads));
     caf::actor_system sys{cfg};
+    if (!smtp.url.empty())
+      core.mailer = spawn_mailer(sys, *st, smtp);
     auto router = spawn_router(sys, *st, core);
 
     http::rest_server rest{sys, router, *st, rest_cfg};
     ws::gateway gateway{sys, router, ws_cfg};
     try {
-      rest.start();
+      // The gateway first: the web page learns its port from /config.json.
       gateway.start();
+      rest.set_ws_port(gateway.port());
+      rest.start();
     } catch (const std::exception& e) {
       std::cerr << "bellhop serve: cannot listen on " << rest_cfg.bind << ": "
                 << e.what() << "\n";
+      gateway.shutdown();
       rest.shutdown();
       caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+      if (core.mailer)
+        caf::anon_send_exit(core.mailer, caf::exit_reason::user_shutdown);
+      core.mailer = mailer_actor{};
       sys.await_all_actors_done();
       return 1;
+    }
+    if (core.mailer) {
+      auto url = opts.str("public-url", "http://" + rest_cfg.bind + ":"
+                                          + std::to_string(rest.port()) + "/");
+      caf::anon_send(core.mailer, mailer_page_url{url});
+      resume_email(*st, router, core.mailer);
     }
     std::cout << "{\"event\":\"listening\",\"http\":" << rest.port()
               << ",\"ws\":" << gateway.port() << ",\"cluster\":null}"
               << std::endl;
+    if (rest_cfg.demo)
+      print_demo_links(rest_cfg, rest.port());
 
     int sig = 0;
     sigwait(&signals, &sig);
-    std::cerr << "bellhop serve: stopping\n";
+    telemetry::log(telemetry::level::info, "stopping",
+                   {{"signal", int64_t{sig}}});
     gateway.shutdown();  // sockets close with 1001
     rest.drain(std::chrono::seconds(5));
     rest.shutdown();
     caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+    // Emails not sent yet stay in the outbox; the next start resumes them.
+    // The handle is dropped too: a detached actor's thread ends only when
+    // the last reference to the actor is gone.
+    if (core.mailer)
+      caf::anon_send_exit(core.mailer, caf::exit_reason::user_shutdown);
+    core.mailer = mailer_actor{};
     sys.await_all_actors_done();
     st->stop_writer();
     return 0;

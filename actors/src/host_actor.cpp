@@ -11,6 +11,7 @@
 #include "bellhop/actors/domain.hpp"
 #include "bellhop/actors/errors.hpp"
 #include "bellhop/storage/tables.hpp"
+#include "bellhop/telemetry/metrics.hpp"
 #include "write_ops.hpp"
 
 namespace bellhop {
@@ -26,6 +27,12 @@ constexpr auto retire_timeout = std::chrono::seconds(5);
 void touch(self_ptr self) {
   self->state.received += 1;
   self->state.last_active = self->clock().now();
+}
+
+/// The sub of a "role:sub" principal key.
+std::string principal_id(const std::string& principal) {
+  auto colon = principal.find(':');
+  return colon == std::string::npos ? principal : principal.substr(colon + 1);
 }
 
 caf::error storage_error(op_outcome o) {
@@ -103,40 +110,12 @@ json notification_document(const std::string& host_id, uint64_t id,
   return n;
 }
 
-/// The socket frame of a notification: {"event":"<type>","data":<doc>}.
-std::string event_frame(std::string_view type, std::string_view doc) {
-  std::string f = "{\"event\":\"";
-  f.append(type).append("\",\"data\":").append(doc).append("}");
-  return f;
-}
-
-/// The type of a stored notification document: its first "type" key is the
-/// top-level one (id and hostId come before it and cannot contain it).
-std::string_view type_of(std::string_view doc) {
-  constexpr std::string_view tag = "\"type\":\"";
-  auto pos = doc.find(tag);
-  if (pos == std::string_view::npos)
-    return "system";
-  auto start = pos + tag.size();
-  return doc.substr(start, doc.find('"', start) - start);
-}
-
-/// Sends one frame to every live session; the message is built once and
-/// shared by all of them.
-void broadcast(self_ptr self, frame_msg frame) {
-  auto& sessions = self->state.sessions;
-  if (sessions.empty())
-    return;
-  auto msg = caf::make_message(std::move(frame));
-  for (auto& s : sessions)
-    caf::anon_send(s, msg);
-}
-
 /// Registers `op` as pending and hands it to the writer.
 caf::typed_response_promise<created_reply>
 submit_create(self_ptr self, std::unique_ptr<create_op> op,
               created_reply reply, const std::string& room_id,
               const std::string& fingerprint, std::string_view type) {
+  op->wait_due_ms = email_due_for(self, op->cat, epoch_ms(std::chrono::system_clock::now()));
   auto& st = self->state;
   auto token = st.next_token++;
   op->host = caf::actor_cast<host_actor>(self);
@@ -146,8 +125,10 @@ submit_create(self_ptr self, std::unique_ptr<create_op> op,
     st.keys[op->idem_key] = pending_key{fingerprint, {}};
   frame_msg frame{op->id, event_frame(type, op->note_json)};
   st.creates.emplace(token, pending_create{rp, std::move(reply),
-                                           std::move(frame), room_id,
-                                           op->idem_key});
+                                           std::move(frame), op->cat,
+                                           op->wait_due_ms,
+                                           std::chrono::steady_clock::now(),
+                                           room_id, op->idem_key});
   st.store->submit(std::move(op));
   return rp;
 }
@@ -194,6 +175,7 @@ caf::result<created_reply> on_booking(self_ptr self, booking_request& r) {
   op->id = st.next_id++;
   op->cat = category::booking;
   op->booking_id = new_booking_id();
+  op->created_by = principal_id(r.principal);
   auto booking = booking_document(r, op->booking_id, created_at);
   op->booking_json = booking.dump();
   json data;
@@ -242,6 +224,7 @@ caf::result<created_reply> on_notification(self_ptr self,
   op->host_id = r.host_id;
   op->id = st.next_id++;
   op->cat = *cat;
+  op->created_by = principal_id(r.principal);
   auto data = json::parse(r.data_json.empty() ? "{}" : r.data_json, nullptr,
                           false);
   if (data.is_discarded() || !data.is_object())
@@ -287,8 +270,21 @@ void finish_create(self_ptr self, commit_done& msg) {
   }
   waiters.push_back(pending.promise);
   auto outcome = static_cast<op_outcome>(msg.outcome);
-  if (outcome == op_outcome::committed)
-    broadcast(self, std::move(pending.frame));
+  if (outcome == op_outcome::committed) {
+    auto& m = telemetry::metrics();
+    if (!pending.room_id.empty())
+      m.bookings.inc();
+    m.notifications[static_cast<std::size_t>(pending.cat)].inc();
+    auto id = pending.frame.id;
+    if (st.prefs.of(pending.cat).realtime && !st.sessions.empty()) {
+      std::chrono::duration<double> age
+        = std::chrono::steady_clock::now() - pending.created;
+      m.delivery_seconds.observe(age.count());
+      broadcast(self, std::move(pending.frame));
+    }
+    if (pending.wait_due_ms > 0)
+      on_wait_committed(self, id, pending.wait_due_ms);
+  }
   for (auto& rp : waiters) {
     switch (outcome) {
       case op_outcome::committed:
@@ -320,12 +316,15 @@ void finish_mark(self_ptr self, commit_done& msg) {
     return;
   }
   auto& m = msg.marked;
+  forget_waits(self, m.changed);
   if (m.updated > 0) {
     // Every device's badge follows: ids for an ids request, else the
     // watermark applied (the newest id for "all").
     json data;
     auto mode = static_cast<mark_mode>(pending.mode);
     data["ids"] = mode == mark_mode::ids ? json(m.changed) : json(nullptr);
+    if (mode != mark_mode::ids)
+      m.changed.clear();  // only an ids request's answer lists them
     data["upTo"] = mode == mark_mode::ids     ? json(nullptr)
                    : mode == mark_mode::up_to ? json(pending.up_to)
                                               : json(m.latest_id);
@@ -362,37 +361,6 @@ void on_idle_check(self_ptr self) {
       });
 }
 
-constexpr std::size_t max_replay = 100;
-
-caf::result<subscribe_reply> on_subscribe(self_ptr self, subscribe_request& r) {
-  auto& st = self->state;
-  if (!r.session)
-    return make_error(ec::invalid_request, "no session");
-  subscribe_reply reply;
-  auto txn = st.store->begin_read();
-  auto t = txn.ref();
-  auto c = storage::get_counters(t, st.host_id);
-  reply.unread = c.unread;
-  reply.latest_id = c.latest_id;
-  if (r.has_after) {
-    std::string prefix = st.host_id;
-    prefix.push_back('\0');
-    storage::cursor cur{t, t.db->notes};
-    for (bool ok = cur.seek(storage::note_key(st.host_id, r.after + 1));
-         ok && reply.replay.size() < max_replay; ok = cur.next()) {
-      auto k = cur.key();
-      if (k.size() != prefix.size() + 8 || k.substr(0, prefix.size()) != prefix)
-        break;
-      auto doc = cur.value();
-      reply.replay.push_back(
-        frame_msg{storage::note_key_id(k), event_frame(type_of(doc), doc)});
-    }
-  }
-  self->monitor(r.session);
-  st.sessions.push_back(std::move(r.session));
-  return reply;
-}
-
 } // namespace
 
 host_actor::behavior_type
@@ -407,19 +375,13 @@ host(host_actor::stateful_pointer<host_state> self, std::string host_id,
   try {
     auto txn = st->begin_read();
     s.next_id = storage::get_counters(txn.ref(), s.host_id).next_id;
+    load_email_state(self);
   } catch (const std::exception& e) {
     self->quit(make_error(ec::unavailable, e.what()));
     return host_actor::behavior_type::make_empty_behavior();
   }
-  self->set_down_handler([=](caf::down_msg& dm) {
-    auto& v = self->state.sessions;
-    v.erase(std::remove_if(v.begin(), v.end(),
-                           [&](const caf::actor& a) {
-                             return a.address() == dm.source;
-                           }),
-            v.end());
-    self->state.last_active = self->clock().now();
-  });
+  self->set_down_handler(
+    [=](caf::down_msg& dm) { on_session_down(self, dm.source); });
   self->delayed_send(self, cfg.host_idle_timeout, idle_atom::value);
   return {
     [=](booking_request& r) -> caf::result<created_reply> {
@@ -445,10 +407,15 @@ host(host_actor::stateful_pointer<host_state> self, std::string host_id,
       return rp;
     },
     [=](commit_done& msg) {
-      if (self->state.creates.count(msg.token) > 0)
+      auto& st = self->state;
+      if (st.creates.count(msg.token) > 0)
         finish_create(self, msg);
-      else
+      else if (st.marks.count(msg.token) > 0)
         finish_mark(self, msg);
+      else if (st.email_ops.count(msg.token) > 0)
+        on_email_committed(self, msg);
+      else
+        on_preferences_committed(self, msg);
     },
     [=](subscribe_request& r) -> caf::result<subscribe_reply> {
       touch(self);
@@ -456,12 +423,15 @@ host(host_actor::stateful_pointer<host_state> self, std::string host_id,
     },
     [=](ack_msg& a) {
       touch(self);
-      auto& acked = self->state.acked;
-      acked.push_back(a.id);
-      if (acked.size() > 1024)
-        acked.pop_front();
+      on_ack(self, a);
     },
+    [=](preferences_put& p) -> caf::result<std::string> {
+      touch(self);
+      return on_preferences(self, p);
+    },
+    [=](wake_msg&) { touch(self); },
     [=](idle_atom) { on_idle_check(self); },
+    [=](email_atom) { on_email_tick(self); },
   };
 }
 

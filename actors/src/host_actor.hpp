@@ -5,7 +5,7 @@
 // request only when the writer reports the commit.
 #pragma once
 
-#include <deque>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -14,6 +14,8 @@
 
 #include "bellhop/actors/core.hpp"
 #include "bellhop/actors/interfaces.hpp"
+#include "bellhop/actors/preferences.hpp"
+#include "bellhop/telemetry/metrics.hpp"
 
 namespace bellhop {
 
@@ -24,11 +26,21 @@ struct pending_stay {
   std::string check_out;
 };
 
+/// A live WebSocket session of the host.
+struct session_entry {
+  caf::actor handle;
+  std::string id;
+  std::string via;  ///< "ws" or "socketio"
+};
+
 /// A create request waiting for its commit.
 struct pending_create {
   caf::typed_response_promise<created_reply> promise;
   created_reply reply;  ///< the answer, once committed
   frame_msg frame;      ///< the event pushed to sessions once committed
+  category cat = category::booking;
+  int64_t wait_due_ms = 0;  ///< when its email falls due (0: no email)
+  std::chrono::steady_clock::time_point created;  ///< for delivery latency
   std::string room_id;  ///< bookings only
   std::string idem_key; ///< storage key, empty when none
 };
@@ -57,8 +69,22 @@ struct host_state {
     uint64_t up_to;
   };
   std::unordered_map<uint64_t, pending_mark> marks;
-  std::vector<caf::actor> sessions;  ///< live WebSocket sessions (monitored)
-  std::deque<uint64_t> acked;        ///< recently acked ids, newest last
+  std::vector<session_entry> sessions;  ///< live sessions (monitored)
+
+  // -- email fallback (host_email.cpp) --
+  preferences prefs;
+  /// Notifications whose email has not fallen due yet: id -> due (ms since
+  /// the epoch). Mirrors the `waits` table.
+  std::map<uint64_t, int64_t> waits;
+  std::vector<uint64_t> digest_ids;  ///< fell due, collected for a digest
+  int64_t digest_until = 0;          ///< end of the open digest window (ms)
+  int64_t tick_at = 0;               ///< when the email timer fires (0: off)
+  std::unordered_map<uint64_t, bool> email_ops;  ///< tokens of email ops
+  /// PUT /preferences waiting for their commit.
+  std::unordered_map<uint64_t,
+                     std::pair<caf::typed_response_promise<std::string>,
+                               std::string>>
+    prefs_puts;
   std::unordered_map<std::string, std::vector<pending_stay>> stays; ///< by room
   std::unordered_map<std::string, pending_key> keys;  ///< by storage key
 
@@ -66,12 +92,51 @@ struct host_state {
   caf::actor_clock::time_point last_active;
 
   bool busy() const {
-    return !creates.empty() || !marks.empty() || !sessions.empty();
+    return !creates.empty() || !marks.empty() || !sessions.empty()
+           || !waits.empty() || !digest_ids.empty() || !email_ops.empty()
+           || !prefs_puts.empty();
   }
 };
 
 host_actor::behavior_type
 host(host_actor::stateful_pointer<host_state> self, std::string host_id,
      storage::store* st, router_actor router, core_config cfg);
+
+using host_self = host_actor::stateful_pointer<host_state>;
+
+// -- sessions (host_sessions.cpp) --
+
+/// The socket frame of a notification: {"event":"<type>","data":<doc>}.
+std::string event_frame(std::string_view type, std::string_view doc);
+/// Adds a session: hello figures and the replay of missed notifications.
+caf::result<subscribe_reply> on_subscribe(host_self self, subscribe_request& r);
+/// Forgets a session that ended.
+void on_session_down(host_self self, const caf::actor_addr& who);
+/// The metrics channel of a session's protocol ("ws" or "socketio").
+telemetry::channel channel_of(const std::string& via);
+/// Sends one frame to every live session (built once, shared by all).
+/// Notification frames are recorded as `pushed` in the audit log.
+void broadcast(host_self self, frame_msg frame);
+
+// -- email fallback (host_email.cpp) --
+
+/// Loads the preferences and the waiting emails of the host.
+void load_email_state(host_self self);
+/// When a new notification's email falls due (0: no email).
+int64_t email_due_for(host_self self, category cat, int64_t created_ms);
+/// A notification with an email wait was committed.
+void on_wait_committed(host_self self, uint64_t id, int64_t due_ms);
+/// The email timer fired.
+void on_email_tick(host_self self);
+/// An email op was committed.
+void on_email_committed(host_self self, commit_done& msg);
+/// A device acked `id`.
+void on_ack(host_self self, const ack_msg& a);
+/// Notifications were read: their emails are off.
+void forget_waits(host_self self, const std::vector<uint64_t>& ids);
+/// PUT /preferences.
+caf::result<std::string> on_preferences(host_self self, preferences_put& p);
+/// A preferences op was committed.
+void on_preferences_committed(host_self self, commit_done& msg);
 
 } // namespace bellhop

@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "bellhop/actors/preferences.hpp"
 #include "bellhop/storage/store.hpp"
 #include "bellhop/storage/tables.hpp"
 
@@ -131,6 +132,58 @@ std::optional<std::string> host_queries::booking(std::string_view id) const {
   if (!v)
     return std::nullopt;
   return std::string{*v};
+}
+
+std::string host_queries::preferences(std::string_view host) const {
+  auto txn = store_.begin_read();
+  auto v = storage::get(txn.ref(), txn.ref().db->prefs, host);
+  return v ? std::string{*v} : bellhop::preferences{}.to_json();
+}
+
+list_page host_queries::audit(std::string_view host, std::size_t limit,
+                              std::optional<std::string> cursor_key,
+                              uint64_t notification_id) const {
+  auto txn = store_.begin_read();
+  auto t = txn.ref();
+  auto prefix = storage::host_prefix(host);
+  storage::cursor cur{t, t.db->audit};
+  // Keys are host \0 time seq (16 bytes); walk newest first.
+  bool ok = cursor_key ? cur.seek_before(prefix + *cursor_key)
+                       : cur.seek_before(prefix + std::string(16, '\xff'));
+  list_page page;
+  page.items = "[";
+  std::size_t n = 0;
+  std::string last;
+  std::string needle = "\"notificationId\":" + std::to_string(notification_id) + ",";
+  for (; ok; ok = cur.prev()) {
+    if (!storage::has_prefix(cur.key(), prefix, 16))
+      break;
+    if (notification_id != 0 && cur.value().find(needle) == std::string_view::npos)
+      continue;
+    if (n == limit) {
+      page.cursor = encode_audit_cursor(last);
+      break;
+    }
+    if (n > 0)
+      page.items.push_back(',');
+    page.items.append(cur.value());
+    last = std::string{cur.key().substr(prefix.size())};
+    ++n;
+  }
+  page.items.push_back(']');
+  return page;
+}
+
+std::string host_queries::encode_audit_cursor(std::string_view key_suffix) {
+  return base64url(key_suffix);
+}
+
+std::optional<std::string>
+host_queries::decode_audit_cursor(std::string_view c) {
+  auto raw = unbase64url(c);
+  if (!raw || raw->size() != 16)
+    return std::nullopt;
+  return raw;
 }
 
 std::string host_queries::encode_cursor(bool ascending, uint64_t id) {

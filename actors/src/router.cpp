@@ -7,6 +7,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "bellhop/storage/store.hpp"
+#include "bellhop/telemetry/metrics.hpp"
 #include "host_actor.hpp"
 
 namespace bellhop {
@@ -24,6 +25,7 @@ host_actor& host_for(self_ptr self, const std::string& host_id) {
     auto h = self->spawn(host, host_id, st.store,
                          caf::actor_cast<router_actor>(self), st.cfg);
     self->monitor(h);
+    telemetry::metrics().host_actors.add(1);
     st.names.emplace(h.address(), host_id);
     i = st.hosts.emplace(host_id, router_state::entry{std::move(h), 0}).first;
   }
@@ -43,6 +45,7 @@ router(router_actor::stateful_pointer<router_state> self, storage::store* st,
     auto i = s.names.find(dm.source);
     if (i == s.names.end())
       return;
+    telemetry::metrics().host_actors.add(-1);
     auto h = s.hosts.find(i->second);
     if (h != s.hosts.end() && h->second.handle.address() == dm.source)
       s.hosts.erase(h);
@@ -74,6 +77,14 @@ router(router_actor::stateful_pointer<router_state> self, storage::store* st,
     [=](ack_msg& a) {
       auto& h = host_for(self, a.host_id);
       self->send(h, std::move(a));
+    },
+    [=](preferences_put& p) {
+      auto& h = host_for(self, p.host_id);
+      return self->delegate(h, std::move(p));
+    },
+    [=](wake_msg& w) {
+      auto& h = host_for(self, w.host_id);
+      self->send(h, std::move(w));
     },
     [=](retire_request& r) -> bool {
       auto& s = self->state;

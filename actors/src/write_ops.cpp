@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include <caf/send.hpp>
+#include <nlohmann/json.hpp>
 
 #include "bellhop/storage/tables.hpp"
 
@@ -92,6 +93,9 @@ storage::status create_op::apply(storage::txn_ref t) {
   put_counters(t, host_id, c);
   if (!idem_key.empty())
     put(t, t.db->idem, idem_key, record.encode());
+  if (wait_due_ms > 0)
+    put(t, t.db->waits, key, std::to_string(wait_due_ms));
+  put_audit(t, audit_entry{host_id, id, "created", created_by, "rest", ""});
   reply_.outcome = static_cast<uint8_t>(op_outcome::committed);
   return status::ok;
 }
@@ -134,6 +138,9 @@ storage::status mark_read_op::apply(storage::txn_ref t) {
   for (auto [id, ci] : hits) {
     auto key = note_key(req.host_id, id);
     del(t, t.db->unread, key);
+    del(t, t.db->waits, key);  // read first: no email
+    put_audit(t, audit_entry{req.host_id, id, "read", req.by, req.via,
+                             req.session_id});
     if (auto note = get(t, t.db->notes, key)) {
       std::string doc{*note};
       if (doc.size() > unread_suffix.size()
@@ -148,8 +155,7 @@ storage::status mark_read_op::apply(storage::txn_ref t) {
       c.unread -= 1;
     if (ci < category_count && c.unread_by_category[ci] > 0)
       c.unread_by_category[ci] -= 1;
-    if (mode == mark_mode::ids)
-      reply_.changed.push_back(id);
+    reply_.changed.push_back(id);
   }
   if (!hits.empty())
     put_counters(t, req.host_id, c);
@@ -166,6 +172,97 @@ void mark_read_op::done(storage::status result) {
   if (result == storage::status::ok)
     msg.marked = std::move(reply_);
   caf::anon_send(host, std::move(msg));
+}
+
+} // namespace bellhop
+
+namespace bellhop {
+
+namespace {
+
+/// A stored notification's title and body.
+std::pair<std::string, std::string> title_and_body(std::string_view doc) {
+  auto n = nlohmann::json::parse(doc, nullptr, false);
+  if (!n.is_object())
+    return {};
+  return {n.value("title", ""), n.value("body", "")};
+}
+
+} // namespace
+
+storage::status audit_op::apply(storage::txn_ref t) {
+  for (auto id : drop_waits)
+    storage::del(t, t.db->waits, storage::note_key(host_id, id));
+  for (auto& e : entries)
+    put_audit(t, e);
+  return storage::status::ok;
+}
+
+storage::status email_due_op::apply(storage::txn_ref t) {
+  using namespace storage;
+  std::vector<std::pair<uint64_t, std::pair<std::string, std::string>>> mail;
+  for (auto id : ids) {
+    auto key = note_key(host_id, id);
+    if (!del(t, t.db->waits, key))
+      continue;  // acked or read meanwhile
+    if (!get(t, t.db->unread, key))
+      continue;
+    if (auto doc = get(t, t.db->notes, key))
+      mail.emplace_back(id, title_and_body(*doc));
+  }
+  if (mail.empty() || to.empty())
+    return status::ok;
+  nlohmann::ordered_json rec;
+  rec["to"] = to;
+  first_ = mail.front().first;
+  auto last = mail.back().first;
+  if (mail.size() == 1) {
+    rec["subject"] = mail[0].second.first;
+    rec["text"] = mail[0].second.second;
+    rec["messageId"] = "<" + host_id + "." + std::to_string(first_) + "@bellhop>";
+  } else {
+    rec["subject"] = std::to_string(mail.size()) + " new notifications";
+    std::string text;
+    for (auto& [id, tb] : mail)
+      text.append("- ").append(tb.first).append(": ").append(tb.second).append("\n");
+    rec["text"] = text;
+    rec["messageId"] = "<" + host_id + "." + std::to_string(first_) + "-"
+                       + std::to_string(last) + "@bellhop>";
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (auto& m : mail)
+    list.push_back(m.first);
+  rec["ids"] = list;
+  put(t, t.db->outbox, note_key(host_id, first_), rec.dump());
+  return status::ok;
+}
+
+void email_due_op::done(storage::status result) {
+  commit_done msg;
+  msg.token = token;
+  msg.outcome = static_cast<uint8_t>(outcome_of(result));
+  if (result == storage::status::ok)
+    msg.email_first = first_;
+  caf::anon_send(host, std::move(msg));
+}
+
+storage::status preferences_op::apply(storage::txn_ref t) {
+  storage::put(t, t.db->prefs, host_id, doc);
+  return storage::status::ok;
+}
+
+void preferences_op::done(storage::status result) {
+  commit_done msg;
+  msg.token = token;
+  msg.outcome = static_cast<uint8_t>(outcome_of(result));
+  caf::anon_send(host, std::move(msg));
+}
+
+storage::status outbox_done_op::apply(storage::txn_ref t) {
+  storage::del(t, t.db->outbox, key);
+  for (auto& e : entries)
+    put_audit(t, e);
+  return storage::status::ok;
 }
 
 } // namespace bellhop

@@ -5,9 +5,11 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bellhop/actors/domain.hpp"
 #include "bellhop/actors/interfaces.hpp"
+#include "audit.hpp"
 #include "bellhop/storage/store.hpp"
 
 namespace bellhop {
@@ -51,12 +53,66 @@ struct create_op final : storage::write_op {
   // idempotency part (empty idem_key: none)
   std::string idem_key;
   idem_record record;
+  // email fallback: when the email falls due (ms since the epoch; 0: none)
+  int64_t wait_due_ms = 0;
+  std::string created_by;  ///< for the audit log
 
   storage::status apply(storage::txn_ref t) override;
   void done(storage::status result) override;
 
 private:
   commit_done reply_;
+};
+
+/// Appends audit entries, and drops the email waits of `drop_waits` (an ack
+/// means no email). Nobody waits for it.
+struct audit_op final : storage::write_op {
+  std::vector<audit_entry> entries;
+  std::string host_id;
+  std::vector<uint64_t> drop_waits;
+
+  storage::status apply(storage::txn_ref t) override;
+  void done(storage::status) override {
+  }
+};
+
+/// Emails that fell due: each id still waiting and unread goes into one
+/// outbox entry (one email; a digest when there are several), and its wait
+/// is dropped. Acked or read ones are dropped without email.
+struct email_due_op final : storage::write_op {
+  host_actor host;
+  uint64_t token = 0;
+  std::string host_id;
+  std::vector<uint64_t> ids;  ///< ascending
+  std::string to;             ///< empty: no address any more, drop the waits
+
+  storage::status apply(storage::txn_ref t) override;
+  void done(storage::status result) override;
+
+private:
+  uint64_t first_ = 0;
+};
+
+/// Stores a host's preferences.
+struct preferences_op final : storage::write_op {
+  host_actor host;
+  uint64_t token = 0;
+  std::string host_id;
+  std::string doc;
+
+  storage::status apply(storage::txn_ref t) override;
+  void done(storage::status result) override;
+};
+
+/// The mailer's bookkeeping: an outbox entry was sent (audit `emailed`) or
+/// is not needed any more; either way it leaves the outbox.
+struct outbox_done_op final : storage::write_op {
+  std::string key;
+  std::vector<audit_entry> entries;
+
+  storage::status apply(storage::txn_ref t) override;
+  void done(storage::status) override {
+  }
 };
 
 /// Marks notifications read and updates the counters.

@@ -26,16 +26,23 @@ void ask(context& ctx, ResponseWriter w, Message msg, OnReply on_reply) {
   auto writer = std::make_shared<ResponseWriter>(std::move(w));
   auto* pending = &ctx.in_flight;  // the context outlives every ask
   pending->fetch_add(1);
+  // The answer is sent on a CAF thread: it takes the exchange along.
+  exchange ex = current_exchange() ? *current_exchange() : exchange{};
+  set_exchange(nullptr);
   ctx.sys.spawn([router = ctx.router, msg = std::move(msg), writer, on_reply,
-                 pending](caf::event_based_actor* self) mutable {
+                 pending, ex](caf::event_based_actor* self) mutable {
     self->request(router, ask_timeout, std::move(msg))
       .then(
-        [writer, on_reply, pending](Reply& r) {
+        [writer, on_reply, pending, ex](Reply& r) mutable {
+          set_exchange(&ex);
           on_reply(*writer, r);
+          set_exchange(nullptr);
           pending->fetch_sub(1);
         },
-        [writer, pending](caf::error& err) {
+        [writer, pending, ex](caf::error& err) mutable {
+          set_exchange(&ex);
           send_actor_error(*writer, err);
+          set_exchange(nullptr);
           pending->fetch_sub(1);
         });
   });

@@ -9,7 +9,7 @@
 
 #include "bellhop/actors/queries.hpp"
 #include "bellhop/http/rest_server.hpp"
-#include "rate_limiter.hpp"
+#include "bellhop/auth/rate_limiter.hpp"
 
 namespace bellhop::http {
 
@@ -30,8 +30,8 @@ struct context {
   host_queries queries;
   rest_config cfg;
   auth::jwt_verifier jwt;
-  rate_limiter rest_limit;
-  rate_limiter booking_limit;
+  auth::rate_limiter rest_limit;
+  auth::rate_limiter booking_limit;
   std::atomic<bool> ready{true};
   std::atomic<int64_t> in_flight{0};  ///< asks not yet answered
 };

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bellhop/telemetry/log.hpp"
+
 namespace bellhop::http {
 
 namespace H = Pistache::Http::Header;
@@ -45,9 +47,44 @@ void keep_alive(const Request& req, ResponseWriter& w) {
                                    : Pistache::Http::ConnectionControl::KeepAlive);
 }
 
+namespace {
+
+thread_local exchange* current = nullptr;
+
+} // namespace
+
+void set_exchange(exchange* ex) {
+  current = ex;
+}
+
+exchange* current_exchange() {
+  return current;
+}
+
+void finish_exchange(int status) {
+  auto* ex = current;
+  if (ex == nullptr)
+    return;
+  current = nullptr;
+  std::chrono::duration<double> took = std::chrono::steady_clock::now() - ex->start;
+  telemetry::metrics().request(ex->route, status, took.count());
+  if (telemetry::log_enabled(telemetry::level::info))
+    telemetry::log(telemetry::level::info, "request",
+                   {{"method", std::string_view{ex->method}},
+                    {"route", std::string_view{telemetry::to_string(ex->route)}},
+                    {"status", int64_t{status}},
+                    {"ms", took.count() * 1000}});
+}
+
 void send_json(ResponseWriter& w, int status, std::string_view body) {
   w.send(static_cast<Pistache::Http::Code>(status), body.data(), body.size(),
          MIME(Application, Json));
+  finish_exchange(status);
+}
+
+void send_status(ResponseWriter& w, int status) {
+  w.send(static_cast<Pistache::Http::Code>(status));
+  finish_exchange(status);
 }
 
 std::string error_body(std::string_view code, std::string_view message,

@@ -3,15 +3,37 @@
 // asked for keep-alive; HTTP/1.1 says the opposite).
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
 #include <pistache/http.h>
 
+#include "bellhop/telemetry/metrics.hpp"
+
 namespace bellhop::http {
 
 using Pistache::Http::Request;
 using Pistache::Http::ResponseWriter;
+
+/// The request being answered on this thread, for the request's metrics and
+/// its log line. The dispatcher sets it on the reactor thread; `ask` carries
+/// a copy to the CAF thread that answers. Every send helper below closes it.
+struct exchange {
+  telemetry::route route = telemetry::route::unknown;
+  std::chrono::steady_clock::time_point start;
+  const char* method = "";
+};
+
+/// Makes `ex` the current exchange of this thread (nullptr: none).
+void set_exchange(exchange* ex);
+exchange* current_exchange();
+
+/// Records the current exchange's status, duration and log line, once.
+void finish_exchange(int status);
+
+/// A response without a body (304, say).
+void send_status(ResponseWriter& w, int status);
 
 /// Keeps the connection open after the response unless the client asked to
 /// close it (or speaks HTTP/1.0 without asking for keep-alive).

@@ -6,6 +6,7 @@
 #include <pistache/endpoint.h>
 
 #include "routes.hpp"
+#include "static_files.hpp"
 
 namespace bellhop::http {
 
@@ -24,43 +25,80 @@ public:
 
   void onRequest(const Request& req, ResponseWriter w) override {
     keep_alive(req, w);
+    exchange ex{telemetry::route::unknown, std::chrono::steady_clock::now(),
+                Pistache::Http::methodString(req.method())};
+    set_exchange(&ex);
     try {
-      dispatch(req, std::move(w));
+      dispatch(req, std::move(w), ex);
     } catch (const std::exception&) {
       // The writer may have been moved: nothing more can be said safely
       // here. Handlers validate before they act, so this is a bug path.
     }
+    set_exchange(nullptr);
   }
 
 private:
-  void dispatch(const Request& req, ResponseWriter w) {
+  void dispatch(const Request& req, ResponseWriter w, exchange& ex) {
+    using telemetry::route;
     auto& ctx = *ctx_;
     const auto& path = req.resource();
     auto m = req.method();
-    if (path == "/healthz" && m == Method::Get)
+    auto is = [&](const char* p, Method want, route r) {
+      if (path != p || m != want)
+        return false;
+      ex.route = r;
+      return true;
+    };
+    if (is("/healthz", Method::Get, route::healthz))
       return send_json(w, 200, R"({"status":"ok"})");
-    if (path == "/readyz" && m == Method::Get)
+    if (is("/readyz", Method::Get, route::readyz))
       return ctx.ready ? send_json(w, 200, R"({"status":"ready"})")
                        : send_retry_later(w, 503, "unavailable",
                                           "storage is not open", 1);
-    if (path == "/bookings" && m == Method::Post)
+    if (is("/metrics", Method::Get, route::metrics))
+      return send_metrics(w);
+    if (is("/bookings", Method::Post, route::post_bookings))
       return post_booking(ctx, req, std::move(w));
     constexpr std::string_view booking_prefix = "/bookings/";
     if (m == Method::Get && path.size() > booking_prefix.size()
         && path.compare(0, booking_prefix.size(), booking_prefix) == 0) {
       auto id = path.substr(booking_prefix.size());
-      if (id.find('/') == std::string::npos)
+      if (id.find('/') == std::string::npos) {
+        ex.route = route::get_booking;
         return get_booking(ctx, req, std::move(w), id);
+      }
     }
-    if (path == "/notifications" && m == Method::Post)
+    if (is("/notifications", Method::Post, route::post_notifications))
       return post_notification(ctx, req, std::move(w));
-    if (path == "/notifications/count" && m == Method::Get)
+    if (is("/notifications/count", Method::Get, route::count))
       return get_count(ctx, req, std::move(w));
-    if (path == "/notifications/list" && m == Method::Get)
+    if (is("/notifications/list", Method::Get, route::list))
       return get_list(ctx, req, std::move(w));
-    if (path == "/notifications/mark-read" && m == Method::Post)
+    if (is("/notifications/mark-read", Method::Post, route::mark_read))
       return post_mark_read(ctx, req, std::move(w));
+    if (is("/preferences", Method::Get, route::get_preferences))
+      return get_preferences(ctx, req, std::move(w));
+    if (is("/preferences", Method::Put, route::put_preferences))
+      return put_preferences(ctx, req, std::move(w));
+    if (is("/admin/audit", Method::Get, route::audit))
+      return get_audit(ctx, req, std::move(w));
+    // The web page and its files come after the API: no file can shadow a
+    // route.
+    ex.route = path == "/openapi.json" ? route::openapi
+               : path.rfind("/demo", 0) == 0 ? route::demo
+                                             : route::static_file;
+    if (m == Method::Get && serve_static(ctx, req, w))
+      return;
+    ex.route = route::unknown;
     send_error(w, 404, "not_found", "no such route");
+  }
+
+  static void send_metrics(ResponseWriter& w) {
+    auto body = telemetry::metrics().render();
+    w.send(Pistache::Http::Code::Ok, body.data(), body.size(),
+           Pistache::Http::Mime::MediaType::fromString(
+             "text/plain; version=0.0.4; charset=utf-8"));
+    finish_exchange(200);
   }
 
   std::shared_ptr<context> ctx_;
@@ -82,6 +120,11 @@ rest_server::rest_server(caf::actor_system& sys, router_actor router,
 
 rest_server::~rest_server() {
   shutdown();
+}
+
+void rest_server::set_ws_port(uint16_t port) {
+  // Before start() no reactor runs: nothing reads the configuration yet.
+  impl_->ctx->cfg.ws_port = port;
 }
 
 void rest_server::start() {

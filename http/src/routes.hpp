@@ -41,5 +41,8 @@ void post_notification(context& ctx, const Request& req, ResponseWriter w);
 void get_count(context& ctx, const Request& req, ResponseWriter w);
 void get_list(context& ctx, const Request& req, ResponseWriter w);
 void post_mark_read(context& ctx, const Request& req, ResponseWriter w);
+void get_preferences(context& ctx, const Request& req, ResponseWriter w);
+void put_preferences(context& ctx, const Request& req, ResponseWriter w);
+void get_audit(context& ctx, const Request& req, ResponseWriter w);
 
 } // namespace bellhop::http

@@ -79,7 +79,7 @@ void get_count(context& ctx, const Request& req, ResponseWriter w) {
   if (auto inm = req.headers().tryGetRaw("If-None-Match")) {
     auto v = inm->value();
     if (v == etag || v == "W/" + etag || v == "*") {
-      w.send(Pistache::Http::Code::Not_Modified);
+      send_status(w, 304);
       return;
     }
   }

@@ -168,14 +168,10 @@ std::optional<invalid> parse_notification(const json& body,
   auto title_len = char_count(out.title);
   if (title_len < 1 || title_len > 200)
     return bad("title", "title must be 1-200 characters");
-  auto b = body.find("body");
-  if (b != body.end() && !b->is_null()) {
-    if (!b->is_string())
-      return bad("body", "body must be a string");
-    out.body = b->get<std::string>();
-    if (char_count(out.body) > 2000)
-      return bad("body", "body is at most 2000 characters");
-  }
+  if (auto e = need_string(body, "body", out.body))
+    return e;
+  if (char_count(out.body) > 2000)
+    return bad("body", "body is at most 2000 characters");
   auto d = body.find("data");
   out.data_json = "{}";
   if (d != body.end() && !d->is_null()) {

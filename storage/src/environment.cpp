@@ -67,6 +67,10 @@ store::store(options opts) : opts_(std::move(opts)) {
     open("unread", db_.unread);
     open("counters", db_.counters);
     open("idem", db_.idem);
+    open("prefs", db_.prefs);
+    open("audit", db_.audit);
+    open("waits", db_.waits);
+    open("outbox", db_.outbox);
     open("meta", db_.meta);
     MDB_val k{7, const_cast<char*>("version")};
     MDB_val v{1, const_cast<char*>(schema_version)};

@@ -45,6 +45,19 @@ std::string note_key(std::string_view host, uint64_t id) {
   return k;
 }
 
+std::string host_prefix(std::string_view host) {
+  std::string k{host};
+  k.push_back('\0');
+  return k;
+}
+
+std::string audit_key(std::string_view host, uint64_t micros, uint64_t seq) {
+  auto k = host_prefix(host);
+  append_be64(k, micros);
+  append_be64(k, seq);
+  return k;
+}
+
 uint64_t note_key_id(std::string_view key) {
   uint64_t x = 0;
   if (key.size() < 8)
@@ -150,6 +163,10 @@ bool cursor::move(MDB_cursor_op op, std::string_view k) {
   key_ = as_view(key);
   val_ = as_view(val);
   return true;
+}
+
+bool cursor::first() {
+  return move(MDB_FIRST);
 }
 
 bool cursor::seek(std::string_view k) {

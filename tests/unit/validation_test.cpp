@@ -143,8 +143,12 @@ TEST_CASE("the fingerprint ignores key order and unknown fields") {
 }
 
 TEST_CASE("notification rules") {
-  auto n = json{{"hostId", "h1"}, {"type", "new_review"}, {"title", "t"}};
+  auto n = json{{"hostId", "h1"}, {"type", "new_review"}, {"title", "t"},
+                {"body", "b"}};
   CHECK(notification_error(n) == "");
+  auto no_body = n;
+  no_body.erase("body");
+  CHECK(notification_error(no_body) == "body");
   auto t = n;
   t["type"] = "new_booking";
   CHECK(notification_error(t) == "type");

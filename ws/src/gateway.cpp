@@ -1,13 +1,16 @@
 // The websocketpp server. Threads: one Asio thread runs the io_context and
-// is the only thread that touches websocketpp objects and the connection
-// tables below; session actors (CAF workers) reach their socket by posting
-// to it (asio_sink).
+// is the only thread that touches websocketpp objects, the connection
+// tables below and each Socket.IO connection's protocol state (sio_conn,
+// with its timer); session actors (CAF workers) reach their socket by
+// posting to it (asio_sink for /ws, sio_sink for /socket.io/).
 #include "bellhop/ws/gateway.hpp"
 
+#include <algorithm>
 #include <future>
-#include <optional>
 #include <map>
+#include <optional>
 #include <random>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -17,8 +20,11 @@
 #include <websocketpp/config/asio_no_tls.hpp>
 #include <websocketpp/server.hpp>
 
+#include "bellhop/auth/rate_limiter.hpp"
+#include "bellhop/telemetry/metrics.hpp"
 #include "handshake.hpp"
 #include "session_actor.hpp"
+#include "socketio_session.hpp"
 
 namespace bellhop::ws {
 
@@ -67,20 +73,21 @@ private:
   connection_hdl hdl_;
 };
 
-struct connection_info {
-  std::string host_id;
-  caf::actor session;
-  handshake_result handshake;  ///< kept from validate until open
-};
+constexpr std::string_view socketio_path = "/socket.io/";
 
-std::string new_session_id() {
+/// A random id: `prefix` and 16 hex digits.
+std::string new_id(const char* prefix) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char hex[] = "0123456789abcdef";
-  std::string id = "s_";
+  std::string id = prefix;
   auto x = rng();
   for (int i = 0; i < 16; ++i, x >>= 4)
     id.push_back(hex[x & 15]);
   return id;
+}
+
+std::string new_session_id() {
+  return new_id("s_");
 }
 
 std::string error_json(const std::string& code, const std::string& message) {
@@ -93,6 +100,18 @@ struct gateway::impl {
   impl(caf::actor_system& sys, router_actor router, gateway_config cfg)
     : sys(sys), router(std::move(router)), cfg(std::move(cfg)), jwt(this->cfg.jwt) {
   }
+
+  struct sio_conn;
+  class sio_sink;
+
+  struct connection_info {
+    std::string host_id;  ///< "" while a Socket.IO connection has no session
+    caf::actor session;
+    handshake_result handshake;  ///< /ws: kept from validate until open
+    /// /socket.io/ only. Shared so that a handler running inside it keeps
+    /// it alive should the connection be erased meanwhile.
+    std::shared_ptr<sio_conn> sio;
+  };
 
   caf::actor_system& sys;
   router_actor router;
@@ -108,86 +127,93 @@ struct gateway::impl {
   std::map<connection_hdl, connection_info, std::owner_less<connection_hdl>>
     conns;
   std::unordered_map<std::string, std::size_t> per_host;
+  /// Failed handshakes (401) per client address: 10 at once, then one a
+  /// second. An address past that is refused before its token is checked.
+  auth::rate_limiter failed_handshakes{1, 10};
 
   void refuse(server::connection_ptr& con, int status, const std::string& code,
-              const std::string& message) {
+              const std::string& message, int retry_after = 1) {
     con->set_status(static_cast<websocketpp::http::status_code::value>(status));
     con->append_header("Content-Type", "application/json");
+    // websocketpp closes the connection after any plain HTTP answer: say
+    // so, or a keep-alive client sends its next request into the void.
+    con->append_header("Connection", "close");
     if (status == 429)
-      con->append_header("Retry-After", "1");
+      con->append_header("Retry-After", std::to_string(retry_after));
     con->set_body(error_json(code, message));
   }
 
-  bool on_validate(connection_hdl hdl) {
-    auto con = srv.get_con_from_hdl(hdl);
-    const auto& resource = con->get_resource();
-    if (path_of(resource) != "/ws") {
-      refuse(con, 404, "not_found", "no such path");
+  connection_info* find(const connection_hdl& hdl) {
+    auto i = conns.find(hdl);
+    return i == conns.end() ? nullptr : &i->second;
+  }
+
+  /// Takes one of `host`'s session slots; false when it has none left.
+  bool take_slot(const std::string& host) {
+    auto& n = per_host[host];
+    if (n >= cfg.max_sessions_per_host)
       return false;
-    }
-    auto hs = check_handshake(jwt, resource, con->get_request_header("Authorization"));
-    if (hs.status != 0) {
-      refuse(con, hs.status, hs.code, hs.message);
-      return false;
-    }
-    auto& n = per_host[hs.host_id];
-    if (n >= cfg.max_sessions_per_host) {
-      refuse(con, 429, "rate_limited", "too many live sessions for this host");
-      return false;
-    }
     ++n;
-    auto host = hs.host_id;
-    conns.emplace(hdl, connection_info{std::move(host), {}, std::move(hs)});
     return true;
   }
 
-  void on_open(connection_hdl hdl) {
-    auto i = conns.find(hdl);
-    if (i == conns.end())
+  /// Ends the connection's session actor, if any, and frees its slot.
+  void end_session(connection_info& c) {
+    if (c.session) {
+      caf::anon_send(c.session, closed_atom::value);
+      c.session = caf::actor{};
+      telemetry::metrics().ws_sessions.add(-1);
+    }
+    if (c.host_id.empty())
       return;
-    auto& hs = i->second.handshake;
+    auto h = per_host.find(c.host_id);
+    if (h != per_host.end() && --h->second == 0)
+      per_host.erase(h);
+    c.host_id.clear();
+  }
+
+  caf::actor spawn_session(const handshake_result& hs, std::string session_id,
+                           std::shared_ptr<session_sink> sink,
+                           std::string via) {
+    telemetry::metrics().ws_sessions.add(1);
     session_config sc;
-    sc.session_id = new_session_id();
+    sc.via = std::move(via);
+    sc.session_id = std::move(session_id);
     sc.host_id = hs.host_id;
     sc.by = hs.who.sub;
     sc.has_after = hs.has_after;
     sc.after = hs.after;
     sc.ttl = std::chrono::milliseconds(cfg.ttl_ms);
     sc.close_on_delivery = cfg.close_on_delivery;
+    using std::chrono::milliseconds;
     auto now = std::chrono::system_clock::now().time_since_epoch();
     sc.token_left = std::chrono::seconds(hs.who.exp + cfg.jwt.leeway_seconds)
-                    - std::chrono::duration_cast<std::chrono::milliseconds>(now);
-    auto sink = std::make_shared<asio_sink>(&srv, &ioc, hdl);
-    i->second.session = sys.spawn(session, std::move(sc), std::move(sink), router);
-    i->second.handshake = handshake_result{};
+                    - std::chrono::duration_cast<milliseconds>(now);
+    return sys.spawn(session, std::move(sc), std::move(sink), router);
   }
 
-  void on_closed(connection_hdl hdl) {
-    auto i = conns.find(hdl);
-    if (i == conns.end())
-      return;
-    if (i->second.session)
-      caf::anon_send(i->second.session, closed_atom::value);
-    auto h = per_host.find(i->second.host_id);
-    if (h != per_host.end() && --h->second == 0)
-      per_host.erase(h);
-    conns.erase(i);
+  socketio_config sio_config() const {
+    socketio_config c;
+    c.ping_interval = cfg.sio_ping_interval;
+    c.ping_timeout = cfg.sio_ping_timeout;
+    c.connect_timeout = cfg.sio_connect_timeout;
+    c.max_payload = cfg.sio_max_payload;
+    c.max_messages_per_second = session_config{}.max_messages_per_second;
+    return c;
   }
 
-  void on_message(connection_hdl hdl, server::message_ptr msg) {
-    auto i = conns.find(hdl);
-    if (i == conns.end() || !i->second.session)
-      return;
-    caf::anon_send(i->second.session, client_text{msg->get_payload()});
+  std::shared_ptr<sio_conn> sio_of(const connection_hdl& hdl) {
+    auto* c = find(hdl);
+    return c ? c->sio : nullptr;
   }
 
-  void on_http(connection_hdl hdl) {
-    auto con = srv.get_con_from_hdl(hdl);
-    if (path_of(con->get_resource()) == "/ws")
-      refuse(con, 400, "invalid_request", "a WebSocket upgrade is required");
-    else
-      refuse(con, 404, "not_found", "no such path");
-  }
+  bool on_validate(connection_hdl hdl);
+  void on_open(connection_hdl hdl);
+  void on_closed(connection_hdl hdl);
+  void on_message(connection_hdl hdl, server::message_ptr msg);
+  void on_http(connection_hdl hdl);
+  connect_answer sio_connect(const connection_hdl& hdl,
+                             const nlohmann::json& auth, uint64_t session_no);
 
   /// Runs `f` on the Asio thread and waits for it.
   template <class F>
@@ -200,6 +226,223 @@ struct gateway::impl {
     done.get_future().wait();
   }
 };
+
+/// One Socket.IO connection: its protocol state, the port through which
+/// that state acts on the socket and the session, and its one timer. Asio
+/// thread only.
+struct gateway::impl::sio_conn : socketio_port {
+  sio_conn(impl* d, connection_hdl h)
+    : d(d), hdl(std::move(h)), timer(d->ioc),
+      state(d->sio_config(), *this, new_id("e_")) {
+  }
+
+  impl* d;
+  connection_hdl hdl;
+  asio::steady_timer timer;
+  socketio_session state;  ///< last: it holds *this as its port
+
+  void write(std::string frame) override {
+    websocketpp::lib::error_code ec;
+    d->srv.send(hdl, frame, websocketpp::frame::opcode::text, ec);
+  }
+
+  void close(uint16_t code, std::string reason) override {
+    websocketpp::lib::error_code ec;
+    reason.resize(std::min<std::size_t>(reason.size(), 123));  // RFC 6455
+    d->srv.close(hdl, code, reason, ec);
+  }
+
+  connect_answer connect(const nlohmann::json& auth,
+                         uint64_t session_no) override {
+    return d->sio_connect(hdl, auth, session_no);
+  }
+
+  void to_session(std::string op) override {
+    if (auto* c = d->find(hdl); c && c->session)
+      caf::anon_send(c->session, client_text{std::move(op)});
+  }
+
+  void end_session() override {
+    if (auto* c = d->find(hdl))
+      d->end_session(*c);
+  }
+
+  void set_timer(std::chrono::steady_clock::time_point at) override {
+    // Re-arming cancels the wait before: its handler sees an error.
+    timer.expires_at(at);
+    timer.async_wait([d = d, hdl = hdl](const asio::error_code& ec) {
+      if (ec)
+        return;
+      if (auto s = d->sio_of(hdl))
+        s->state.on_timer(std::chrono::steady_clock::now());
+    });
+  }
+};
+
+/// A Socket.IO session actor's sink: posts its frames and its close to the
+/// Asio thread, where the connection's socketio_session translates them.
+/// Tagged with the session's number: after the client's DISCONNECT, what
+/// the ended session still sends is dropped.
+class gateway::impl::sio_sink : public session_sink {
+public:
+  sio_sink(impl* d, connection_hdl hdl, uint64_t session_no)
+    : d_(d), hdl_(std::move(hdl)), no_(session_no) {
+  }
+  void send_text(std::string text) override {
+    asio::post(d_->ioc, [d = d_, hdl = hdl_, no = no_, text = std::move(text)] {
+      if (auto s = d->sio_of(hdl))
+        s->state.from_session(no, text);
+    });
+  }
+  void close(uint16_t code, std::string reason) override {
+    auto f = [d = d_, hdl = hdl_, no = no_, code, r = std::move(reason)] {
+      if (auto s = d->sio_of(hdl))
+        s->state.close_from_session(no, code, r);
+    };
+    asio::post(d_->ioc, std::move(f));
+  }
+  /// Nothing: the Engine.IO heartbeat keeps the connection alive.
+  void ping() override {
+  }
+
+private:
+  impl* d_;
+  connection_hdl hdl_;
+  uint64_t no_;
+};
+
+bool gateway::impl::on_validate(connection_hdl hdl) {
+  auto con = srv.get_con_from_hdl(hdl);
+  const auto& resource = con->get_resource();
+  auto path = path_of(resource);
+  if (path == socketio_path) {
+    // The token comes later, in the Socket.IO CONNECT packet.
+    auto hs = check_socketio_upgrade(resource);
+    if (hs.status != 0) {
+      refuse(con, hs.status, hs.code, hs.message);
+      return false;
+    }
+    // websocketpp buffers no more of one message than this: a bigger one
+    // fails the connection with 1009.
+    con->set_max_message_size(cfg.sio_max_payload);
+    connection_info info;
+    info.sio = std::make_shared<sio_conn>(this, hdl);
+    conns.emplace(hdl, std::move(info));
+    return true;
+  }
+  if (path != "/ws") {
+    refuse(con, 404, "not_found", "no such path");
+    return false;
+  }
+  asio::error_code ec;
+  auto address = con->get_raw_socket().remote_endpoint(ec).address().to_string();
+  if (auto wait = failed_handshakes.peek(address); wait > 0) {
+    refuse(con, 429, "rate_limited", "too many failed handshakes", wait);
+    return false;
+  }
+  auto hs = check_handshake(jwt, resource,
+                            con->get_request_header("Authorization"));
+  if (hs.status != 0) {
+    if (hs.status == 401)
+      failed_handshakes.take(address);
+    refuse(con, hs.status, hs.code, hs.message);
+    return false;
+  }
+  if (!take_slot(hs.host_id)) {
+    refuse(con, 429, "rate_limited", "too many live sessions for this host");
+    return false;
+  }
+  auto host = hs.host_id;
+  conns.emplace(hdl, connection_info{std::move(host), {}, std::move(hs), {}});
+  return true;
+}
+
+void gateway::impl::on_open(connection_hdl hdl) {
+  auto* c = find(hdl);
+  if (!c)
+    return;
+  if (auto s = c->sio) {
+    s->state.open(std::chrono::steady_clock::now());
+    return;
+  }
+  auto sink = std::make_shared<asio_sink>(&srv, &ioc, hdl);
+  c->session = spawn_session(c->handshake, new_session_id(), std::move(sink),
+                             "ws");
+  c->handshake = handshake_result{};
+}
+
+void gateway::impl::on_closed(connection_hdl hdl) {
+  auto i = conns.find(hdl);
+  if (i == conns.end())
+    return;
+  end_session(i->second);
+  conns.erase(i);  // a Socket.IO connection's timer is cancelled with it
+}
+
+void gateway::impl::on_message(connection_hdl hdl, server::message_ptr msg) {
+  auto* c = find(hdl);
+  if (!c)
+    return;
+  if (auto s = c->sio) {
+    auto now = std::chrono::steady_clock::now();
+    if (msg->get_opcode() == websocketpp::frame::opcode::text)
+      s->state.on_text(msg->get_payload(), now);
+    else
+      s->state.on_binary(now);
+    return;
+  }
+  if (c->session)
+    caf::anon_send(c->session, client_text{msg->get_payload()});
+}
+
+void gateway::impl::on_http(connection_hdl hdl) {
+  auto con = srv.get_con_from_hdl(hdl);
+  auto path = path_of(con->get_resource());
+  if (path == "/ws")
+    refuse(con, 400, "invalid_request", "a WebSocket upgrade is required");
+  else if (path == socketio_path)  // the polling transport
+    refuse(con, 400, "invalid_request",
+           "only the websocket transport is supported");
+  else
+    refuse(con, 404, "not_found", "no such path");
+}
+
+/// A Socket.IO CONNECT: its auth payload `{"token", "hostId"?, "after"?}`
+/// goes through the same checks as a /ws upgrade (check_token), and the
+/// answer's message is the contract's error code.
+connect_answer gateway::impl::sio_connect(const connection_hdl& hdl,
+                                          const nlohmann::json& auth,
+                                          uint64_t session_no) {
+  auto refused = [](std::string message) {
+    return connect_answer{false, {}, std::move(message)};
+  };
+  auto* c = find(hdl);
+  if (!c)
+    return refused("unavailable");
+  std::string token;
+  if (auto t = auth.find("token"); t != auth.end() && t->is_string())
+    token = t->get<std::string>();
+  std::string named;
+  auto h = auth.find("hostId");
+  if (h != auth.end() && h->is_string())
+    named = h->get<std::string>();  // not a string: "", never a valid id
+  auto hs = check_token(jwt, token, h == auth.end() ? nullptr : &named);
+  if (hs.status != 0)
+    return refused(hs.code);
+  if (auto a = auth.find("after"); a != auth.end()) {
+    if (!a->is_number_unsigned())
+      return refused("invalid_request");
+    hs.has_after = true;
+    hs.after = a->get<uint64_t>();
+  }
+  if (!take_slot(hs.host_id))
+    return refused("too many sessions");
+  c->host_id = hs.host_id;
+  auto id = new_session_id();
+  auto sink = std::make_shared<sio_sink>(this, hdl, session_no);
+  c->session = spawn_session(hs, id, std::move(sink), "socketio");
+  return {true, std::move(id), {}};
+}
 
 gateway::gateway(caf::actor_system& sys, router_actor router, gateway_config cfg)
   : impl_(std::make_unique<impl>(sys, std::move(router), std::move(cfg))) {

@@ -1,4 +1,4 @@
-// The handshake decision.
+// The handshake decisions.
 #include "handshake.hpp"
 
 #include "bellhop/actors/domain.hpp"
@@ -80,22 +80,11 @@ handshake_result check_handshake(const auth::jwt_verifier& jwt,
     token = std::string{authorization.substr(scheme.size())};
   else if (auto i = query.find("access_token"); i != query.end())
     token = i->second;
-  auto who = jwt.verify(token);
-  if (!who)
-    return refuse(401, "unauthorized", "a valid token is required");
-  handshake_result r;
   auto named = query.find("hostId");
-  if (who->role == auth::role::host) {
-    if (named != query.end() && named->second != who->sub)
-      return refuse(403, "forbidden", "a host may only join its own room");
-    r.host_id = who->sub;
-  } else if (who->role == auth::role::admin) {
-    if (named == query.end() || !valid_id(named->second))
-      return refuse(400, "invalid_request", "an admin must name a valid hostId");
-    r.host_id = named->second;
-  } else {
-    return refuse(403, "forbidden", "sockets are for hosts and admins");
-  }
+  auto r = check_token(jwt, token,
+                       named == query.end() ? nullptr : &named->second);
+  if (r.status != 0)
+    return r;
   if (auto a = query.find("after"); a != query.end()) {
     uint64_t v = 0;
     auto& s = a->second;
@@ -105,8 +94,42 @@ handshake_result check_handshake(const auth::jwt_verifier& jwt,
     r.has_after = true;
     r.after = v;
   }
+  return r;
+}
+
+handshake_result check_token(const auth::jwt_verifier& jwt,
+                             std::string_view token,
+                             const std::string* named_host) {
+  auto who = jwt.verify(token);
+  if (!who)
+    return refuse(401, "unauthorized", "a valid token is required");
+  handshake_result r;
+  if (who->role == auth::role::host) {
+    if (named_host && *named_host != who->sub)
+      return refuse(403, "forbidden", "a host may only join its own room");
+    r.host_id = who->sub;
+  } else if (who->role == auth::role::admin) {
+    if (!named_host || !valid_id(*named_host))
+      return refuse(400, "invalid_request",
+                    "an admin must name a valid hostId");
+    r.host_id = *named_host;
+  } else {
+    return refuse(403, "forbidden", "sockets are for hosts and admins");
+  }
   r.who = std::move(*who);
   return r;
+}
+
+handshake_result check_socketio_upgrade(std::string_view resource) {
+  auto query = query_of(resource);
+  auto eio = query.find("EIO");
+  if (eio == query.end() || eio->second != "4")
+    return refuse(400, "invalid_request", "EIO=4 (Engine.IO v4) is required");
+  auto transport = query.find("transport");
+  if (transport == query.end() || transport->second != "websocket")
+    return refuse(400, "invalid_request",
+                  "only the websocket transport is supported");
+  return {};
 }
 
 } // namespace bellhop::ws

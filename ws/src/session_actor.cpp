@@ -7,6 +7,7 @@
 
 #include "bellhop/actors/errors.hpp"
 #include "bellhop/actors/parse.hpp"
+#include "bellhop/telemetry/metrics.hpp"
 
 namespace bellhop::ws {
 
@@ -84,6 +85,7 @@ void on_client_text(self_ptr self, const std::string& text) {
   if (st.closing)
     return;
   if (flooding(self)) {
+    telemetry::metrics().rate_limited.inc();
     close_session(self, policy_violation, "too many messages");
     return;
   }
@@ -114,7 +116,8 @@ void on_client_text(self_ptr self, const std::string& text) {
     }
     req.host_id = st.cfg.host_id;
     req.by = st.cfg.by;
-    req.via = "ws";
+    req.via = st.cfg.via;
+    req.session_id = st.cfg.session_id;
     // The read event reaches every session of the host, this one included.
     self->request(st.router, std::chrono::seconds(10), std::move(req))
       .then([](mark_read_reply&) {},
@@ -134,7 +137,8 @@ caf::behavior session(caf::stateful_actor<session_state>* self,
   st.sink = std::move(sink);
   st.router = std::move(router);
   subscribe_request sub{st.cfg.host_id, caf::actor_cast<caf::actor>(self),
-                        st.cfg.session_id, st.cfg.has_after, st.cfg.after};
+                        st.cfg.session_id, st.cfg.has_after, st.cfg.after,
+                        st.cfg.via};
   self->request(st.router, subscribe_timeout, std::move(sub))
     .then([=](subscribe_reply& r) { on_subscribed(self, r); },
           [=](caf::error&) {

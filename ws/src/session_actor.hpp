@@ -34,6 +34,7 @@ struct session_config {
   std::string session_id;
   std::string host_id;
   std::string by;  ///< the principal's sub, for mark-read records
+  std::string via = "ws";  ///< the protocol, for the audit log
   bool has_after = false;
   uint64_t after = 0;
   std::chrono::milliseconds ttl{3000};  ///< 0: no TTL, keep-alive pings

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <string>
 
 #include <caf/fwd.hpp>
 
@@ -18,11 +19,34 @@ struct core_config {
   /// A host actor with no work and no session stops after this long; its
   /// state reloads from LMDB when it is needed again.
   std::chrono::milliseconds host_idle_timeout{60'000};
+  /// How long a live session has to ack a notification before the email
+  /// fallback counts it as not delivered.
+  std::chrono::milliseconds ack_timeout{2000};
+  /// Where due emails go; a null handle turns email off.
+  mailer_actor mailer;
+};
+
+/// SMTP settings of the mailer.
+struct smtp_config {
+  std::string url;        ///< smtp://host:port; empty: email is off
+  std::string from = "bellhop@localhost";
+  std::string user;
+  std::string password;
+  bool starttls = false;  ///< require STARTTLS
+  std::string page_url = "http://127.0.0.1:8080/";  ///< linked in emails
 };
 
 /// Registers every bellhop message type with CAF. Call before creating the
 /// actor system.
 void add_message_types(caf::actor_system_config& cfg);
+
+/// Spawns the mailer on a thread of its own. `st` must outlive it.
+mailer_actor spawn_mailer(caf::actor_system& sys, storage::store& st,
+                          smtp_config cfg);
+
+/// After a restart: wakes every host with emails waiting and hands every
+/// email left in the outbox to the mailer.
+void resume_email(storage::store& st, router_actor router, mailer_actor mailer);
 
 /// Spawns the router. `st` must outlive the actor system's use of it.
 router_actor spawn_router(caf::actor_system& sys, storage::store& st,

@@ -21,7 +21,11 @@ using host_api = caf::typed_actor<
   // A WebSocket session joins the host's room. -> hello figures and replay.
   caf::replies_to<subscribe_request>::with<subscribe_reply>,
   // A device acked a notification (delivery record; no answer).
-  caf::reacts_to<ack_msg>>;
+  caf::reacts_to<ack_msg>,
+  // Replace the host's preferences. -> the stored document.
+  caf::replies_to<preferences_put>::with<std::string>,
+  // Start the host's actor (it reloads its waiting emails).
+  caf::reacts_to<wake_msg>>;
 
 /// A WebSocket session, as its host actor sees it: it receives frames to
 /// write to its socket. (Sessions are handed around as caf::actor inside
@@ -33,7 +37,14 @@ using host_actor = host_api::extend<
   // From the storage writer (same node): an op of this host was committed.
   caf::reacts_to<commit_done>,
   // From itself: time to check whether it has been idle long enough to stop.
-  caf::reacts_to<idle_atom>>;
+  caf::reacts_to<idle_atom>,
+  // From itself: emails may have fallen due.
+  caf::reacts_to<email_atom>>;
+
+/// The mailer: sends the outbox's emails over SMTP and retries with backoff.
+/// It runs on a thread of its own (SMTP calls block).
+using mailer_actor = caf::typed_actor<caf::reacts_to<email_job>,
+                                      caf::reacts_to<mailer_page_url>>;
 
 /// The router: spawns host actors on first use and forwards each request to
 /// the host it names (the reply comes straight from the host). In a cluster

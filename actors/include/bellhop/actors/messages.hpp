@@ -80,12 +80,13 @@ struct mark_read_request {
   uint64_t up_to = 0;
   std::string by;   ///< principal id, for the audit log
   std::string via;  ///< "rest", "ws" or "socketio"
+  std::string session_id;  ///< the socket session that asked, if any
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, mark_read_request& x) {
   return f(caf::meta::type_name("mark_read_request"), x.host_id, x.mode, x.ids,
-           x.up_to, x.by, x.via);
+           x.up_to, x.by, x.via, x.session_id);
 }
 
 /// The answer to mark-read: how many changed and what is left unread.
@@ -123,12 +124,13 @@ struct commit_done {
   std::string body;      ///< replayed body / reason, by outcome
   std::string location;  ///< replayed Location
   mark_read_reply marked;  ///< mark-read ops only
+  uint64_t email_first = 0;  ///< email ops: the outbox entry made (0: none)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, commit_done& x) {
   return f(caf::meta::type_name("commit_done"), x.token, x.outcome, x.body,
-           x.location, x.marked);
+           x.location, x.marked, x.email_first);
 }
 
 /// A WebSocket session joins its host's room. Session -> router -> host.
@@ -140,12 +142,13 @@ struct subscribe_request {
   std::string session_id;
   bool has_after = false;  ///< replay notifications with id > after
   uint64_t after = 0;
+  std::string via = "ws";  ///< "ws" or "socketio", for the audit log
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, subscribe_request& x) {
   return f(caf::meta::type_name("subscribe_request"), x.host_id, x.session,
-           x.session_id, x.has_after, x.after);
+           x.session_id, x.has_after, x.after, x.via);
 }
 
 /// One text frame for a session: a notification event (id > 0) or a read
@@ -186,6 +189,53 @@ typename Inspector::result_type inspect(Inspector& f, ack_msg& x) {
   return f(caf::meta::type_name("ack_msg"), x.host_id, x.id, x.session_id);
 }
 
+/// PUT /preferences, validated by the caller. Router -> host actor, which
+/// answers with the stored document.
+struct preferences_put {
+  std::string host_id;
+  std::string doc;  ///< the §4 document, normalised
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, preferences_put& x) {
+  return f(caf::meta::type_name("preferences_put"), x.host_id, x.doc);
+}
+
+/// Wakes a host actor (at start-up, for hosts with emails still waiting).
+struct wake_msg {
+  std::string host_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wake_msg& x) {
+  return f(caf::meta::type_name("wake_msg"), x.host_id);
+}
+
+/// Host actor (or start-up) -> mailer: send the outbox entry of
+/// (host_id, first_id). `attempt` counts the tries so far.
+struct email_job {
+  std::string host_id;
+  uint64_t first_id = 0;
+  uint32_t attempt = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, email_job& x) {
+  return f(caf::meta::type_name("email_job"), x.host_id, x.first_id,
+           x.attempt);
+}
+
+/// Start-up -> mailer: the page's address, linked in every email (known
+/// once the REST port is bound).
+struct mailer_page_url {
+  std::string url;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mailer_page_url& x) {
+  return f(caf::meta::type_name("mailer_page_url"), x.url);
+}
+
 /// Gateway -> session (same node): a text frame from the client.
 struct client_text {
   std::string text;
@@ -211,10 +261,16 @@ CAF_BEGIN_TYPE_ID_BLOCK(bellhop, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bellhop, (bellhop::subscribe_reply))
   CAF_ADD_TYPE_ID(bellhop, (bellhop::ack_msg))
   CAF_ADD_TYPE_ID(bellhop, (bellhop::client_text))
+  CAF_ADD_TYPE_ID(bellhop, (bellhop::preferences_put))
+  CAF_ADD_TYPE_ID(bellhop, (bellhop::wake_msg))
+  CAF_ADD_TYPE_ID(bellhop, (bellhop::email_job))
+  CAF_ADD_TYPE_ID(bellhop, (bellhop::mailer_page_url))
   CAF_ADD_ATOM(bellhop, bellhop, idle_atom, "idle")
   // Session timers and the gateway's notice that the socket closed.
   CAF_ADD_ATOM(bellhop, bellhop, ttl_atom, "ttl")
   CAF_ADD_ATOM(bellhop, bellhop, expiry_atom, "expiry")
   CAF_ADD_ATOM(bellhop, bellhop, ping_atom, "ping")
   CAF_ADD_ATOM(bellhop, bellhop, closed_atom, "closed")
+  // A host actor's email timer.
+  CAF_ADD_ATOM(bellhop, bellhop, email_atom, "email")
 CAF_END_TYPE_ID_BLOCK(bellhop)

@@ -49,6 +49,19 @@ public:
   /// The booking's JSON, or nullopt.
   std::optional<std::string> booking(std::string_view id) const;
 
+  /// The host's preferences document (the defaults when none is stored).
+  std::string preferences(std::string_view host) const;
+
+  /// A page of the host's audit log, newest first: a JSON array and the
+  /// next page's cursor. `notification_id` 0: every entry.
+  list_page audit(std::string_view host, std::size_t limit,
+                  std::optional<std::string> cursor_key,
+                  uint64_t notification_id) const;
+
+  /// Audit cursors: base64url of the last key's time and sequence.
+  static std::string encode_audit_cursor(std::string_view key_suffix);
+  static std::optional<std::string> decode_audit_cursor(std::string_view c);
+
   /// Cursors are opaque to clients: base64url of "d:<id>" or "a:<id>".
   static std::string encode_cursor(bool ascending, uint64_t id);
   /// Sets q.ascending/q.from; false for a malformed cursor.

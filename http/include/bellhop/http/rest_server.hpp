@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
@@ -28,6 +29,9 @@ struct rest_config {
   double booking_rate_limit = 10;  ///< POST /bookings per guest, 0: off
   std::size_t max_body = 64 * 1024;
   auth::jwt_config jwt;
+  uint16_t ws_port = 0;          ///< the gateway's port, told to the web page
+  bool demo = false;             ///< serve /demo and /demo/token (§9 --demo)
+  std::vector<std::string> demo_hosts;  ///< the hosts /demo books with
 };
 
 class rest_server {
@@ -36,6 +40,9 @@ public:
               const storage::store& st, rest_config cfg);
   ~rest_server();
 
+  /// The gateway's port for the web page's /config.json, when it is known
+  /// only after this object was made (port 0). Call before start().
+  void set_ws_port(uint16_t port);
   /// Binds and starts serving on background threads. Throws on failure.
   void start();
   /// The bound port (after start).

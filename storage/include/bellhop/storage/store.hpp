@@ -60,6 +60,10 @@ struct tables {
   MDB_dbi unread;     ///< host \0 id(BE64) -> category index (1 byte)
   MDB_dbi counters;   ///< host -> host_counters (binary)
   MDB_dbi idem;       ///< principal \0 key -> idempotency record (JSON)
+  MDB_dbi prefs;      ///< host -> preferences JSON
+  MDB_dbi audit;      ///< host \0 micros(BE64) seq(BE64) -> audit entry JSON
+  MDB_dbi waits;      ///< host \0 id(BE64) -> email due time (ms, decimal)
+  MDB_dbi outbox;     ///< host \0 first id(BE64) -> pending email (JSON)
   MDB_dbi meta;       ///< schema version and other process-wide facts
 };
 

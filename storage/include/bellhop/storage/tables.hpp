@@ -31,6 +31,16 @@ struct host_counters {
 std::string note_key(std::string_view host, uint64_t id);
 /// The id part of a note_key (or unread key).
 uint64_t note_key_id(std::string_view key);
+/// "host\0": the prefix of every per-host key.
+std::string host_prefix(std::string_view host);
+/// True when `key` is `prefix` followed by exactly `suffix_size` bytes.
+inline bool has_prefix(std::string_view key, std::string_view prefix,
+                       std::size_t suffix_size) {
+  return key.size() == prefix.size() + suffix_size
+         && key.substr(0, prefix.size()) == prefix;
+}
+/// host \0 micros(BE64) seq(BE64): audit entries sort by time.
+std::string audit_key(std::string_view host, uint64_t micros, uint64_t seq);
 /// host \0 room \0 checkIn (YYYY-MM-DD sorts as dates do).
 std::string calendar_key(std::string_view host, std::string_view room,
                          std::string_view check_in);
@@ -59,6 +69,8 @@ public:
   cursor(const cursor&) = delete;
   cursor& operator=(const cursor&) = delete;
 
+  /// The first entry of the table.
+  bool first();
   /// First entry with key >= k.
   bool seek(std::string_view k);
   /// Last entry with key < k.

@@ -1,7 +1,7 @@
-// The WebSocket gateway (websocketpp on its own Asio io_context): the
-// handshake with its JWT check, one session actor per connection, and the
-// bridge between session actors and sockets. See docs/architecture.md for
-// its threads.
+// The WebSocket gateway (websocketpp on its own Asio io_context): `/ws`
+// (§5) and `/socket.io/` (§6), the handshake with its JWT check, one
+// session actor per connection, and the bridge between session actors and
+// sockets. See docs/architecture.md for its threads.
 #pragma once
 
 #include <chrono>
@@ -23,6 +23,12 @@ struct gateway_config {
   bool close_on_delivery = false;
   std::size_t max_sessions_per_host = 16;
   auth::jwt_config jwt;
+  // Socket.IO (§6): the Engine.IO heartbeat, the wait for CONNECT and the
+  // largest frame a client may send (the open packet's maxPayload).
+  std::chrono::milliseconds sio_ping_interval{25000};
+  std::chrono::milliseconds sio_ping_timeout{20000};
+  std::chrono::milliseconds sio_connect_timeout{10000};
+  std::size_t sio_max_payload = 64 * 1024;
 };
 
 class gateway {

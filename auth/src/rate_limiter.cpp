@@ -1,17 +1,27 @@
 // Token-bucket rate limiting.
-#include "rate_limiter.hpp"
+#include "bellhop/auth/rate_limiter.hpp"
+
+#include "bellhop/telemetry/metrics.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <functional>
 
-namespace bellhop::http {
+namespace bellhop::auth {
 
 rate_limiter::rate_limiter(double rate, double burst)
   : rate_(rate), burst_(std::max(burst, 1.0)) {
 }
 
 int rate_limiter::take(const std::string& key) {
+  return check(key, true);
+}
+
+int rate_limiter::peek(const std::string& key) {
+  return check(key, false);
+}
+
+int rate_limiter::check(const std::string& key, bool consume) {
   if (rate_ <= 0)
     return 0;
   auto now = std::chrono::steady_clock::now();
@@ -25,11 +35,14 @@ int rate_limiter::take(const std::string& key) {
     b.at = now;
   }
   if (b.tokens >= 1) {
-    b.tokens -= 1;
+    if (consume)
+      b.tokens -= 1;
     if (fresh && s.buckets.size() > shard_cap)
       evict(s, now);
     return 0;
   }
+  if (consume)
+    telemetry::metrics().rate_limited.inc();
   return std::max(1, static_cast<int>(std::ceil((1 - b.tokens) / rate_)));
 }
 
@@ -43,4 +56,4 @@ void rate_limiter::evict(shard& s, std::chrono::steady_clock::time_point now) {
   }
 }
 
-} // namespace bellhop::http
+} // namespace bellhop::auth

@@ -10,7 +10,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace bellhop::http {
+namespace bellhop::auth {
 
 class rate_limiter {
 public:
@@ -20,6 +20,10 @@ public:
   /// Takes a token for `key`. Returns 0 when allowed, else the whole
   /// seconds to wait before a token is there (the Retry-After value).
   int take(const std::string& key);
+
+  /// Like take, but leaves the token: 0 when `key` has one, else the whole
+  /// seconds until it will.
+  int peek(const std::string& key);
 
   bool enabled() const {
     return rate_ > 0;
@@ -38,10 +42,11 @@ private:
   static constexpr std::size_t shard_cap = 16384;
 
   void evict(shard& s, std::chrono::steady_clock::time_point now);
+  int check(const std::string& key, bool consume);
 
   double rate_;
   double burst_;
   std::array<shard, shard_count> shards_;
 };
 
-} // namespace bellhop::http
+} // namespace bellhop::auth

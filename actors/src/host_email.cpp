@@ -1,0 +1,193 @@
+// A host actor's email fallback (§7): which notifications wait for an
+// email, the timer that finds them due, digests, and the preferences that
+// decide it all. Waits are durable (the `waits` table, written with the
+// notification), so a restart resumes them; the host actor keeps a copy in
+// `waits` and one timer for the earliest due time. Nothing sleeps.
+#include <algorithm>
+#include <chrono>
+
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "bellhop/actors/errors.hpp"
+#include "bellhop/storage/tables.hpp"
+#include "host_actor.hpp"
+#include "write_ops.hpp"
+
+namespace bellhop {
+
+namespace {
+
+int64_t now_ms() {
+  return epoch_ms(std::chrono::system_clock::now());
+}
+
+/// Arms the email timer for the earliest thing that can happen next.
+void schedule(host_self self) {
+  auto& st = self->state;
+  int64_t next = 0;
+  if (!st.waits.empty()) {
+    auto earliest = std::min_element(
+      st.waits.begin(), st.waits.end(),
+      [](auto& a, auto& b) { return a.second < b.second; });
+    next = earliest->second;
+  }
+  if (st.digest_until > 0 && (next == 0 || st.digest_until < next))
+    next = st.digest_until;
+  if (next == 0 || (st.tick_at > 0 && st.tick_at <= next))
+    return;
+  st.tick_at = next;
+  auto delay = std::chrono::milliseconds(std::max<int64_t>(0, next - now_ms()));
+  self->delayed_send(self, delay, email_atom::value);
+}
+
+void submit_due(host_self self, std::vector<uint64_t> ids) {
+  auto& st = self->state;
+  std::sort(ids.begin(), ids.end());
+  auto op = std::make_unique<email_due_op>();
+  op->host = caf::actor_cast<host_actor>(self);
+  op->token = st.next_token++;
+  op->host_id = st.host_id;
+  op->ids = std::move(ids);
+  op->to = st.prefs.email.value_or("");
+  st.email_ops.emplace(op->token, true);
+  st.store->submit(std::move(op));
+}
+
+} // namespace
+
+void load_email_state(host_self self) {
+  auto& st = self->state;
+  auto txn = st.store->begin_read();
+  auto t = txn.ref();
+  if (auto doc = storage::get(t, t.db->prefs, st.host_id))
+    st.prefs = preferences::from_json(*doc);
+  auto prefix = storage::host_prefix(st.host_id);
+  storage::cursor cur{t, t.db->waits};
+  for (bool ok = cur.seek(prefix); ok; ok = cur.next()) {
+    if (!storage::has_prefix(cur.key(), prefix, 8))
+      break;
+    auto due = std::strtoll(std::string{cur.value()}.c_str(), nullptr, 10);
+    st.waits.emplace(storage::note_key_id(cur.key()), due);
+  }
+  schedule(self);
+}
+
+int64_t email_due_for(host_self self, category cat, int64_t created_ms) {
+  auto& st = self->state;
+  auto& ch = st.prefs.of(cat);
+  if (!ch.email || !st.prefs.email || !st.cfg.mailer)
+    return 0;
+  // A live device gets the ack timeout to confirm; with none, no wait.
+  int64_t ack_window = ch.realtime && !st.sessions.empty()
+                         ? st.cfg.ack_timeout.count()
+                         : 0;
+  int64_t delay = int64_t{st.prefs.email_delay_seconds} * 1000;
+  return created_ms + std::max(ack_window, delay);
+}
+
+void on_wait_committed(host_self self, uint64_t id, int64_t due_ms) {
+  self->state.waits.emplace(id, due_ms);
+  schedule(self);
+}
+
+void on_email_tick(host_self self) {
+  auto& st = self->state;
+  st.tick_at = 0;
+  auto now = now_ms();
+  std::vector<uint64_t> due;
+  for (auto i = st.waits.begin(); i != st.waits.end();) {
+    if (i->second <= now) {
+      due.push_back(i->first);
+      i = st.waits.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  if (!st.prefs.digest) {
+    for (auto id : due)
+      submit_due(self, {id});
+  } else {
+    // A digest gathers everything that falls due within the delay (at
+    // least 1 s) of the first one.
+    st.digest_ids.insert(st.digest_ids.end(), due.begin(), due.end());
+    if (st.digest_until == 0 && !st.digest_ids.empty())
+      st.digest_until
+        = now + std::max<int64_t>(1000, int64_t{st.prefs.email_delay_seconds} * 1000);
+    if (st.digest_until > 0 && now >= st.digest_until) {
+      submit_due(self, std::move(st.digest_ids));
+      st.digest_ids.clear();
+      st.digest_until = 0;
+    }
+  }
+  schedule(self);
+}
+
+void on_email_committed(host_self self, commit_done& msg) {
+  auto& st = self->state;
+  st.email_ops.erase(msg.token);
+  if (msg.email_first > 0 && st.cfg.mailer)
+    caf::anon_send(st.cfg.mailer, email_job{st.host_id, msg.email_first, 0});
+}
+
+void on_ack(host_self self, const ack_msg& a) {
+  auto& st = self->state;
+  auto op = std::make_unique<audit_op>();
+  op->host_id = st.host_id;
+  std::string via = "ws";
+  for (auto& s : st.sessions)
+    if (s.id == a.session_id)
+      via = s.via;
+  op->entries.push_back(
+    audit_entry{st.host_id, a.id, "acked", st.host_id, via, a.session_id});
+  telemetry::metrics().delivery(channel_of(via), telemetry::result::acked);
+  // Acked in time: the email is off. (A late ack is only recorded.)
+  if (st.waits.erase(a.id) > 0)
+    op->drop_waits.push_back(a.id);
+  auto d = std::find(st.digest_ids.begin(), st.digest_ids.end(), a.id);
+  if (d != st.digest_ids.end()) {
+    st.digest_ids.erase(d);
+    op->drop_waits.push_back(a.id);
+  }
+  st.store->submit(std::move(op));
+}
+
+void forget_waits(host_self self, const std::vector<uint64_t>& ids) {
+  auto& st = self->state;
+  for (auto id : ids) {
+    st.waits.erase(id);
+    st.digest_ids.erase(std::remove(st.digest_ids.begin(), st.digest_ids.end(), id),
+                        st.digest_ids.end());
+  }
+}
+
+caf::result<std::string> on_preferences(host_self self, preferences_put& p) {
+  auto& st = self->state;
+  auto op = std::make_unique<preferences_op>();
+  op->host = caf::actor_cast<host_actor>(self);
+  op->token = st.next_token++;
+  op->host_id = st.host_id;
+  op->doc = p.doc;
+  auto rp = self->make_response_promise<std::string>();
+  st.prefs_puts.emplace(op->token, std::make_pair(rp, p.doc));
+  st.store->submit(std::move(op));
+  return rp;
+}
+
+void on_preferences_committed(host_self self, commit_done& msg) {
+  auto& st = self->state;
+  auto i = st.prefs_puts.find(msg.token);
+  if (i == st.prefs_puts.end())
+    return;
+  auto [rp, doc] = std::move(i->second);
+  st.prefs_puts.erase(i);
+  if (static_cast<op_outcome>(msg.outcome) != op_outcome::committed) {
+    rp.deliver(make_error(ec::unavailable, "storage failed"));
+    return;
+  }
+  st.prefs = preferences::from_json(doc);
+  rp.deliver(std::move(doc));
+}
+
+} // namespace bellhop

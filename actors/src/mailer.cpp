@@ -1,0 +1,147 @@
+// The mailer: takes outbox entries, sends them, and records the outcome.
+// It is spawned detached (a thread of its own) because an SMTP exchange
+// blocks. A failed send is recorded (`email_failed`) and retried with
+// backoff: the first retry within 1 s, then doubling, at most 30 s apart.
+// The entry stays in the outbox until the server accepted it, so a restart
+// resumes it (resume_email).
+#include <algorithm>
+#include <chrono>
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "audit.hpp"
+#include "bellhop/actors/core.hpp"
+#include "bellhop/storage/tables.hpp"
+#include "bellhop/telemetry/log.hpp"
+#include "bellhop/telemetry/metrics.hpp"
+#include "smtp_client.hpp"
+#include "write_ops.hpp"
+
+namespace bellhop {
+
+namespace {
+
+struct mailer_state {
+  static inline const char* name = "bellhop.mailer";
+  storage::store* store = nullptr;
+  smtp_config cfg;
+};
+
+using mailer_self = mailer_actor::stateful_pointer<mailer_state>;
+
+std::chrono::milliseconds backoff(uint32_t attempt) {
+  // 500 ms, 1 s, 2 s, ... capped at 30 s.
+  auto ms = 500LL << std::min<uint32_t>(attempt, 16);
+  return std::chrono::milliseconds(std::min<long long>(ms, 30'000));
+}
+
+void finish(mailer_self self, const std::string& key,
+            std::vector<audit_entry> entries) {
+  auto op = std::make_unique<outbox_done_op>();
+  op->key = key;
+  op->entries = std::move(entries);
+  self->state.store->submit(std::move(op));
+}
+
+void on_job(mailer_self self, email_job& job) {
+  auto& st = self->state;
+  auto key = storage::note_key(job.host_id, job.first_id);
+  email_message m;
+  std::vector<uint64_t> ids;
+  bool any_unread = false;
+  {
+    auto txn = st.store->begin_read();
+    auto t = txn.ref();
+    auto rec = storage::get(t, t.db->outbox, key);
+    if (!rec)
+      return;  // already sent
+    auto doc = nlohmann::json::parse(*rec, nullptr, false);
+    if (!doc.is_object())
+      return;
+    m.to = doc.value("to", "");
+    m.subject = doc.value("subject", "");
+    m.text = doc.value("text", "");
+    m.message_id = doc.value("messageId", "");
+    for (auto& id : doc.value("ids", nlohmann::json::array()))
+      ids.push_back(id.get<uint64_t>());
+    for (auto id : ids)
+      any_unread = any_unread
+                   || storage::get(t, t.db->unread, storage::note_key(job.host_id, id));
+  }
+  if (!any_unread) {  // read before the email went out: not needed
+    finish(self, key, {});
+    return;
+  }
+  std::string error;
+  if (smtp_send(st.cfg, m, error)) {
+    telemetry::metrics().delivery(telemetry::channel::email,
+                                  telemetry::result::sent);
+    std::vector<audit_entry> entries;
+    for (auto id : ids)
+      entries.push_back(audit_entry{job.host_id, id, "emailed", "bellhop", "email", ""});
+    finish(self, key, std::move(entries));
+    return;
+  }
+  telemetry::metrics().delivery(telemetry::channel::email,
+                                telemetry::result::failed);
+  telemetry::log(telemetry::level::warn, "email failed",
+                 {{"host", std::string_view{job.host_id}},
+                  {"id", static_cast<int64_t>(job.first_id)},
+                  {"attempt", int64_t{job.attempt}},
+                  {"error", std::string_view{error}}});
+  auto op = std::make_unique<audit_op>();
+  op->host_id = job.host_id;
+  for (auto id : ids)
+    op->entries.push_back(
+      audit_entry{job.host_id, id, "email_failed", "bellhop", "email", ""});
+  st.store->submit(std::move(op));
+  auto retry = job;
+  retry.attempt += 1;
+  self->delayed_send(self, backoff(job.attempt), std::move(retry));
+}
+
+mailer_actor::behavior_type mailer(mailer_self self, storage::store* st,
+                                   smtp_config cfg) {
+  self->state.store = st;
+  self->state.cfg = std::move(cfg);
+  return {
+    [=](email_job& job) { on_job(self, job); },
+    [=](mailer_page_url& u) { self->state.cfg.page_url = std::move(u.url); },
+  };
+}
+
+} // namespace
+
+mailer_actor spawn_mailer(caf::actor_system& sys, storage::store& st,
+                          smtp_config cfg) {
+  return sys.spawn<caf::detached>(mailer, &st, std::move(cfg));
+}
+
+void resume_email(storage::store& st, router_actor router,
+                  mailer_actor mailer) {
+  auto txn = st.begin_read();
+  auto t = txn.ref();
+  auto host_of = [](std::string_view key) {
+    return std::string{key.substr(0, key.find('\0'))};
+  };
+  std::string last_host;
+  storage::cursor waits{t, t.db->waits};
+  for (bool ok = waits.first(); ok; ok = waits.next()) {
+    auto h = host_of(waits.key());
+    if (h != last_host)
+      caf::anon_send(router, wake_msg{h});
+    last_host = h;
+  }
+  if (!mailer)
+    return;
+  storage::cursor out{t, t.db->outbox};
+  for (bool ok = out.first(); ok; ok = out.next())
+    caf::anon_send(mailer, email_job{host_of(out.key()),
+                                     storage::note_key_id(out.key()), 0});
+}
+
+} // namespace bellhop

@@ -1,0 +1,88 @@
+// GET/PUT /preferences and GET /admin/audit.
+#include <nlohmann/json.hpp>
+
+#include "ask.hpp"
+#include "bellhop/actors/preferences.hpp"
+#include "routes.hpp"
+#include "validation.hpp"
+
+namespace bellhop::http {
+
+void get_preferences(context& ctx, const Request& req, ResponseWriter w) {
+  auto who = authenticate(ctx, req, w);
+  if (!who)
+    return;
+  auto host = target_host(*who, req, w);
+  if (!host)
+    return;
+  send_json(w, 200, ctx.queries.preferences(*host));
+}
+
+void put_preferences(context& ctx, const Request& req, ResponseWriter w) {
+  auto who = authenticate(ctx, req, w);
+  if (!who)
+    return;
+  auto host = target_host(*who, req, w);
+  if (!host)
+    return;
+  auto body = json_body(ctx, req, w);
+  if (!body)
+    return;
+  preferences prefs;
+  if (auto err = parse_preferences(*body, prefs)) {
+    send_error(w, 400, "invalid_request", err->message, err->field);
+    return;
+  }
+  ask<std::string>(ctx, std::move(w), preferences_put{*host, prefs.to_json()},
+                   [](ResponseWriter& w, std::string& doc) {
+                     send_json(w, 200, doc);
+                   });
+}
+
+void get_audit(context& ctx, const Request& req, ResponseWriter w) {
+  auto who = authenticate(ctx, req, w);
+  if (!who)
+    return;
+  if (who->role != auth::role::admin) {
+    send_error(w, 403, "forbidden", "the audit log is for admins");
+    return;
+  }
+  auto host = req.query().get("hostId");
+  if (!host || !valid_id(*host)) {
+    send_error(w, 400, "invalid_request", "hostId is required", "hostId");
+    return;
+  }
+  std::size_t limit = 20;
+  if (auto l = req.query().get("limit")) {
+    auto v = parse_uint(*l, 1, 100);
+    if (!v) {
+      send_error(w, 400, "invalid_request", "limit must be 1-100", "limit");
+      return;
+    }
+    limit = *v;
+  }
+  std::optional<std::string> from;
+  if (auto c = req.query().get("cursor")) {
+    from = host_queries::decode_audit_cursor(*c);
+    if (!from) {
+      send_error(w, 400, "invalid_request", "malformed cursor", "cursor");
+      return;
+    }
+  }
+  uint64_t nid = 0;
+  if (auto n = req.query().get("notificationId")) {
+    auto v = parse_uint(*n, 1, UINT64_MAX);
+    if (!v) {
+      send_error(w, 400, "invalid_request",
+                 "notificationId must be a notification id", "notificationId");
+      return;
+    }
+    nid = *v;
+  }
+  auto page = ctx.queries.audit(*host, limit, from, nid);
+  std::string body = "{\"items\":" + page.items + ",\"nextCursor\":";
+  body += page.cursor ? "\"" + *page.cursor + "\"}" : "null}";
+  send_json(w, 200, body);
+}
+
+} // namespace bellhop::http

@@ -1,0 +1,112 @@
+// The run's records and counters (see ledger.hpp).
+#include "ledger.hpp"
+
+#include <algorithm>
+
+namespace bellhop::sim {
+
+namespace {
+constexpr std::size_t max_named_problems = 50;
+}
+
+void ledger::on_answer(int64_t now) {
+  last_answer_us = now;
+}
+
+void ledger::on_transport_error(int64_t now, const std::string& what) {
+  last_error_us = now;
+  last_error = what;
+}
+
+void ledger::on_sent(uint64_t k, int64_t now) {
+  ++sent;
+  ++iv_scheduled_;
+  auto lag = now - bookings[k].sched_us;
+  schedule_lag.record(lag > 0 ? static_cast<uint64_t>(lag) : 0);
+}
+
+void ledger::on_booking_answer(uint64_t k, int64_t now, int status,
+                               const std::string& error, uint64_t nid,
+                               std::string booking_id) {
+  auto& b = bookings[k];
+  b.status = static_cast<int16_t>(status);
+  if (status == 0) {
+    ++errors;
+    ++iv_errors_;
+    ++errors_by_kind[error];
+    on_transport_error(now, error);
+    return;
+  }
+  on_answer(now);
+  auto latency = static_cast<uint64_t>(std::max<int64_t>(now - b.sched_us, 0));
+  http_latency.record(latency);
+  http_iv_.record(latency);
+  if (status == 201) {
+    ++accepted;
+    ++iv_accepted_;
+    b.nid = nid;
+    b.booking_id = std::move(booking_id);
+  } else {
+    ++refused;
+    ++iv_refused_;
+    ++refused_by_status[status];
+  }
+}
+
+void ledger::on_socket_event(uint64_t k, uint32_t host, uint64_t nid,
+                             int64_t now, bool live) {
+  ++events;
+  if (k >= bookings.size() || bookings[k].host != host) {
+    ++misrouted;
+    socket_problem("host " + hosts[host].id + " received r-"
+                   + std::to_string(k) + " (notification "
+                   + std::to_string(nid) + "), booked for another host");
+    return;
+  }
+  auto& b = bookings[k];
+  ++b.socket_copies;
+  if (b.first_seen_us != 0)
+    return;
+  b.first_seen_us = now;
+  b.socket_nid = nid;
+  b.how = live ? seen_how::live : seen_how::catch_up;
+  auto latency = static_cast<uint64_t>(std::max<int64_t>(now - b.sched_us, 0));
+  delivery_all.record(latency);
+  if (live)
+    delivery_live.record(latency);
+  socket_iv_.record(latency);
+  ++iv_delivered_;
+}
+
+void ledger::socket_problem(std::string what) {
+  if (socket_problems.size() < max_named_problems)
+    socket_problems.push_back(std::move(what));
+}
+
+void ledger::close_interval(int64_t now) {
+  series_point p;
+  p.t = static_cast<double>(now - t0_us) / 1e6;
+  p.scheduled = iv_scheduled_;
+  p.accepted = iv_accepted_;
+  p.refused = iv_refused_;
+  p.errors = iv_errors_;
+  p.delivered = iv_delivered_;
+  p.http_p50 = http_iv_.percentile(50);
+  p.http_p99 = http_iv_.percentile(99);
+  p.http_max = http_iv_.max();
+  p.socket_p50 = socket_iv_.percentile(50);
+  p.socket_p99 = socket_iv_.percentile(99);
+  p.socket_max = socket_iv_.max();
+  p.open_sockets = open_sockets;
+  series.push_back(p);
+  http_iv_.reset();
+  socket_iv_.reset();
+  iv_scheduled_ = iv_accepted_ = iv_refused_ = iv_errors_ = iv_delivered_ = 0;
+}
+
+const series_point& ledger::last_point() const {
+  static const series_point empty;
+  return series.empty() ? empty : series.back();
+}
+
+} // namespace bellhop::sim

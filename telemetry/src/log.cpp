@@ -1,0 +1,129 @@
+// The structured logger.
+#include "bellhop/telemetry/log.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include <unistd.h>
+
+namespace bellhop::telemetry {
+
+namespace {
+
+bool json_format = false;
+level min_level = level::info;
+
+const char* name(level l) {
+  switch (l) {
+    case level::debug: return "debug";
+    case level::info: return "info";
+    case level::warn: return "warn";
+    default: return "error";
+  }
+}
+
+void json_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+std::string timestamp() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+              now.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+void value(std::string& out, const field_value& v, bool quote) {
+  if (auto s = std::get_if<std::string_view>(&v)) {
+    if (quote)
+      json_string(out, *s);
+    else
+      out.append(*s);
+  } else if (auto i = std::get_if<int64_t>(&v)) {
+    out += std::to_string(*i);
+  } else {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", std::get<double>(v));
+    out += buf;
+  }
+}
+
+} // namespace
+
+bool parse_level(std::string_view s, level& out) {
+  for (auto l : {level::debug, level::info, level::warn, level::error})
+    if (s == name(l)) {
+      out = l;
+      return true;
+    }
+  return false;
+}
+
+void configure_log(bool json, level min) {
+  json_format = json;
+  min_level = min;
+}
+
+bool log_enabled(level l) {
+  return l >= min_level;
+}
+
+void log(level l, std::string_view msg, std::initializer_list<field> fields) {
+  if (!log_enabled(l))
+    return;
+  std::string line;
+  line.reserve(160);
+  if (json_format) {
+    line += "{\"ts\":\"" + timestamp() + "\",\"level\":\"" + name(l)
+            + "\",\"msg\":";
+    json_string(line, msg);
+    for (auto& [k, v] : fields) {
+      line += ",";
+      json_string(line, k);
+      line += ":";
+      value(line, v, true);
+    }
+    line += "}\n";
+  } else {
+    line += timestamp() + " " + name(l) + " ";
+    line.append(msg);
+    for (auto& [k, v] : fields) {
+      line += " ";
+      line.append(k);
+      line += "=";
+      value(line, v, false);
+    }
+    line += "\n";
+  }
+  // One write: lines from several threads do not interleave.
+  auto rc = ::write(2, line.data(), line.size());
+  (void) rc;
+}
+
+} // namespace bellhop::telemetry

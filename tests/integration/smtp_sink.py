@@ -1,0 +1,145 @@
+"""An SMTP server for tests: Debian's aiosmtpd, in-process, on 127.0.0.1.
+
+Every message it accepts is kept (envelope and parsed email) in a list that
+tests wait on. The sink can be stopped and started again on the same port,
+so that a test can take the "SMTP server" down and bring it back.
+
+Needs `python3-aiosmtpd` (the system interpreter, /usr/bin/python3)."""
+
+import email
+import email.policy
+import errno
+import logging
+import socket
+import threading
+import time
+
+from aiosmtpd.controller import Controller
+
+# aiosmtpd logs every connection at INFO and a refused/aborted one at WARNING.
+logging.getLogger("mail.log").setLevel(logging.ERROR)
+
+
+def free_port():
+    """A TCP port that was free on 127.0.0.1 a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Received:
+    """One accepted message."""
+
+    def __init__(self, envelope):
+        self.at = time.time()
+        self.mail_from = envelope.mail_from
+        self.rcpt_tos = list(envelope.rcpt_tos)
+        self.raw = envelope.original_content or envelope.content
+        self.msg = email.message_from_bytes(self.raw,
+                                            policy=email.policy.default)
+
+    def header(self, name):
+        value = self.msg[name]
+        return None if value is None else str(value)
+
+    @property
+    def message_id(self):
+        value = self.msg["Message-ID"]
+        return None if value is None else str(value).strip()
+
+    def text(self):
+        """The decoded text/plain body."""
+        part = self.msg.get_body(preferencelist=("plain",))
+        return part.get_content() if part is not None else ""
+
+    def __repr__(self):
+        return "<mail to=%r subject=%r id=%r at=%.3f>" % (
+            self.rcpt_tos, self.header("Subject"), self.message_id, self.at)
+
+
+class _Handler:
+    def __init__(self, sink):
+        self.sink = sink
+
+    async def handle_DATA(self, server, session, envelope):
+        try:
+            item = Received(envelope)
+        except Exception as exc:  # a message we cannot parse is a failure
+            return "554 cannot parse message: %s" % exc
+        self.sink._add(item)
+        return "250 OK"
+
+
+class SmtpSink:
+    """An aiosmtpd Controller on 127.0.0.1:port that stores what it gets."""
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.messages = []
+        self._cond = threading.Condition()
+        self._controller = None
+
+    @property
+    def url(self):
+        return "smtp://127.0.0.1:%d" % self.port
+
+    @property
+    def running(self):
+        return self._controller is not None
+
+    def start(self, timeout=10):
+        """Starts listening; retries briefly while the port is still busy."""
+        assert self._controller is None, "sink already running"
+        deadline = time.monotonic() + timeout
+        while True:
+            controller = Controller(_Handler(self), hostname="127.0.0.1",
+                                    port=self.port, ready_timeout=timeout)
+            try:
+                controller.start()
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE or \
+                        time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+                continue
+            self._controller = controller
+            return self
+
+    def stop(self):
+        """Stops listening: new connections are refused."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def _add(self, item):
+        with self._cond:
+            self.messages.append(item)
+            self._cond.notify_all()
+
+    def matching(self, match=None):
+        with self._cond:
+            return [m for m in self.messages if match is None or match(m)]
+
+    def to(self, address):
+        """The messages sent to `address` so far."""
+        return self.matching(lambda m: address in m.rcpt_tos)
+
+    def wait(self, match, count=1, timeout=10):
+        """Waits until at least `count` messages satisfy `match`; returns
+        them. Raises AssertionError (listing what came) on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [m for m in self.messages if match(m)]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        "expected %d matching message(s) within %.1f s, got "
+                        "%d; all messages: %r" % (count, timeout, len(found),
+                                                  self.messages[-20:]))
+                self._cond.wait(left)
+
+    def wait_to(self, address, count=1, timeout=10):
+        return self.wait(lambda m: address in m.rcpt_tos, count, timeout)

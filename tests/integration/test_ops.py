@@ -1,0 +1,198 @@
+"""Operations: metrics move with bookings, deliveries and refusals; logs are
+structured and never carry a token or a secret."""
+
+import json
+import os
+import re
+import sys
+import time
+import unittest
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import websocket  # noqa: E402  (Debian's python3-websocket)
+
+
+def metric(text, name, labels=""):
+    """The value of one series in a Prometheus text page (0 if absent)."""
+    pattern = re.escape(name) + (r"\{" + re.escape(labels) + r"\}" if labels else "") + r" (\S+)$"
+    for line in text.splitlines():
+        m = re.match(pattern, line)
+        if m:
+            return float(m.group(1))
+    return 0.0
+
+
+def booking(host, room, guest="g1"):
+    return {"hostId": host, "roomId": room, "guestId": guest,
+            "checkIn": "2026-12-01", "checkOut": "2026-12-02", "guests": 1}
+
+
+class OpsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server(
+            extra_args=("--log-format", "json", "--ws-ttl-ms", "0"),
+            omit=("--rate-limit",))
+        cls.server.start()
+        cls.http = cls.server.client()
+        cls.service = harness.token("svc", "service")
+        cls.admin = harness.token("root", "admin")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.http.close()
+        cls.server.cleanup()
+
+    def scrape(self):
+        status, headers, _, raw = self.http.req("GET", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["content-type"].startswith("text/plain"))
+        self.assertIn("version=0.0.4", headers["content-type"])
+        return raw.decode()
+
+    def test_metrics_follow_bookings_deliveries_and_refusals(self):
+        host = "ops-" + uuid.uuid4().hex[:8]
+        before = self.scrape()
+        for name in ("bellhop_bookings_total", "bellhop_ws_sessions",
+                     "bellhop_host_actors", "bellhop_rate_limited_total",
+                     "bellhop_delivery_seconds_count",
+                     "bellhop_http_request_seconds_count",
+                     "bellhop_storage_commit_seconds_count"):
+            self.assertIn("# TYPE " + name.replace("_count", ""), before)
+        ws = websocket.create_connection(
+            "ws://127.0.0.1:%d/ws?access_token=%s"
+            % (self.server.ws_port, harness.token(host, "host")), timeout=10)
+        self.addCleanup(ws.close)
+        hello = json.loads(ws.recv())
+        self.assertEqual(hello["event"], "hello")
+        during = self.scrape()
+        self.assertEqual(metric(during, "bellhop_ws_sessions"),
+                         metric(before, "bellhop_ws_sessions") + 1)
+        for i in range(3):
+            status, _, body, _ = self.http.req(
+                "POST", "/bookings", booking(host, "r%d" % i), token=self.service)
+            self.assertEqual(status, 201, body)
+        ids = []
+        while len(ids) < 3:
+            frame = json.loads(ws.recv())
+            if frame["event"] == "new_booking":
+                ids.append(frame["data"]["id"])
+                ws.send(json.dumps({"op": "ack", "id": frame["data"]["id"]}))
+        clash = self.http.req("POST", "/bookings", booking(host, "r0"),
+                              token=self.service)
+        self.assertEqual(clash[0], 409)
+        unauth = self.http.req("GET", "/notifications/count", token="nope")
+        self.assertEqual(unauth[0], 401)
+        time.sleep(0.3)  # acks travel through the host actor
+        after = self.scrape()
+        self.assertEqual(metric(after, "bellhop_bookings_total"),
+                         metric(before, "bellhop_bookings_total") + 3)
+        self.assertEqual(
+            metric(after, "bellhop_notifications_total", 'category="booking"'),
+            metric(before, "bellhop_notifications_total", 'category="booking"') + 3)
+        for result in ("pushed", "acked"):
+            labels = 'channel="ws",result="%s"' % result
+            self.assertEqual(metric(after, "bellhop_deliveries_total", labels),
+                             metric(before, "bellhop_deliveries_total", labels) + 3)
+        self.assertEqual(metric(after, "bellhop_delivery_seconds_count"),
+                         metric(before, "bellhop_delivery_seconds_count") + 3)
+        for code, n in (("201", 3), ("409", 1)):
+            labels = 'route="POST /bookings",code="%s"' % code
+            self.assertEqual(metric(after, "bellhop_http_requests_total", labels),
+                             metric(before, "bellhop_http_requests_total", labels) + n)
+        self.assertGreaterEqual(
+            metric(after, "bellhop_http_requests_total",
+                   'route="/notifications/count",code="401"'), 1)
+        self.assertGreater(metric(after, "bellhop_storage_commit_seconds_count"),
+                           metric(before, "bellhop_storage_commit_seconds_count"))
+        self.assertGreaterEqual(metric(after, "bellhop_host_actors"), 1)
+
+    def test_rate_limit_refusals_are_counted(self):
+        limited = harness.Server(extra_args=("--rate-limit", "1"),
+                                 omit=("--rate-limit",))
+        limited.start()
+        self.addCleanup(limited.cleanup)
+        client = limited.client()
+        self.addCleanup(client.close)
+        tok = harness.token("h-rl", "host")
+        statuses = [client.req("GET", "/notifications/count", token=tok)[0]
+                    for _ in range(6)]
+        self.assertIn(429, statuses)
+        text = client.req("GET", "/metrics")[3].decode()
+        self.assertEqual(metric(text, "bellhop_rate_limited_total"),
+                         statuses.count(429))
+
+    def test_repeated_failed_handshakes_are_slowed_down(self):
+        server = harness.Server()
+        server.start()
+        self.addCleanup(server.cleanup)
+        statuses = []
+        for _ in range(14):
+            try:
+                websocket.create_connection(
+                    "ws://127.0.0.1:%d/ws?access_token=bad" % server.ws_port,
+                    timeout=5).close()
+                statuses.append(101)
+            except websocket.WebSocketBadStatusException as e:
+                statuses.append(e.status_code)
+                if e.status_code == 429:
+                    self.assertGreaterEqual(int(e.resp_headers["retry-after"]), 1)
+        self.assertEqual(statuses[:10], [401] * 10)
+        self.assertEqual(set(statuses[10:]), {429})
+        # A valid token from that address waits its turn too, then gets in.
+        time.sleep(1.1)
+        ws = websocket.create_connection(
+            "ws://127.0.0.1:%d/ws?access_token=%s"
+            % (server.ws_port, harness.token("h-slow", "host")), timeout=5)
+        self.assertEqual(json.loads(ws.recv())["event"], "hello")
+        ws.close()
+
+    def test_logs_are_json_lines_without_secrets(self):
+        host = "log-" + uuid.uuid4().hex[:8]
+        host_token = harness.token(host, "host")
+        guest_token = harness.token("g-log", "guest")
+        calls = [
+            ("POST", "/bookings", booking(host, "r1"), guest_token),
+            ("GET", "/notifications/count", None, host_token),
+            ("GET", "/notifications/list?limit=5", None, host_token),
+            ("POST", "/notifications/mark-read", {"all": True}, host_token),
+            ("GET", "/preferences", None, host_token),
+            ("GET", "/admin/audit?hostId=" + host, None, self.admin),
+            ("POST", "/notifications", {"hostId": host, "type": "system",
+                                        "title": "t", "body": "b"},
+             self.service),
+            ("GET", "/healthz", None, None),
+            ("GET", "/readyz", None, None),
+            ("GET", "/metrics", None, None),
+            ("GET", "/nowhere?access_token=" + host_token, None, None),
+        ]
+        for method, path, body, tok in calls:
+            self.http.req(method, path, body, token=tok)
+        ws = websocket.create_connection(
+            "ws://127.0.0.1:%d/ws?access_token=%s"
+            % (self.server.ws_port, host_token), timeout=10)
+        ws.recv()
+        ws.close()
+        time.sleep(0.3)
+        log = self.server.stderr_text()
+        lines = [l for l in log.splitlines() if l.strip()]
+        self.assertGreaterEqual(len(lines), len(calls))
+        requests = 0
+        for line in lines:
+            entry = json.loads(line)  # every line is one JSON object
+            for key in ("ts", "level", "msg"):
+                self.assertIn(key, entry)
+            if entry["msg"] == "request":
+                requests += 1
+                for key in ("method", "route", "status", "ms"):
+                    self.assertIn(key, entry)
+        self.assertGreaterEqual(requests, len(calls))
+        for secret in (harness.SECRET, host_token, guest_token, self.service,
+                       self.admin, host_token.split(".")[2]):
+            self.assertNotIn(secret, log)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,281 @@
+"""`bellhop sim` end to end (issue #6): short runs against a real server,
+the figures in --json, the --report page, and a server killed mid-way."""
+
+import html.parser
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import SECRET, Server, bellhop_bin, run_cli  # noqa: E402
+
+SUMMARY_KEYS = ("count", "min", "mean", "p50", "p90", "p99", "p999", "max")
+VOID_TAGS = {"meta", "br", "hr", "img", "input", "link", "area", "base",
+             "col", "embed", "source", "track", "wbr"}
+SVG_SELF_CLOSING = {"rect", "line", "polyline", "path", "circle"}
+
+
+class WellFormed(html.parser.HTMLParser):
+    """Checks that every element is closed in order; counts tags."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.errors, self.tags = [], [], {}
+        self.classes = set()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        for name, value in attrs:
+            if name == "class":
+                self.classes.add(value)
+        if tag not in VOID_TAGS:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        for name, value in attrs:
+            if name == "class":
+                self.classes.add(value)
+
+    def handle_endtag(self, tag):
+        if tag in VOID_TAGS:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append("</%s> closes <%s> at %s" % (
+                tag, self.stack[-1] if self.stack else None, self.getpos()))
+            return
+        self.stack.pop()
+
+
+def sim_args(server, *extra):
+    return ["sim", "--http", "http://127.0.0.1:%d" % server.http_port,
+            "--ws", "ws://127.0.0.1:%d/ws" % server.ws_port,
+            "--jwt-secret", SECRET, "--progress", "plain", *extra]
+
+
+class SimTest(unittest.TestCase):
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="bellhop-sim-it-")
+        self.servers = []
+
+    def tearDown(self):
+        for s in self.servers:
+            s.cleanup()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def server(self, *extra):
+        s = Server(extra_args=extra)
+        self.servers.append(s)
+        return s
+
+    def run_sim(self, server, *extra, timeout=120):
+        proc = run_cli(*sim_args(server, *extra), timeout=timeout)
+        self.last = proc
+        return proc
+
+    def describe(self, proc):
+        return "exit %d\nstdout:\n%s\nstderr:\n%s" % (
+            proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:])
+
+    # ------------------------------------------------------------ figures
+
+    def test_short_run_loses_nothing_and_reports_every_figure(self):
+        # A 1 s TTL so that devices go through the whole page pattern:
+        # socket, TTL close, polls with ETag, reconnect with after=.
+        server = self.server("--ws-ttl-ms", "1000")
+        out_json = os.path.join(self.tmp, "sim.json")
+        out_html = os.path.join(self.tmp, "sim.html")
+        proc = self.run_sim(server, "--hosts", "50", "--rate", "100",
+                            "--duration", "3", "--poll-ms", "300",
+                            "--json", out_json, "--report", out_html)
+        self.assertEqual(proc.returncode, 0, self.describe(proc))
+        self.assertIn("check        OK", proc.stdout)
+
+        with open(out_json) as f:
+            fig = json.load(f)
+        b = fig["bookings"]
+        self.assertEqual(b["planned"], 300)
+        self.assertEqual(b["sent"], 300)
+        self.assertEqual(b["accepted"], 300, fig["bookings"])
+        self.assertEqual(b["refused"], 0)
+        self.assertEqual(b["errors"], 0)
+        for key in ("targetPerS", "sentPerS", "acceptedPerS", "refusedPerS",
+                    "refusedByStatus", "errorsByKind"):
+            self.assertIn(key, b)
+        self.assertAlmostEqual(b["acceptedPerS"], 100, delta=1)
+
+        v = fig["verify"]
+        self.assertTrue(v["checked"])
+        self.assertTrue(v["ok"], v)
+        self.assertEqual(v["missing"], 0)
+        self.assertEqual(v["duplicated"], 0)
+        self.assertEqual(v["found"], 300)
+        self.assertEqual(v["hostsChecked"], 50)
+        self.assertEqual(fig["sockets"]["duplicateFrames"], 0)
+        self.assertEqual(fig["sockets"]["misrouted"], 0)
+        self.assertTrue(fig["run"]["ok"])
+        self.assertIsNone(fig["run"]["aborted"])
+
+        lat = fig["latencyUs"]
+        for name in ("post", "socketLive", "socketAll", "scheduleLag"):
+            for key in SUMMARY_KEYS:
+                self.assertIn(key, lat[name], name)
+        self.assertEqual(lat["post"]["count"], 300)
+        post = lat["post"]
+        self.assertTrue(0 < post["p50"] <= post["p90"] <= post["p99"]
+                        <= post["p999"] <= post["max"], post)
+        self.assertGreater(lat["socketLive"]["count"], 0)
+
+        d = fig["delivery"]
+        for key in ("acceptedForOnlineHosts", "live", "caughtUp",
+                    "notSeenOnSocket", "restOnly", "lost",
+                    "fellBackToPolling", "realtimeShare", "fellBackShare"):
+            self.assertIn(key, d)
+        self.assertEqual(d["lost"], 0)
+        self.assertEqual(d["live"] + d["caughtUp"] + d["notSeenOnSocket"],
+                         d["acceptedForOnlineHosts"])
+        self.assertEqual(d["fellBackToPolling"],
+                         d["caughtUp"] + d["notSeenOnSocket"])
+        self.assertTrue(0 < d["realtimeShare"] <= 1)
+
+        s = fig["sockets"]
+        self.assertGreaterEqual(s["opened"], 50)
+        self.assertGreater(s["closesByCode"].get("4000", 0), 0, s)
+        self.assertGreater(s["acks"], 0)
+        p = fig["polls"]
+        self.assertGreater(p["sent"], 0)
+        self.assertGreater(p["notModified"], 0, p)  # If-None-Match works
+
+        self.assertGreaterEqual(len(fig["series"]), 3)
+        for point in fig["series"]:
+            for key in ("t", "scheduled", "accepted", "refused", "errors",
+                        "delivered", "postP50Us", "postP99Us",
+                        "socketP50Us", "socketP99Us", "openSockets"):
+                self.assertIn(key, point)
+        self.assertTrue(fig["histogramsUs"]["post"])
+        self.assertTrue(fig["histogramsUs"]["socketAll"])
+        self.assertEqual(sum(n for _, _, n in fig["histogramsUs"]["post"]),
+                         300)
+
+        with open(out_html, encoding="utf-8") as f:
+            page = f.read()
+        self.assertTrue(page.startswith("<!DOCTYPE html>"))
+        parser = WellFormed()
+        parser.feed(page)
+        parser.close()
+        self.assertEqual(parser.errors, [])
+        self.assertEqual(parser.stack, [], "unclosed elements")
+        self.assertGreaterEqual(parser.tags.get("svg", 0), 5, parser.tags)
+        self.assertGreater(parser.tags.get("polyline", 0), 0)
+        self.assertIn("bar", parser.classes)  # histogram bars
+        self.assertNotIn("<script", page)
+        self.assertNotIn("http://", page.replace(
+            "http://www.w3.org/2000/svg", "").replace(
+            "http://127.0.0.1:%d" % server.http_port, ""))
+        self.assertIn("Rate (per second)", page)
+        self.assertIn("Send to socket latency", page)
+
+    def test_offline_hosts_and_several_devices(self):
+        # No TTL: sockets stay open, so every booking for an online host
+        # arrives live; bookings for offline hosts are found by REST.
+        server = self.server("--ws-ttl-ms", "0")
+        out_json = os.path.join(self.tmp, "sim.json")
+        proc = self.run_sim(server, "--hosts", "20", "--online", "0.5",
+                            "--devices-per-host", "2", "--rate", "40",
+                            "--duration", "3", "--json", out_json)
+        self.assertEqual(proc.returncode, 0, self.describe(proc))
+        with open(out_json) as f:
+            fig = json.load(f)
+        self.assertEqual(fig["config"]["onlineHosts"], 10)
+        self.assertEqual(fig["config"]["devices"], 20)
+        b, d = fig["bookings"], fig["delivery"]
+        self.assertEqual(b["accepted"], 120)
+        self.assertGreater(b["acceptedForOfflineHosts"], 0)
+        self.assertEqual(d["acceptedForOnlineHosts"] +
+                         b["acceptedForOfflineHosts"], 120)
+        self.assertEqual(d["live"], d["acceptedForOnlineHosts"], d)
+        self.assertEqual(d["realtimeShare"], 1.0)
+        self.assertEqual(fig["verify"]["found"], 120)
+        # Two devices each: every event reached two sockets, acked by both
+        # (4 bookings/s per host: the 15 acks/s pacing never holds one back).
+        self.assertEqual(fig["sockets"]["acks"], 2 * d["live"])
+
+    # ------------------------------------------------------------ failures
+
+    def test_server_killed_midway_fails_clearly(self):
+        server = self.server()
+        out_json = os.path.join(self.tmp, "sim.json")
+        proc = subprocess.Popen(
+            [bellhop_bin(), *sim_args(server, "--hosts", "50", "--rate",
+                                      "100", "--duration", "20",
+                                      "--give-up-ms", "2000",
+                                      "--json", out_json)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(3)
+            self.assertIsNone(proc.poll(), "the sim ended early")
+            server.kill9()
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        self.assertNotEqual(proc.returncode, 0, out + err)
+        self.assertIn("the server stopped answering", err)
+        self.assertIn("Connection refused", err)
+        with open(out_json) as f:
+            fig = json.load(f)
+        self.assertIn("stopped answering", fig["run"]["aborted"])
+        self.assertFalse(fig["run"]["ok"])
+        self.assertGreater(fig["bookings"]["errors"], 0)
+
+    def test_unreachable_server(self):
+        server = self.server()
+        port = server.http_port
+        server.kill9()
+        proc = run_cli("sim", "--http", "http://127.0.0.1:%d" % port,
+                       "--ws", "ws://127.0.0.1:%d" % server.ws_port,
+                       "--jwt-secret", SECRET, "--hosts", "5", timeout=60)
+        self.assertEqual(proc.returncode, 1, self.describe(proc))
+        self.assertIn("cannot reach the server", proc.stderr)
+
+    def test_wrong_secret_is_named(self):
+        server = self.server()
+        proc = run_cli("sim", "--http",
+                       "http://127.0.0.1:%d" % server.http_port,
+                       "--ws", "ws://127.0.0.1:%d" % server.ws_port,
+                       "--jwt-secret", "not-the-secret", "--hosts", "5",
+                       "--duration", "1", timeout=60)
+        self.assertEqual(proc.returncode, 1, self.describe(proc))
+        self.assertIn("HTTP 401", proc.stderr)
+
+    def test_usage(self):
+        proc = run_cli("sim", "--help")
+        self.assertEqual(proc.returncode, 0)
+        for option in ("--http", "--ws", "--jwt-secret", "--hosts",
+                       "--online", "--devices-per-host", "--rate",
+                       "--duration", "--json", "--report"):
+            self.assertIn(option, proc.stdout)
+        env = dict(os.environ)
+        env.pop("BELLHOP_JWT_SECRET", None)
+        proc = subprocess.run([bellhop_bin(), "sim"], capture_output=True,
+                              text=True, env=env, timeout=20)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("--jwt-secret", proc.stderr)
+        proc = run_cli("sim", "--jwt-secret", "s", "--rate", "fast")
+        self.assertEqual(proc.returncode, 2)
+        proc = run_cli("sim", "--jwt-secret", "s", "--bogus", "1")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("unknown option", proc.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

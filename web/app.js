@@ -1,0 +1,584 @@
+// The host page (API.md §8): login, the unread badge, the list under the
+// bell, a toast per new notification, and the short-lived socket (§5) with
+// its fallback: once the socket closes (TTL), poll the count with its ETag
+// every 5 s and reconnect with after=<latestId> when it shows something new.
+//
+// The badge is a snapshot {unread, latestId}: latestId is the newest
+// notification the unread figure accounts for. Snapshots come from
+// /notifications/count, the socket's hello and read events, and each new
+// notification (+1). One older than the badge is dropped (applyCount).
+'use strict';
+
+(() => {
+  const POLL_MS = 5000;   // count polling while the socket is closed
+  const PAGE = 20;        // list page size
+  const TOAST_MS = 6000;  // how long a toast stays
+  const MAX_TOASTS = 4;
+  const TOKEN_KEY = 'bellhop.token';
+
+  const $ = (id) => document.getElementById(id);
+  const ui = {
+    who: $('who'), status: $('status'), bell: $('bell'), badge: $('badge'),
+    panel: $('panel'), list: $('list'), empty: $('empty'),
+    loadMore: $('load-more'), markAll: $('mark-all'), logout: $('logout'),
+    login: $('login'), form: $('login-form'), tokenInput: $('token-input'),
+    loginError: $('login-error'), home: $('home'), homeTitle: $('home-title'),
+    homeUnread: $('home-unread'), demoHint: $('demo-hint'),
+    toasts: $('toasts'),
+  };
+
+  const s = {
+    cfg: null,          // /config.json: {wsPort, demo}
+    token: null,
+    host: null,
+    session: 0,         // bumped on login and logout: late answers check it
+    unread: 0,
+    latestId: 0,
+    epoch: 0,           // bumped whenever the badge changes
+    etag: null,         // of the last count applied, for If-None-Match
+    items: new Map(),   // id -> {n, li}, the notifications in the list
+    cursor: null,       // the next page of the list; null: no more
+    listLoaded: false,
+    ws: null,
+    pollTimer: 0,
+  };
+
+  // ------------------------------------------------------------ server
+
+  async function loadConfig() {
+    if (!s.cfg) {
+      const res = await fetch('/config.json', { cache: 'no-store' });
+      if (!res.ok) throw new Error('config: ' + res.status);
+      s.cfg = await res.json();
+    }
+    return s.cfg;
+  }
+
+  // A REST call with the host's token. A 401 means the token expired or
+  // the server's secret changed: back to the login form.
+  async function api(path, { method = 'GET', body, headers = {} } = {}) {
+    const init = {
+      method,
+      cache: 'no-store',
+      headers: { Authorization: 'Bearer ' + s.token, ...headers },
+    };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const res = await fetch(path, init);
+    if (res.status === 401 && s.token) {
+      logout('The server no longer accepts this token. Log in again.');
+      throw new Error('unauthorized');
+    }
+    return res;
+  }
+
+  function claimsOf(token) {
+    const parts = token.split('.');
+    if (parts.length !== 3) return null;
+    try {
+      const b64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
+      return JSON.parse(atob(b64 + '==='.slice((b64.length + 3) % 4)));
+    } catch {
+      return null;
+    }
+  }
+
+  // ------------------------------------------------------------ login
+
+  async function login(raw) {
+    const token = raw.trim();
+    const claims = claimsOf(token);
+    if (!claims) return loginFailed('This is not a JWT.');
+    if (claims.role !== 'host') {
+      return loginFailed('This page is for host tokens; this token\'s role '
+                         + 'is "' + claims.role + '".');
+    }
+    let res;
+    try {
+      await loadConfig();
+      res = await fetch('/notifications/count', {
+        cache: 'no-store', headers: { Authorization: 'Bearer ' + token } });
+    } catch {
+      return loginFailed('Cannot reach the server.');
+    }
+    if (res.status === 401) {
+      return loginFailed('The server refused this token (expired, or signed '
+                         + 'with another secret).');
+    }
+    if (!res.ok) return loginFailed('The server answered ' + res.status + '.');
+    const count = await res.json();
+    const session = ++s.session;
+    s.token = token;
+    s.host = claims.sub;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    showHome();
+    if (applyCount(count)) s.etag = res.headers.get('ETag');
+    try {
+      await loadList(false);
+    } catch {
+      // The list loads again when the bell opens.
+    }
+    // after= replays what was created since the count: nothing is missed
+    // between the count and the socket.
+    if (session === s.session) connect(s.latestId);
+    return true;
+  }
+
+  function loginFailed(message) {
+    ui.loginError.textContent = message;
+    return false;
+  }
+
+  function logout(message) {
+    s.session++;
+    const ws = s.ws;
+    s.ws = null;
+    if (ws) ws.close(1000);
+    stopPolling();
+    sessionStorage.removeItem(TOKEN_KEY);
+    Object.assign(s, { token: null, host: null, unread: 0, latestId: 0,
+                       etag: null, cursor: null, listLoaded: false });
+    s.items.clear();
+    ui.list.replaceChildren();
+    renderBadge();
+    togglePanel(false);
+    ui.login.hidden = false;
+    ui.home.hidden = true;
+    ui.logout.hidden = true;
+    ui.bell.disabled = true;
+    ui.who.textContent = '';
+    setStatus('offline');
+    ui.loginError.textContent = message || '';
+  }
+
+  function showHome() {
+    ui.loginError.textContent = '';
+    ui.login.hidden = true;
+    ui.home.hidden = false;
+    ui.logout.hidden = false;
+    ui.bell.disabled = false;
+    ui.who.textContent = s.host;
+    ui.homeTitle.textContent = 'Hello, ' + s.host;
+    ui.demoHint.hidden = !(s.cfg && s.cfg.demo);
+  }
+
+  // ------------------------------------------------------------ badge
+
+  // Applies a count snapshot. One with a smaller latestId than the badge's
+  // is older: dropped. One with the same latestId is applied unless the
+  // badge changed since it was asked for (`epoch`, for REST answers): a slow
+  // answer must not undo a read event that overtook it.
+  function applyCount(c, epoch) {
+    if (!c || typeof c.unread !== 'number' || typeof c.latestId !== 'number')
+      return false;
+    if (c.latestId < s.latestId) return false;
+    if (c.latestId === s.latestId && epoch !== undefined && epoch !== s.epoch)
+      return false;
+    setBadge(c.unread, c.latestId);
+    return true;
+  }
+
+  function setBadge(unread, latestId) {
+    if (unread === s.unread && latestId === s.latestId) return;
+    s.unread = Math.max(0, unread);
+    s.latestId = latestId;
+    s.epoch++;
+    renderBadge();
+  }
+
+  function renderBadge() {
+    ui.badge.textContent = String(s.unread);
+    ui.badge.dataset.count = String(s.unread);
+    ui.bell.setAttribute('aria-label', 'Notifications, ' + s.unread
+                         + ' unread');
+    ui.homeUnread.textContent = String(s.unread);
+    const prefix = s.unread ? '(' + s.unread + ') ' : '';
+    document.title = prefix + 'bellhop · host';
+    ui.markAll.disabled = s.unread === 0;
+  }
+
+  // The count after a change made here (mark-read). Its answer carries
+  // latestId, which the mark-read answer lacks.
+  async function refreshCount() {
+    const session = s.session;
+    const epoch = s.epoch;
+    const res = await api('/notifications/count');
+    if (session !== s.session || !res.ok) return;
+    // An answer not applied must not leave its tag behind: the next poll
+    // would get a 304 for a figure the badge does not show.
+    s.etag = applyCount(await res.json(), epoch) ? res.headers.get('ETag')
+                                                 : null;
+  }
+
+  function setStatus(state) {
+    ui.status.textContent = state;
+    ui.status.dataset.state = state;
+  }
+
+  // ------------------------------------------------------------ list
+
+  async function loadList(more) {
+    const session = s.session;
+    let path = '/notifications/list?limit=' + PAGE;
+    if (more) path += '&cursor=' + encodeURIComponent(s.cursor);
+    const res = await api(path);
+    if (session !== s.session) return;
+    if (!res.ok) throw new Error('list: ' + res.status);
+    const page = await res.json();
+    page.items.forEach(upsert);
+    s.cursor = page.nextCursor || null;
+    s.listLoaded = true;
+    renderList();
+  }
+
+  // Adds a notification to the list, newest first; true when it was new.
+  function upsert(n) {
+    const have = s.items.get(n.id);
+    if (have) {
+      if (n.readAt) markItemRead(n.id);
+      return false;
+    }
+    const li = renderItem(n);
+    let next = null;
+    for (const child of ui.list.children) {
+      if (Number(child.dataset.id) < n.id) {
+        next = child;
+        break;
+      }
+    }
+    ui.list.insertBefore(li, next);
+    s.items.set(n.id, { n, li });
+    return true;
+  }
+
+  function div(cls, text) {
+    const d = document.createElement('div');
+    d.className = cls;
+    d.textContent = text;
+    return d;
+  }
+
+  function renderItem(n) {
+    const li = document.createElement('li');
+    li.className = 'item';
+    li.setAttribute('data-testid', 'notification-item');
+    li.dataset.id = String(n.id);
+    li.dataset.read = String(Boolean(n.readAt));
+    const main = div('item-main', '');
+    const time = document.createElement('time');
+    time.className = 'time';
+    time.dateTime = n.createdAt;
+    time.textContent = new Date(n.createdAt).toLocaleString([], {
+      dateStyle: 'medium', timeStyle: 'short' });
+    main.append(div('title', n.title), div('body', n.body), time);
+    const mark = document.createElement('button');
+    mark.type = 'button';
+    mark.className = 'link mark';
+    mark.setAttribute('data-testid', 'mark-read');
+    mark.textContent = 'Mark read';
+    mark.hidden = Boolean(n.readAt);
+    mark.addEventListener('click', () => markRead(n.id, mark));
+    li.append(main, mark);
+    return li;
+  }
+
+  function markItemRead(id) {
+    const it = s.items.get(id);
+    if (!it || it.li.dataset.read === 'true') return;
+    it.n.readAt = it.n.readAt || new Date().toISOString();
+    it.li.dataset.read = 'true';
+    it.li.querySelector('[data-testid="mark-read"]').hidden = true;
+  }
+
+  function renderList() {
+    ui.empty.hidden = s.items.size > 0;
+    ui.loadMore.hidden = !s.cursor;
+  }
+
+  async function markRead(id, button) {
+    button.disabled = true;
+    try {
+      const res = await api('/notifications/mark-read',
+                            { method: 'POST', body: { ids: [id] } });
+      if (res.ok) {
+        markItemRead(id);
+        await refreshCount();
+      }
+    } catch {
+      // Offline: the item stays unread and can be marked again.
+    }
+    button.disabled = false;
+  }
+
+  // Marks what this page has shown (up to the badge's latestId), not what
+  // may have arrived since.
+  async function markAllRead() {
+    const upTo = s.latestId;
+    if (!upTo) return;
+    ui.markAll.disabled = true;
+    try {
+      const res = await api('/notifications/mark-read',
+                            { method: 'POST', body: { upTo } });
+      if (res.ok) {
+        for (const id of s.items.keys()) if (id <= upTo) markItemRead(id);
+        await refreshCount();
+      }
+    } catch {
+      // Offline: nothing changed.
+    }
+    ui.markAll.disabled = s.unread === 0;
+  }
+
+  // Another device read notifications while this page had no socket (no
+  // read event): ask which are still unread and mark the others.
+  async function syncReadState() {
+    if (!s.items.size) return;
+    const session = s.session;
+    const res = await api('/notifications/list?unread=true&limit=100');
+    if (session !== s.session || !res.ok) return;
+    const page = await res.json();
+    const unread = new Set(page.items.map((n) => n.id));
+    // Newest first: every id above the oldest listed one that is missing
+    // from the page is read; below it, only when the page is complete.
+    const oldest = page.items.length ? page.items[page.items.length - 1].id
+                                     : Infinity;
+    for (const id of s.items.keys()) {
+      if (!unread.has(id) && (!page.nextCursor || id > oldest))
+        markItemRead(id);
+    }
+  }
+
+  function togglePanel(open) {
+    ui.panel.hidden = !open;
+    ui.bell.setAttribute('aria-expanded', String(open));
+    if (open && !s.listLoaded && s.token) loadList(false).catch(() => {});
+  }
+
+  // ------------------------------------------------------------ toasts
+
+  function toast(n) {
+    const t = document.createElement('div');
+    t.className = 'toast';
+    t.setAttribute('data-testid', 'toast');
+    const title = document.createElement('strong');
+    title.textContent = n.title;
+    const body = document.createElement('span');
+    body.textContent = n.body;
+    t.append(title, body);
+    t.addEventListener('click', (e) => {
+      e.stopPropagation();  // the document's click would close the panel
+      t.remove();
+      togglePanel(true);
+    });
+    ui.toasts.append(t);
+    while (ui.toasts.children.length > MAX_TOASTS)
+      ui.toasts.firstElementChild.remove();
+    setTimeout(() => t.remove(), TOAST_MS);
+  }
+
+  // ------------------------------------------------------------ socket
+
+  // Opens the native socket on the WebSocket port; the server replays every
+  // notification with an id above `after` before any live one.
+  function connect(after) {
+    if (s.ws || !s.token || !s.cfg) return;
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const url = proto + '//' + location.hostname + ':' + s.cfg.wsPort
+      + '/ws?access_token=' + encodeURIComponent(s.token) + '&after=' + after;
+    let ws;
+    try {
+      ws = new WebSocket(url);
+    } catch {
+      startPolling();
+      return;
+    }
+    s.ws = ws;
+    stopPolling();
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      if (s.ws === ws) setStatus('live');
+    };
+    ws.onmessage = (e) => {
+      if (s.ws === ws) onFrame(ws, e.data, after);
+    };
+    ws.onclose = (e) => {
+      if (s.ws !== ws) return;
+      s.ws = null;
+      if (e.code === 4003) {
+        logout('Your token expired. Log in again.');
+        return;
+      }
+      if (!opened) catchUp(after).catch(() => {});
+      startPolling();  // 4000 ttl, 4001 delivered, 1001 shutdown, failures
+    };
+  }
+
+  // Reads by REST what a socket did not bring: the socket replays only the
+  // 100 oldest notifications above `after`, and none when it cannot open.
+  // Pages of 100, at most 5; the list drops duplicates.
+  async function catchUp(after) {
+    const session = s.session;
+    let path = '/notifications/list?limit=100&after=' + after;
+    for (let i = 0; i < 5; i++) {
+      const res = await api(path);
+      if (session !== s.session || !res.ok) return;
+      const page = await res.json();
+      page.items.forEach(upsert);
+      renderList();
+      if (!page.nextCursor) return;
+      path = '/notifications/list?limit=100&cursor='
+        + encodeURIComponent(page.nextCursor);
+    }
+  }
+
+  function onFrame(ws, text, after) {
+    let msg;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const d = msg.data;
+    if (msg.event === 'hello') {
+      applyCount(d);
+      if (d && d.latestId > after + 100) catchUp(after).catch(() => {});
+    }
+    else if (msg.event === 'read') onRead(d);
+    else if (d && typeof d.id === 'number') onNotification(ws, d);
+  }
+
+  function onNotification(ws, n) {
+    try {
+      ws.send(JSON.stringify({ op: 'ack', id: n.id }));
+    } catch {
+      // Closing: the notification stays unacked, as the contract says.
+    }
+    const fresh = upsert(n);
+    if (n.id > s.latestId) {
+      // Ids of a host are consecutive; a gap is a notification not pushed
+      // (realtime off for its category) that the count includes.
+      const gap = n.id !== s.latestId + 1;
+      setBadge(s.unread + (n.readAt ? 0 : 1), n.id);
+      if (gap) refreshCount().catch(() => {});
+    }
+    if (fresh) toast(n);
+    renderList();
+  }
+
+  function onRead(d) {
+    if (!d) return;
+    if (Array.isArray(d.ids)) d.ids.forEach(markItemRead);
+    if (typeof d.upTo === 'number') {
+      for (const id of s.items.keys()) if (id <= d.upTo) markItemRead(id);
+    }
+    applyCount(d);
+  }
+
+  // ------------------------------------------------------------ polling
+
+  function startPolling() {
+    if (!s.token) return;
+    setStatus('polling');
+    schedulePoll();
+  }
+
+  function stopPolling() {
+    clearTimeout(s.pollTimer);
+    s.pollTimer = 0;
+  }
+
+  function schedulePoll() {
+    stopPolling();
+    s.pollTimer = setTimeout(poll, POLL_MS);
+  }
+
+  async function poll() {
+    const session = s.session;
+    if (!s.token || s.ws) return;
+    const known = s.latestId;
+    const epoch = s.epoch;
+    try {
+      const res = await api('/notifications/count', {
+        headers: s.etag ? { 'If-None-Match': s.etag } : {} });
+      if (session !== s.session || s.ws) return;
+      if (res.status === 200) {
+        const c = await res.json();
+        s.etag = applyCount(c, epoch) ? res.headers.get('ETag') : null;
+        syncReadState().catch(() => {});
+        if (c.latestId > known) {
+          connect(known);  // its replay brings what is new, with toasts
+          return;
+        }
+      } else if (res.status !== 304) {
+        throw new Error('count: ' + res.status);
+      }
+      setStatus('polling');
+    } catch {
+      if (session !== s.session) return;
+      setStatus('offline');
+    }
+    if (session === s.session && s.token && !s.ws) schedulePoll();
+  }
+
+  // ------------------------------------------------------------ start
+
+  function wire() {
+    ui.form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const button = ui.form.querySelector('button');
+      button.disabled = true;
+      if (await login(ui.tokenInput.value)) ui.tokenInput.value = '';
+      button.disabled = false;
+    });
+    ui.bell.addEventListener('click', () => togglePanel(ui.panel.hidden));
+    ui.loadMore.addEventListener('click', async () => {
+      ui.loadMore.disabled = true;
+      try {
+        await loadList(true);
+      } catch {
+        // Try again with the button.
+      }
+      ui.loadMore.disabled = false;
+    });
+    ui.markAll.addEventListener('click', markAllRead);
+    ui.logout.addEventListener('click', () => logout(''));
+    document.addEventListener('click', (e) => {
+      if (!ui.panel.hidden && !e.target.closest('.bell-wrap'))
+        togglePanel(false);
+    });
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && !ui.panel.hidden) {
+        togglePanel(false);
+        ui.bell.focus();
+      }
+    });
+  }
+
+  // A link with ?token= logs in once; the token then leaves the address bar
+  // (and the history) and lives in sessionStorage, for this tab only.
+  function tokenFromUrl() {
+    const params = new URLSearchParams(location.search);
+    const token = params.get('token');
+    if (token === null) return null;
+    params.delete('token');
+    const rest = params.toString();
+    history.replaceState(history.state, '',
+                         location.pathname + (rest ? '?' + rest : '')
+                         + location.hash);
+    return token;
+  }
+
+  wire();
+  renderBadge();
+  const token = tokenFromUrl() || sessionStorage.getItem(TOKEN_KEY);
+  if (token) {
+    login(token).then((ok) => {
+      if (!ok) sessionStorage.removeItem(TOKEN_KEY);
+    });
+  } else {
+    loadConfig().catch(() => {});
+  }
+})();
