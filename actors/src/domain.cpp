@@ -1,6 +1,8 @@
 // Types, categories, timestamps and booking ids.
 #include "bellhop/actors/domain.hpp"
 
+#include "bellhop/telemetry/log.hpp"
+
 #include <array>
 #include <atomic>
 #include <cctype>
@@ -56,15 +58,7 @@ int64_t epoch_ms(std::chrono::system_clock::time_point t) {
 }
 
 std::string format_time(std::chrono::system_clock::time_point t) {
-  auto ms = epoch_ms(t);
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
+  return telemetry::rfc3339_ms(t);
 }
 
 std::string new_booking_id() {

@@ -63,6 +63,35 @@ std::optional<std::string> target_host(const auth::principal& who,
   return std::nullopt;
 }
 
+std::optional<host_request> authorize_host(context& ctx, const Request& req,
+                                           ResponseWriter& w) {
+  auto who = authenticate(ctx, req, w);
+  if (!who)
+    return std::nullopt;
+  auto host = target_host(*who, req, w);
+  if (!host)
+    return std::nullopt;
+  return host_request{std::move(*who), std::move(*host)};
+}
+
+std::optional<std::size_t> limit_param(const Request& req, ResponseWriter& w) {
+  auto raw = req.query().get("limit");
+  if (!raw)
+    return 20;
+  auto v = parse_uint(*raw, 1, 100);
+  if (!v)
+    send_error(w, 400, "invalid_request", "limit must be 1-100", "limit");
+  return v;
+}
+
+std::string page_json(const list_page& page, const std::string& extra) {
+  std::string body = "{\"items\":";
+  body.append(page.items).append(",\"nextCursor\":");
+  body.append(page.cursor ? "\"" + *page.cursor + "\"" : "null");
+  body.append(extra).append("}");
+  return body;
+}
+
 std::optional<nlohmann::json> json_body(context& ctx, const Request& req,
                                         ResponseWriter& w) {
   const auto& body = req.body();

@@ -24,6 +24,22 @@ std::optional<auth::principal> authenticate(context& ctx, const Request& req,
 std::optional<std::string> target_host(const auth::principal& who,
                                        const Request& req, ResponseWriter& w);
 
+/// A host-scoped request: the principal and the host it is about, after
+/// authentication and target_host; nullopt when an answer was sent.
+struct host_request {
+  auth::principal who;
+  std::string host;
+};
+std::optional<host_request> authorize_host(context& ctx, const Request& req,
+                                           ResponseWriter& w);
+
+/// The `limit` query parameter (1-100, default 20); nullopt when a 400 was
+/// sent.
+std::optional<std::size_t> limit_param(const Request& req, ResponseWriter& w);
+
+/// {"items":<items>,"nextCursor":<cursor or null><extra>}
+std::string page_json(const list_page& page, const std::string& extra = "");
+
 /// The body parsed as JSON after the 413/415/400 checks; nullopt when an
 /// answer was sent.
 std::optional<nlohmann::json> json_body(context& ctx, const Request& req,

@@ -58,17 +58,15 @@ void post_notification(context& ctx, const Request& req, ResponseWriter w) {
 }
 
 void get_count(context& ctx, const Request& req, ResponseWriter w) {
-  auto who = authenticate(ctx, req, w);
-  if (!who)
+  auto hr = authorize_host(ctx, req, w);
+  if (!hr)
     return;
-  auto host = target_host(*who, req, w);
-  if (!host)
-    return;
+  const auto& host = hr->host;
   bool ok;
   auto cat = category_param(req, w, ok);
   if (!ok)
     return;
-  auto c = ctx.queries.count(*host, cat);
+  auto c = ctx.queries.count(host, cat);
   // The body is a function of (category, unread, latestId): so is the tag.
   std::string etag = "\"";
   etag.append(cat ? to_string(*cat) : "all").push_back('-');
@@ -88,25 +86,19 @@ void get_count(context& ctx, const Request& req, ResponseWriter w) {
 }
 
 void get_list(context& ctx, const Request& req, ResponseWriter w) {
-  auto who = authenticate(ctx, req, w);
-  if (!who)
+  auto hr = authorize_host(ctx, req, w);
+  if (!hr)
     return;
-  auto host = target_host(*who, req, w);
-  if (!host)
-    return;
+  const auto& host = hr->host;
   list_query q;
   bool ok;
   q.cat = category_param(req, w, ok);
   if (!ok)
     return;
-  if (auto limit = req.query().get("limit")) {
-    auto v = parse_uint(*limit, 1, 100);
-    if (!v) {
-      send_error(w, 400, "invalid_request", "limit must be 1-100", "limit");
-      return;
-    }
-    q.limit = *v;
-  }
+  auto limit = limit_param(req, w);
+  if (!limit)
+    return;
+  q.limit = *limit;
   auto cursor = req.query().get("cursor");
   auto after = req.query().get("after");
   if (cursor && after) {
@@ -137,21 +129,16 @@ void get_list(context& ctx, const Request& req, ResponseWriter w) {
     }
     q.unread_only = *unread == "true";
   }
-  auto page = ctx.queries.list(*host, q);
-  std::string body = "{\"items\":";
-  body.append(page.items).append(",\"nextCursor\":");
-  body.append(page.cursor ? "\"" + *page.cursor + "\"" : "null");
-  body.append(",\"unread\":").append(std::to_string(page.unread)).append("}");
-  send_json(w, 200, body);
+  auto page = ctx.queries.list(host, q);
+  send_json(w, 200,
+            page_json(page, ",\"unread\":" + std::to_string(page.unread)));
 }
 
 void post_mark_read(context& ctx, const Request& req, ResponseWriter w) {
-  auto who = authenticate(ctx, req, w);
-  if (!who)
+  auto hr = authorize_host(ctx, req, w);
+  if (!hr)
     return;
-  auto host = target_host(*who, req, w);
-  if (!host)
-    return;
+  const auto& host = hr->host;
   auto body = json_body(ctx, req, w);
   if (!body)
     return;
@@ -160,8 +147,8 @@ void post_mark_read(context& ctx, const Request& req, ResponseWriter w) {
     send_error(w, 400, "invalid_request", err->message, err->field);
     return;
   }
-  msg.host_id = *host;
-  msg.by = who->sub;
+  msg.host_id = host;
+  msg.by = hr->who.sub;
   msg.via = "rest";
   ask<mark_read_reply>(ctx, std::move(w), std::move(msg),
                        [](ResponseWriter& w, mark_read_reply& r) {

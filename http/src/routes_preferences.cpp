@@ -9,21 +9,15 @@
 namespace bellhop::http {
 
 void get_preferences(context& ctx, const Request& req, ResponseWriter w) {
-  auto who = authenticate(ctx, req, w);
-  if (!who)
+  auto hr = authorize_host(ctx, req, w);
+  if (!hr)
     return;
-  auto host = target_host(*who, req, w);
-  if (!host)
-    return;
-  send_json(w, 200, ctx.queries.preferences(*host));
+  send_json(w, 200, ctx.queries.preferences(hr->host));
 }
 
 void put_preferences(context& ctx, const Request& req, ResponseWriter w) {
-  auto who = authenticate(ctx, req, w);
-  if (!who)
-    return;
-  auto host = target_host(*who, req, w);
-  if (!host)
+  auto hr = authorize_host(ctx, req, w);
+  if (!hr)
     return;
   auto body = json_body(ctx, req, w);
   if (!body)
@@ -33,7 +27,7 @@ void put_preferences(context& ctx, const Request& req, ResponseWriter w) {
     send_error(w, 400, "invalid_request", err->message, err->field);
     return;
   }
-  ask<std::string>(ctx, std::move(w), preferences_put{*host, prefs.to_json()},
+  ask<std::string>(ctx, std::move(w), preferences_put{hr->host, prefs.to_json()},
                    [](ResponseWriter& w, std::string& doc) {
                      send_json(w, 200, doc);
                    });
@@ -52,15 +46,9 @@ void get_audit(context& ctx, const Request& req, ResponseWriter w) {
     send_error(w, 400, "invalid_request", "hostId is required", "hostId");
     return;
   }
-  std::size_t limit = 20;
-  if (auto l = req.query().get("limit")) {
-    auto v = parse_uint(*l, 1, 100);
-    if (!v) {
-      send_error(w, 400, "invalid_request", "limit must be 1-100", "limit");
-      return;
-    }
-    limit = *v;
-  }
+  auto limit = limit_param(req, w);
+  if (!limit)
+    return;
   std::optional<std::string> from;
   if (auto c = req.query().get("cursor")) {
     from = host_queries::decode_audit_cursor(*c);
@@ -79,10 +67,7 @@ void get_audit(context& ctx, const Request& req, ResponseWriter w) {
     }
     nid = *v;
   }
-  auto page = ctx.queries.audit(*host, limit, from, nid);
-  std::string body = "{\"items\":" + page.items + ",\"nextCursor\":";
-  body += page.cursor ? "\"" + *page.cursor + "\"}" : "null}";
-  send_json(w, 200, body);
+  send_json(w, 200, page_json(ctx.queries.audit(*host, *limit, from, nid)));
 }
 
 } // namespace bellhop::http

@@ -45,20 +45,6 @@ void json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-std::string timestamp() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-              now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
-}
-
 void value(std::string& out, const field_value& v, bool quote) {
   if (auto s = std::get_if<std::string_view>(&v)) {
     if (quote)
@@ -75,6 +61,19 @@ void value(std::string& out, const field_value& v, bool quote) {
 }
 
 } // namespace
+
+std::string rfc3339_ms(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+              t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
 
 bool parse_level(std::string_view s, level& out) {
   for (auto l : {level::debug, level::info, level::warn, level::error})
@@ -100,7 +99,7 @@ void log(level l, std::string_view msg, std::initializer_list<field> fields) {
   std::string line;
   line.reserve(160);
   if (json_format) {
-    line += "{\"ts\":\"" + timestamp() + "\",\"level\":\"" + name(l)
+    line += "{\"ts\":\"" + rfc3339_ms(std::chrono::system_clock::now()) + "\",\"level\":\"" + name(l)
             + "\",\"msg\":";
     json_string(line, msg);
     for (auto& [k, v] : fields) {
@@ -111,7 +110,7 @@ void log(level l, std::string_view msg, std::initializer_list<field> fields) {
     }
     line += "}\n";
   } else {
-    line += timestamp() + " " + name(l) + " ";
+    line += rfc3339_ms(std::chrono::system_clock::now()) + " " + name(l) + " ";
     line.append(msg);
     for (auto& [k, v] : fields) {
       line += " ";

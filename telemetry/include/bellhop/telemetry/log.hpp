@@ -4,6 +4,7 @@
 // never pass a token or a secret as a field.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -13,6 +14,9 @@
 namespace bellhop::telemetry {
 
 enum class level : uint8_t { debug, info, warn, error };
+
+/// RFC 3339 UTC with milliseconds, e.g. 2026-11-28T10:00:00.123Z.
+std::string rfc3339_ms(std::chrono::system_clock::time_point t);
 
 /// Parses "debug", "info", "warn", "error".
 bool parse_level(std::string_view s, level& out);
