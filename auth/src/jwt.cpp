@@ -50,6 +50,12 @@ std::optional<int64_t> int_claim(jwt_t* jwt, const char* name) {
   return v;
 }
 
+/// now is past exp + leeway (written so that no exp, however large,
+/// overflows).
+bool expired(int64_t exp, int64_t now, int64_t leeway) {
+  return now - leeway > exp;
+}
+
 /// Per-thread cache of verified tokens: bounded, cleared when full.
 constexpr std::size_t cache_capacity = 4096;
 thread_local std::unordered_map<std::string, principal> verified_cache;
@@ -96,7 +102,7 @@ std::optional<principal> jwt_verifier::verify(std::string_view token,
   }
   auto now = now_seconds();
   if (auto i = verified_cache.find(key); i != verified_cache.end()) {
-    if (now <= i->second.exp + cfg_.leeway_seconds)
+    if (!expired(i->second.exp, now, cfg_.leeway_seconds))
       return i->second;
     verified_cache.erase(i);
     return fail(why, "token expired");
@@ -142,7 +148,7 @@ std::optional<principal> jwt_verifier::decode(const std::string& token,
   auto exp = int_claim(jwt.get(), "exp");
   if (!exp)
     return fail(why, "missing exp");
-  if (now_seconds() > *exp + cfg_.leeway_seconds)
+  if (expired(*exp, now_seconds(), cfg_.leeway_seconds))
     return fail(why, "token expired");
   if (!cfg_.issuer.empty() && string_claim(jwt.get(), "iss") != cfg_.issuer)
     return fail(why, "wrong issuer");

@@ -106,6 +106,10 @@ std::optional<nlohmann::json> json_body(context& ctx, const Request& req,
                "the body must be application/json");
     return std::nullopt;
   }
+  if (json_too_deep(body)) {
+    send_error(w, 400, "invalid_request", "the body nests too deeply");
+    return std::nullopt;
+  }
   auto doc = nlohmann::json::parse(body, nullptr, false);
   if (doc.is_discarded()) {
     send_error(w, 400, "invalid_request", "the body is not valid JSON");

@@ -209,3 +209,12 @@ TEST_CASE("query integers") {
   CHECK(!parse_uint("", 1, 100));
   CHECK(!parse_uint("5x", 1, 100));
 }
+
+TEST_CASE("nesting deeper than the front ends accept is found before parsing") {
+  CHECK(!json_too_deep(R"({"a":[1,{"b":[]}]})"));
+  CHECK(!json_too_deep(std::string(64, '[') + std::string(64, ']')));
+  CHECK(json_too_deep(std::string(65, '[') + std::string(65, ']')));
+  CHECK(json_too_deep(std::string(100000, '[')));
+  // Brackets inside strings, escaped quotes included, do not count.
+  CHECK(!json_too_deep("{\"a\":\"" + std::string(200, '[') + "\\\"" + "\"}"));
+}

@@ -86,6 +86,9 @@ std::string new_id(const char* prefix) {
   return id;
 }
 
+/// The largest client message on /ws (a mark-read of 1,000 ids fits).
+constexpr std::size_t max_client_message = 16 * 1024;
+
 std::string new_session_id() {
   return new_id("s_");
 }
@@ -187,8 +190,13 @@ struct gateway::impl {
     sc.close_on_delivery = cfg.close_on_delivery;
     using std::chrono::milliseconds;
     auto now = std::chrono::system_clock::now().time_since_epoch();
-    sc.token_left = std::chrono::seconds(hs.who.exp + cfg.jwt.leeway_seconds)
-                    - std::chrono::duration_cast<milliseconds>(now);
+    // Clamped to ten years, so that no exp, however large, overflows.
+    auto now_s = std::chrono::duration_cast<std::chrono::seconds>(now).count();
+    auto left_s = std::min<int64_t>(hs.who.exp - now_s, 315'360'000)
+                  + cfg.jwt.leeway_seconds;
+    sc.token_left = std::chrono::seconds(left_s)
+                    - (std::chrono::duration_cast<milliseconds>(now)
+                       - std::chrono::seconds(now_s));
     return sys.spawn(session, std::move(sc), std::move(sink), router);
   }
 
@@ -352,6 +360,9 @@ bool gateway::impl::on_validate(connection_hdl hdl) {
     refuse(con, 429, "rate_limited", "too many live sessions for this host");
     return false;
   }
+  // Client ops are small JSON objects; websocketpp fails a bigger message
+  // with 1009 before buffering it.
+  con->set_max_message_size(max_client_message);
   auto host = hs.host_id;
   conns.emplace(hdl, connection_info{std::move(host), {}, std::move(hs), {}});
   return true;

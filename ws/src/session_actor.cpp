@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bellhop/actors/errors.hpp"
-#include "bellhop/actors/parse.hpp"
+#include "client_ops.hpp"
 #include "bellhop/telemetry/metrics.hpp"
 
 namespace bellhop::ws {
@@ -89,41 +89,31 @@ void on_client_text(self_ptr self, const std::string& text) {
     close_session(self, policy_violation, "too many messages");
     return;
   }
-  auto msg = json::parse(text, nullptr, false);
-  if (msg.is_discarded() || !msg.is_object() || !msg.contains("op")
-      || !msg["op"].is_string()) {
-    send_error(self, "expected a JSON object with an op");
-    return;
-  }
-  auto op = msg["op"].get<std::string>();
-  if (op == "ping") {
-    st.sink->send_text(R"({"event":"pong"})");
-  } else if (op == "ack") {
-    auto id = msg.find("id");
-    if (id == msg.end() || !id->is_number_integer() || id->get<int64_t>() < 1) {
-      send_error(self, "ack needs a notification id");
-      return;
+  auto op = decode_client_op(text);
+  switch (op.kind) {
+    case client_op::invalid:
+      send_error(self, op.error);
+      break;
+    case client_op::ping:
+      st.sink->send_text(R"({"event":"pong"})");
+      break;
+    case client_op::ack:
+      self->send(st.router, ack_msg{st.cfg.host_id, op.ack_id, st.cfg.session_id});
+      if (st.cfg.close_on_delivery && st.delivered.count(op.ack_id) > 0)
+        close_session(self, delivered, "delivered");
+      break;
+    case client_op::mark_read: {
+      auto req = std::move(op.mark);
+      req.host_id = st.cfg.host_id;
+      req.by = st.cfg.by;
+      req.via = st.cfg.via;
+      req.session_id = st.cfg.session_id;
+      // The read event reaches every session of the host, this one too.
+      self->request(st.router, std::chrono::seconds(10), std::move(req))
+        .then([](mark_read_reply&) {},
+              [=](caf::error& err) { send_error(self, message_of(err)); });
+      break;
     }
-    auto n = id->get<uint64_t>();
-    self->send(st.router, ack_msg{st.cfg.host_id, n, st.cfg.session_id});
-    if (st.cfg.close_on_delivery && st.delivered.count(n) > 0)
-      close_session(self, delivered, "delivered");
-  } else if (op == "mark-read") {
-    mark_read_request req;
-    if (auto err = parse_mark_read(msg, req)) {
-      send_error(self, err->message);
-      return;
-    }
-    req.host_id = st.cfg.host_id;
-    req.by = st.cfg.by;
-    req.via = st.cfg.via;
-    req.session_id = st.cfg.session_id;
-    // The read event reaches every session of the host, this one included.
-    self->request(st.router, std::chrono::seconds(10), std::move(req))
-      .then([](mark_read_reply&) {},
-            [=](caf::error& err) { send_error(self, message_of(err)); });
-  } else {
-    send_error(self, "unknown op: " + op);
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -16,6 +17,15 @@ struct invalid {
   std::string field;  ///< empty when no single field is at fault
   std::string message;
 };
+
+/// Deepest nesting of objects and arrays the front ends accept in a JSON
+/// document: deep enough for any request of the API, shallow enough that no
+/// recursive walk (serialising `data`, say) can exhaust a thread's stack.
+constexpr std::size_t max_json_depth = 64;
+
+/// True when `text` nests objects/arrays deeper than `max_depth` (brackets
+/// inside strings do not count). O(size), no allocation: call before parse.
+bool json_too_deep(std::string_view text, std::size_t max_depth = max_json_depth);
 
 /// A mark-read document: exactly one of {"ids":[...]} (at most 1000
 /// positive ids), {"upTo":N} or {"all":true}. Other keys are ignored.
