@@ -35,7 +35,6 @@ class OpsTest(unittest.TestCase):
         cls.server = harness.Server(
             extra_args=("--log-format", "json", "--ws-ttl-ms", "0"),
             omit=("--rate-limit",))
-        cls.server.start()
         cls.http = cls.server.client()
         cls.service = harness.token("svc", "service")
         cls.admin = harness.token("root", "admin")
@@ -112,7 +111,6 @@ class OpsTest(unittest.TestCase):
     def test_rate_limit_refusals_are_counted(self):
         limited = harness.Server(extra_args=("--rate-limit", "1"),
                                  omit=("--rate-limit",))
-        limited.start()
         self.addCleanup(limited.cleanup)
         client = limited.client()
         self.addCleanup(client.close)
@@ -126,7 +124,6 @@ class OpsTest(unittest.TestCase):
 
     def test_repeated_failed_handshakes_are_slowed_down(self):
         server = harness.Server()
-        server.start()
         self.addCleanup(server.cleanup)
         statuses = []
         for _ in range(14):
