@@ -40,6 +40,7 @@ const std::vector<option_spec>& serve_specs() {
     {"ws-ttl-ms", true, false, "close each socket after this long (default 3000, 0: never)"},
     {"ws-close-on-delivery", false, false, "close a socket after its first acked notification"},
     {"max-sessions-per-host", true, false, "live sockets per host (default 16)"},
+    {"max-connections", true, false, "open WebSocket connections in all (default: the open-file limit less 1024)"},
     {"data-dir", true, false, "LMDB directory (default ./data)"},
     {"map-size", true, false, "largest size of the store (default 1G)"},
     {"jwt-secret", true, false, "HS256 secret (or $BELLHOP_JWT_SECRET)"},
@@ -109,6 +110,15 @@ void raise_file_limit() {
   }
 }
 
+/// Open files left for sockets after the store, the listeners and REST
+/// connections: the open-file limit less 1024 (at least 64).
+int64_t default_max_connections() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY)
+    return 100'000;
+  return std::max<int64_t>(64, static_cast<int64_t>(lim.rlim_cur) - 1024);
+}
+
 /// Blocks SIGINT and SIGTERM in this thread and in every thread started
 /// after it, so that only sigwait sees them.
 sigset_t block_stop_signals() {
@@ -166,6 +176,8 @@ int serve_command(int argc, char** argv) {
     ws_cfg.ttl_ms = static_cast<uint32_t>(
       opts.integer("ws-ttl-ms", 3000, 0, 86'400'000));
     ws_cfg.close_on_delivery = opts.flag("ws-close-on-delivery");
+    ws_cfg.max_connections = static_cast<std::size_t>(opts.integer(
+      "max-connections", default_max_connections(), 1, 10'000'000));
     ws_cfg.max_sessions_per_host = static_cast<std::size_t>(
       opts.integer("max-sessions-per-host", 16, 1, 100'000));
     ws_cfg.jwt = rest_cfg.jwt;

@@ -146,6 +146,28 @@ class OpsTest(unittest.TestCase):
         self.assertEqual(json.loads(ws.recv())["event"], "hello")
         ws.close()
 
+    def test_sockets_past_the_connection_cap_get_503(self):
+        server = harness.Server(extra_args=("--max-connections", "2"))
+        self.addCleanup(server.cleanup)
+        url = "ws://127.0.0.1:%d/ws?access_token=%s"
+        held = []
+        for i in range(2):
+            ws = websocket.create_connection(
+                url % (server.ws_port, harness.token("cap%d" % i, "host")),
+                timeout=5)
+            self.addCleanup(ws.close)
+            held.append(ws)
+            self.assertEqual(json.loads(ws.recv())["event"], "hello")
+        with self.assertRaises(websocket.WebSocketBadStatusException) as e:
+            websocket.create_connection(
+                url % (server.ws_port, harness.token("cap2", "host")), timeout=5)
+        self.assertEqual(e.exception.status_code, 503)
+        self.assertGreaterEqual(int(e.exception.resp_headers["retry-after"]), 1)
+        # REST is unaffected.
+        client = server.client()
+        self.addCleanup(client.close)
+        self.assertEqual(client.req("GET", "/healthz")[0], 200)
+
     def test_logs_are_json_lines_without_secrets(self):
         host = "log-" + uuid.uuid4().hex[:8]
         host_token = harness.token(host, "host")

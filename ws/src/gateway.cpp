@@ -141,7 +141,7 @@ struct gateway::impl {
     // websocketpp closes the connection after any plain HTTP answer: say
     // so, or a keep-alive client sends its next request into the void.
     con->append_header("Connection", "close");
-    if (status == 429)
+    if (status == 429 || status == 503)
       con->append_header("Retry-After", std::to_string(retry_after));
     con->set_body(error_json(code, message));
   }
@@ -321,6 +321,10 @@ private:
 
 bool gateway::impl::on_validate(connection_hdl hdl) {
   auto con = srv.get_con_from_hdl(hdl);
+  if (conns.size() >= cfg.max_connections) {
+    refuse(con, 503, "unavailable", "the server holds all the sockets it can");
+    return false;
+  }
   const auto& resource = con->get_resource();
   auto path = path_of(resource);
   if (path == socketio_path) {

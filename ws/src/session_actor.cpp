@@ -74,10 +74,14 @@ void on_subscribed(self_ptr self, subscribe_reply& r) {
 bool flooding(self_ptr self) {
   auto& st = self->state;
   auto now = self->clock().now();
-  while (!st.recent.empty() && now - st.recent.front() >= std::chrono::seconds(1))
-    st.recent.pop_front();
-  st.recent.push_back(now);
-  return st.recent.size() > st.cfg.max_messages_per_second;
+  // More than max messages in one second: counting this one, the message
+  // max back in the ring arrived less than a second ago.
+  auto n = std::min(st.cfg.max_messages_per_second, st.recent.size());
+  auto& slot = st.recent[st.recent_count % n];
+  bool flood = st.recent_count >= n && now - slot < std::chrono::seconds(1);
+  slot = now;
+  ++st.recent_count;
+  return flood;
 }
 
 void on_client_text(self_ptr self, const std::string& text) {

@@ -5,7 +5,7 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
+#include <array>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -54,7 +54,10 @@ struct session_state {
   std::vector<frame_msg> early;  ///< frames that came before hello
   uint64_t last_sent = 0;        ///< newest notification id written
   std::unordered_set<uint64_t> delivered;  ///< ids written on this socket
-  std::deque<caf::actor_clock::time_point> recent;  ///< client messages, 1 s
+  /// Arrival times of the latest client messages, a ring (no allocation):
+  /// the flood check looks at the oldest of the last `max`.
+  std::array<caf::actor_clock::time_point, 20> recent{};
+  std::size_t recent_count = 0;  ///< messages seen, for the ring's index
 };
 
 caf::behavior session(caf::stateful_actor<session_state>* self,

@@ -22,6 +22,10 @@ struct gateway_config {
   uint32_t ttl_ms = 3000;  ///< close each session after this long; 0: never
   bool close_on_delivery = false;
   std::size_t max_sessions_per_host = 16;
+  /// Open WebSocket connections in all (each is a file): past it, new
+  /// handshakes get 503, so that the process never runs out of files (its
+  /// accept loops would spin, and REST would stop answering).
+  std::size_t max_connections = 18'000;
   auth::jwt_config jwt;
   // Socket.IO (§6): the Engine.IO heartbeat, the wait for CONNECT and the
   // largest frame a client may send (the open packet's maxPayload).
