@@ -40,7 +40,7 @@ const std::vector<option_spec>& serve_specs() {
     {"ws-ttl-ms", true, false, "close each socket after this long (default 3000, 0: never)"},
     {"ws-close-on-delivery", false, false, "close a socket after its first acked notification"},
     {"max-sessions-per-host", true, false, "live sockets per host (default 16)"},
-    {"max-connections", true, false, "open WebSocket connections in all (default: the open-file limit less 1024)"},
+    {"max-connections", true, false, "open WebSocket connections in all (default: the open-file limit less 256)"},
     {"data-dir", true, false, "LMDB directory (default ./data)"},
     {"map-size", true, false, "largest size of the store (default 1G)"},
     {"jwt-secret", true, false, "HS256 secret (or $BELLHOP_JWT_SECRET)"},
@@ -111,12 +111,12 @@ void raise_file_limit() {
 }
 
 /// Open files left for sockets after the store, the listeners and REST
-/// connections: the open-file limit less 1024 (at least 64).
+/// connections: the open-file limit less 256 (at least 64).
 int64_t default_max_connections() {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY)
     return 100'000;
-  return std::max<int64_t>(64, static_cast<int64_t>(lim.rlim_cur) - 1024);
+  return std::max<int64_t>(64, static_cast<int64_t>(lim.rlim_cur) - 256);
 }
 
 /// Blocks SIGINT and SIGTERM in this thread and in every thread started
