@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include "bellhop/actors/parse.hpp"
+
 namespace bellhop::ws::sio {
 
 namespace {
@@ -21,32 +23,6 @@ bool is_reserved(const std::string& name) {
     if (name == r)
       return true;
   return false;
-}
-
-/// True when no array or object in `s` nests deeper than `max`. Brackets
-/// inside strings do not count. O(n); the JSON parser checks the rest.
-bool depth_ok(std::string_view s, std::size_t max) {
-  std::size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : s) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max)
-        return false;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return true;
 }
 
 /// socket.io-parser's isPayloadValid for each packet type.
@@ -152,7 +128,7 @@ std::optional<packet> parse_packet(std::string_view s, const limits& lim,
   // <JSON payload>
   if (i < s.size()) {
     auto rest = s.substr(i);
-    if (!depth_ok(rest, lim.max_depth))
+    if (json_too_deep(rest, lim.max_depth))
       return fail("payload nested too deeply");
     auto j = nlohmann::json::parse(rest, nullptr, false);
     if (j.is_discarded())
