@@ -35,7 +35,7 @@ void post_booking(context& ctx, const Request& req, ResponseWriter w) {
   if (!body)
     return;
   booking_request msg;
-  if (auto err = parse_booking(*body, *who, msg)) {
+  if (auto err = parse_booking(*body, *who, msg, false)) {
     send_error(w, 400, "invalid_request", err->message, err->field);
     return;
   }
@@ -48,6 +48,8 @@ void post_booking(context& ctx, const Request& req, ResponseWriter w) {
   }
   msg.principal = who->key();
   msg.idem_key = *key;
+  if (!key->empty())
+    msg.fingerprint = booking_fingerprint(msg);
   ask<created_reply>(ctx, std::move(w), std::move(msg),
                      [](ResponseWriter& w, created_reply& r) {
                        w.headers().add<H::Location>(r.location);

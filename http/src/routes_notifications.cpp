@@ -42,7 +42,7 @@ void post_notification(context& ctx, const Request& req, ResponseWriter w) {
   if (!body)
     return;
   notification_request msg;
-  if (auto err = parse_notification(*body, msg)) {
+  if (auto err = parse_notification(*body, msg, false)) {
     send_error(w, 400, "invalid_request", err->message, err->field);
     return;
   }
@@ -51,6 +51,8 @@ void post_notification(context& ctx, const Request& req, ResponseWriter w) {
     return;
   msg.principal = who->key();
   msg.idem_key = *key;
+  if (!key->empty())
+    msg.fingerprint = notification_fingerprint(msg);
   ask<created_reply>(ctx, std::move(w), std::move(msg),
                      [](ResponseWriter& w, created_reply& r) {
                        send_json(w, 201, r.body);

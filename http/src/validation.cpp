@@ -99,7 +99,8 @@ bool valid_idempotency_key(std::string_view key) {
 
 std::optional<invalid> parse_booking(const json& body,
                                      const auth::principal& who,
-                                     booking_request& out) {
+                                     booking_request& out,
+                                     bool with_fingerprint) {
   if (!body.is_object())
     return bad("", "the body must be a JSON object");
   if (auto e = need_id(body, "hostId", out.host_id))
@@ -144,16 +145,14 @@ std::optional<invalid> parse_booking(const json& body,
     if (char_count(out.note) > 500)
       return bad("note", "note is at most 500 characters");
   }
-  json canonical = {{"hostId", out.host_id},   {"roomId", out.room_id},
-                    {"guestId", out.guest_id}, {"checkIn", out.check_in},
-                    {"checkOut", out.check_out}, {"guests", out.guests},
-                    {"note", out.has_note ? json(out.note) : json(nullptr)}};
-  out.fingerprint = fingerprint(canonical.dump());
+  if (with_fingerprint)
+    out.fingerprint = booking_fingerprint(out);
   return std::nullopt;
 }
 
 std::optional<invalid> parse_notification(const json& body,
-                                          notification_request& out) {
+                                          notification_request& out,
+                                          bool with_fingerprint) {
   if (!body.is_object())
     return bad("", "the body must be a JSON object");
   if (auto e = need_id(body, "hostId", out.host_id))
@@ -181,10 +180,8 @@ std::optional<invalid> parse_notification(const json& body,
     if (out.data_json.size() > 8 * 1024)
       return bad("data", "data is at most 8 KiB");
   }
-  json canonical = {{"hostId", out.host_id}, {"type", out.type},
-                    {"title", out.title},    {"body", out.body},
-                    {"data", json::parse(out.data_json)}};
-  out.fingerprint = fingerprint(canonical.dump());
+  if (with_fingerprint)
+    out.fingerprint = notification_fingerprint(out);
   return std::nullopt;
 }
 
@@ -196,6 +193,21 @@ std::optional<uint64_t> parse_uint(std::string_view s, uint64_t lo,
       || v > hi)
     return std::nullopt;
   return v;
+}
+
+std::string booking_fingerprint(const booking_request& r) {
+  json canonical = {{"hostId", r.host_id},     {"roomId", r.room_id},
+                    {"guestId", r.guest_id},   {"checkIn", r.check_in},
+                    {"checkOut", r.check_out}, {"guests", r.guests},
+                    {"note", r.has_note ? json(r.note) : json(nullptr)}};
+  return fingerprint(canonical.dump());
+}
+
+std::string notification_fingerprint(const notification_request& r) {
+  json canonical = {{"hostId", r.host_id}, {"type", r.type},
+                    {"title", r.title},    {"body", r.body},
+                    {"data", json::parse(r.data_json)}};
+  return fingerprint(canonical.dump());
 }
 
 std::string fingerprint(std::string_view canonical) {

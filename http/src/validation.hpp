@@ -26,14 +26,23 @@ int64_t day_number(std::string_view date);
 /// Idempotency-Key: 1–128 printable ASCII characters.
 bool valid_idempotency_key(std::string_view key);
 
-/// POST /bookings. For a guest, guestId is the token's sub.
+/// POST /bookings. For a guest, guestId is the token's sub. The
+/// fingerprint is computed only when asked (a request with an
+/// Idempotency-Key needs it; the others do not pay for it).
 std::optional<invalid> parse_booking(const nlohmann::json& body,
                                      const auth::principal& who,
-                                     booking_request& out);
+                                     booking_request& out,
+                                     bool with_fingerprint = true);
 
-/// POST /notifications.
+/// POST /notifications; the fingerprint as for parse_booking.
 std::optional<invalid> parse_notification(const nlohmann::json& body,
-                                          notification_request& out);
+                                          notification_request& out,
+                                          bool with_fingerprint = true);
+
+/// The idempotency fingerprint of a parsed request: the SHA-256 of its
+/// normalised fields.
+std::string booking_fingerprint(const booking_request& r);
+std::string notification_fingerprint(const notification_request& r);
 
 /// A positive integer query parameter within [lo, hi].
 std::optional<uint64_t> parse_uint(std::string_view s, uint64_t lo,

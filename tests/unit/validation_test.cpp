@@ -218,3 +218,18 @@ TEST_CASE("nesting deeper than the front ends accept is found before parsing") {
   // Brackets inside strings, escaped quotes included, do not count.
   CHECK(!json_too_deep("{\"a\":\"" + std::string(200, '[') + "\\\"" + "\"}"));
 }
+
+TEST_CASE("the fingerprint is computed only when asked, and the same way") {
+  booking_request with, without;
+  REQUIRE(!parse_booking(booking(), guest, with));
+  REQUIRE(!parse_booking(booking(), guest, without, false));
+  CHECK(without.fingerprint.empty());
+  CHECK(booking_fingerprint(without) == with.fingerprint);
+  auto n = json{{"hostId", "h1"}, {"type", "system"}, {"title", "t"},
+                {"body", "b"}, {"data", {{"k", 1}}}};
+  notification_request nw, nwo;
+  REQUIRE(!parse_notification(n, nw));
+  REQUIRE(!parse_notification(n, nwo, false));
+  CHECK(nwo.fingerprint.empty());
+  CHECK(notification_fingerprint(nwo) == nw.fingerprint);
+}
