@@ -4,12 +4,14 @@
 // the storage writer, and the WebSocket gateway's Asio thread; the main
 // thread only waits for a signal. `--demo` adds the demo hosts and the
 // /demo page (demo.hpp).
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include <sched.h>
 #include <sys/resource.h>
 
 #include <caf/actor_system.hpp>
@@ -51,7 +53,7 @@ const std::vector<option_spec>& serve_specs() {
     {"rate-limit", true, false, "REST requests/s per principal (default 50, 0: off)"},
     {"booking-rate-limit", true, false, "bookings/s per guest (default 10, 0: off)"},
     {"http-threads", true, false, "Pistache reactor threads (default 1)"},
-    {"actor-threads", true, false, "CAF scheduler threads (default 2)"},
+    {"actor-threads", true, false, "CAF scheduler threads (default: one per CPU the process may use)"},
     {"host-idle-ms", true, false, "stop an idle host actor after this long (default 60000)"},
     {"ack-timeout-ms", true, false, "time a live device has to ack before email (default 2000)"},
     {"smtp-url", true, false, "SMTP server for email, e.g. smtp://127.0.0.1:2525 (default: no email)"},
@@ -119,6 +121,17 @@ int64_t default_max_connections() {
   return std::max<int64_t>(64, static_cast<int64_t>(lim.rlim_cur) - 256);
 }
 
+/// One CAF worker per CPU this process may run on (its affinity mask, so
+/// `taskset -c 0` gives 1): more workers than CPUs only add context switches
+/// and idle polling to every hop of a request.
+int64_t default_actor_threads() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0)
+    return 2;
+  return std::clamp<int64_t>(CPU_COUNT(&set), 1, 64);
+}
+
 /// Blocks SIGINT and SIGTERM in this thread and in every thread started
 /// after it, so that only sigwait sees them.
 sigset_t block_stop_signals() {
@@ -161,7 +174,7 @@ int serve_command(int argc, char** argv) {
     core_config core;
     core.host_idle_timeout = std::chrono::milliseconds(
       opts.integer("host-idle-ms", 60'000, 1, 86'400'000));
-    auto actor_threads = opts.integer("actor-threads", 2, 1, 64);
+    auto actor_threads = opts.integer("actor-threads", default_actor_threads(), 1, 64);
     core.ack_timeout = std::chrono::milliseconds(
       opts.integer("ack-timeout-ms", 2000, 0, 3'600'000));
     smtp_config smtp;
