@@ -361,6 +361,21 @@ void on_idle_check(self_ptr self) {
       });
 }
 
+caf::result<mark_read_reply> on_mark_read(host_self self,
+                                          mark_read_request& r) {
+  auto& st = self->state;
+  auto op = std::make_unique<mark_read_op>();
+  op->host = caf::actor_cast<host_actor>(self);
+  op->token = st.next_token++;
+  op->read_at = format_time(std::chrono::system_clock::now());
+  op->req = std::move(r);
+  auto rp = self->make_response_promise<mark_read_reply>();
+  st.marks.emplace(op->token,
+                   host_state::pending_mark{rp, op->req.mode, op->req.up_to});
+  st.store->submit(std::move(op));
+  return rp;
+}
+
 } // namespace
 
 host_actor::behavior_type
@@ -383,55 +398,61 @@ host(host_actor::stateful_pointer<host_state> self, std::string host_id,
   self->set_down_handler(
     [=](caf::down_msg& dm) { on_session_down(self, dm.source); });
   self->delayed_send(self, cfg.host_idle_timeout, idle_atom::value);
+  // Every handler is guarded (host_actor.hpp): no request is left unanswered
+  // if one throws.
   return {
     [=](booking_request& r) -> caf::result<created_reply> {
-      touch(self);
-      return on_booking(self, r);
+      return guarded(self, [&] {
+        touch(self);
+        return on_booking(self, r);
+      });
     },
     [=](notification_request& r) -> caf::result<created_reply> {
-      touch(self);
-      return on_notification(self, r);
+      return guarded(self, [&] {
+        touch(self);
+        return on_notification(self, r);
+      });
     },
     [=](mark_read_request& r) -> caf::result<mark_read_reply> {
-      touch(self);
-      auto& st = self->state;
-      auto op = std::make_unique<mark_read_op>();
-      op->host = caf::actor_cast<host_actor>(self);
-      op->token = st.next_token++;
-      op->read_at = format_time(std::chrono::system_clock::now());
-      op->req = std::move(r);
-      auto rp = self->make_response_promise<mark_read_reply>();
-      st.marks.emplace(op->token,
-                       host_state::pending_mark{rp, op->req.mode, op->req.up_to});
-      st.store->submit(std::move(op));
-      return rp;
+      return guarded(self, [&] {
+        touch(self);
+        return on_mark_read(self, r);
+      });
     },
     [=](commit_done& msg) {
-      auto& st = self->state;
-      if (st.creates.count(msg.token) > 0)
-        finish_create(self, msg);
-      else if (st.marks.count(msg.token) > 0)
-        finish_mark(self, msg);
-      else if (st.email_ops.count(msg.token) > 0)
-        on_email_committed(self, msg);
-      else
-        on_preferences_committed(self, msg);
+      guarded(self, [&] {
+        auto& st = self->state;
+        if (st.creates.count(msg.token) > 0)
+          finish_create(self, msg);
+        else if (st.marks.count(msg.token) > 0)
+          finish_mark(self, msg);
+        else if (st.email_ops.count(msg.token) > 0)
+          on_email_committed(self, msg);
+        else
+          on_preferences_committed(self, msg);
+      });
     },
     [=](subscribe_request& r) -> caf::result<subscribe_reply> {
-      touch(self);
-      return on_subscribe(self, r);
+      return guarded(self, [&] {
+        touch(self);
+        return on_subscribe(self, r);
+      });
     },
     [=](ack_msg& a) {
-      touch(self);
-      on_ack(self, a);
+      guarded(self, [&] {
+        touch(self);
+        on_ack(self, a);
+      });
     },
     [=](preferences_put& p) -> caf::result<std::string> {
-      touch(self);
-      return on_preferences(self, p);
+      return guarded(self, [&] {
+        touch(self);
+        return on_preferences(self, p);
+      });
     },
     [=](wake_msg&) { touch(self); },
-    [=](idle_atom) { on_idle_check(self); },
-    [=](email_atom) { on_email_tick(self); },
+    [=](idle_atom) { guarded(self, [&] { on_idle_check(self); }); },
+    [=](email_atom) { guarded(self, [&] { on_email_tick(self); }); },
   };
 }
 

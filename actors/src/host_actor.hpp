@@ -5,6 +5,10 @@
 // request only when the writer reports the commit.
 #pragma once
 
+#include <type_traits>
+
+#include "bellhop/actors/errors.hpp"
+
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -103,6 +107,27 @@ host(host_actor::stateful_pointer<host_state> self, std::string host_id,
      storage::store* st, router_actor router, core_config cfg);
 
 using host_self = host_actor::stateful_pointer<host_state>;
+
+// -- failure (host_failure.cpp) --
+
+/// A handler threw: answers every pending request with an error and stops
+/// the actor.
+void fail_pending(host_self self, const std::string& what);
+
+/// Runs the handler body `f`; when it throws, fails the host (above) and
+/// answers the current request, if any, with the same kind of error.
+template <class F>
+auto guarded(host_self self, F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    fail_pending(self, e.what());
+  } catch (...) {
+    fail_pending(self, "unknown exception");
+  }
+  if constexpr (!std::is_void_v<decltype(f())>)
+    return make_error(ec::unavailable, "try again");
+}
 
 // -- sessions (host_sessions.cpp) --
 

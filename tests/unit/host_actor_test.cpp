@@ -196,3 +196,35 @@ TEST_CASE_METHOD(fixture, "an idle host actor stops and its state reloads") {
   auto clash = book("h1", "r1", "2026-12-02", "2026-12-04");
   CHECK(!clash);  // the calendar reloaded too
 }
+
+TEST_CASE_METHOD(fixture,
+                 "a handler that throws answers every pending request") {
+  REQUIRE(book("h1", "r1", "2026-12-01", "2026-12-03"));
+  auto request = [&](const std::string& room) {
+    booking_request r;
+    r.principal = "guest:g1";
+    r.host_id = "h1";
+    r.room_id = room;
+    r.guest_id = "g1";
+    r.check_in = "2026-12-05";
+    r.check_out = "2026-12-06";
+    return self->request(router, caf::infinite, std::move(r));
+  };
+  // The first waits for its commit (the writer has not run) when the second,
+  // whose room id the host cannot encode as JSON, makes its handler throw.
+  auto pending = request("r2");
+  sched.run();
+  auto failing = request(std::string{"r\xff"});
+  sched.run();
+  int unavailable = 0;
+  for (auto* h : {&pending, &failing})
+    h->receive([](created_reply&) { FAIL("no reply expected"); },
+               [&](caf::error& e) { unavailable += code_of(e) == ec::unavailable; });
+  CHECK(unavailable == 2);
+  // The first op may still commit; a fresh host actor carries on after it.
+  settle();
+  auto next = book("h1", "r3", "2026-12-01", "2026-12-03");
+  REQUIRE(next);
+  CHECK(has(next->body, "\"id\":3"));
+  CHECK(queries.count("h1", std::nullopt).unread == 3);
+}

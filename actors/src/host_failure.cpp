@@ -1,0 +1,36 @@
+// What a host actor does when one of its handlers throws (a failed LMDB read,
+// an allocation failure): every request it still owes an answer gets an error
+// at once, and the actor stops; the router spawns a fresh one from LMDB on
+// the next request. REST asks wait for their answer without a timeout (a
+// write is answered when its commit returns), so no promise may be dropped.
+// Ops already handed to the writer may still commit: the client was told to
+// try again, and a retry with its Idempotency-Key replays the first answer.
+#include "host_actor.hpp"
+
+#include "bellhop/actors/errors.hpp"
+#include "bellhop/telemetry/log.hpp"
+
+namespace bellhop {
+
+void fail_pending(host_self self, const std::string& what) {
+  auto& s = self->state;
+  telemetry::log(telemetry::level::error, "host actor failed",
+                 {{"hostId", s.host_id}, {"error", what}});
+  auto err = make_error(ec::unavailable, "try again");
+  for (auto& kvp : s.creates)
+    kvp.second.promise.deliver(err);
+  for (auto& kvp : s.marks)
+    kvp.second.promise.deliver(err);
+  for (auto& kvp : s.prefs_puts)
+    kvp.second.first.deliver(err);
+  for (auto& kvp : s.keys)
+    for (auto& waiter : kvp.second.waiters)
+      waiter.deliver(err);
+  s.creates.clear();
+  s.marks.clear();
+  s.prefs_puts.clear();
+  s.keys.clear();
+  self->quit(err);
+}
+
+} // namespace bellhop
