@@ -9,6 +9,7 @@
 #include "bellhop/storage/store.hpp"
 #include "bellhop/telemetry/metrics.hpp"
 #include "host_actor.hpp"
+#include "idem_sweeper.hpp"
 
 namespace bellhop {
 
@@ -40,6 +41,8 @@ router(router_actor::stateful_pointer<router_state> self, storage::store* st,
        core_config cfg) {
   self->state.store = st;
   self->state.cfg = cfg;
+  // Linked: the sweeper stops with the router.
+  self->spawn<caf::linked>(idem_sweeper, st, cfg.idem_sweep_interval);
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& s = self->state;
     auto i = s.names.find(dm.source);

@@ -21,7 +21,13 @@ struct deterministic_core {
   }
 
   explicit deterministic_core(std::chrono::milliseconds host_idle)
-    : router(bellhop::spawn_router(sys, st, bellhop::core_config{host_idle})) {
+    : router(bellhop::spawn_router(sys, st, config(host_idle))) {
+  }
+
+  static bellhop::core_config config(std::chrono::milliseconds host_idle) {
+    bellhop::core_config c;
+    c.host_idle_timeout = host_idle;
+    return c;
   }
 
   ~deterministic_core() {

@@ -22,6 +22,9 @@ struct core_config {
   /// How long a live session has to ack a notification before the email
   /// fallback counts it as not delivered.
   std::chrono::milliseconds ack_timeout{2000};
+  /// How often expired idempotency records (older than 24 h) are deleted;
+  /// a pass also runs at start-up.
+  std::chrono::milliseconds idem_sweep_interval{600'000};
   /// Where due emails go; a null handle turns email off.
   mailer_actor mailer;
 };

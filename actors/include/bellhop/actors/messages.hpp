@@ -211,6 +211,20 @@ typename Inspector::result_type inspect(Inspector& f, wake_msg& x) {
   return f(caf::meta::type_name("wake_msg"), x.host_id);
 }
 
+/// Storage writer -> idempotency sweeper: one chunk of a sweep pass was
+/// committed; the pass goes on from `next` unless it is `finished`.
+struct sweep_progress {
+  std::string next;
+  uint64_t removed = 0;
+  bool finished = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sweep_progress& x) {
+  return f(caf::meta::type_name("sweep_progress"), x.next, x.removed,
+           x.finished);
+}
+
 /// Host actor (or start-up) -> mailer: send the outbox entry of
 /// (host_id, first_id). `attempt` counts the tries so far.
 struct email_job {
@@ -265,6 +279,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(bellhop, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bellhop, (bellhop::wake_msg))
   CAF_ADD_TYPE_ID(bellhop, (bellhop::email_job))
   CAF_ADD_TYPE_ID(bellhop, (bellhop::mailer_page_url))
+  CAF_ADD_TYPE_ID(bellhop, (bellhop::sweep_progress))
   CAF_ADD_ATOM(bellhop, bellhop, idle_atom, "idle")
   // Session timers and the gateway's notice that the socket closed.
   CAF_ADD_ATOM(bellhop, bellhop, ttl_atom, "ttl")
@@ -273,4 +288,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(bellhop, caf::first_custom_type_id)
   CAF_ADD_ATOM(bellhop, bellhop, closed_atom, "closed")
   // A host actor's email timer.
   CAF_ADD_ATOM(bellhop, bellhop, email_atom, "email")
+  // The idempotency sweeper's timer.
+  CAF_ADD_ATOM(bellhop, bellhop, sweep_atom, "sweep")
 CAF_END_TYPE_ID_BLOCK(bellhop)
