@@ -77,9 +77,9 @@ std::size_t store::commit_batch(std::vector<std::unique_ptr<write_op>>& batch) {
   auto start = std::chrono::steady_clock::now();
   std::vector<status> results(batch.size(), status::ok);
   auto st = commit_ops(batch, 0, batch.size(), results);
-  if (st == status::full && batch.size() > 1) {
-    // One large op may have filled the map: commit the others one by one so
-    // that only what does not fit is refused.
+  if (st != status::ok && batch.size() > 1) {
+    // One large op may have filled the map, or one op may have thrown:
+    // commit the others one by one so that only the culprit is refused.
     for (std::size_t i = 0; i < batch.size(); ++i) {
       commit_ops(batch, i, i + 1, results); // sets results[i] on failure
     }

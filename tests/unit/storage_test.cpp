@@ -116,6 +116,41 @@ TEST_CASE("a full map refuses what does not fit and keeps what does") {
   CHECK(small == status::ok);
 }
 
+/// An op whose apply throws, as a failed read inside it would.
+struct throwing_op : write_op {
+  status* result;
+  explicit throwing_op(status* r) : result(r) {
+  }
+  status apply(txn_ref t) override {
+    put(t, t.db->meta, "thrower", "written");
+    throw std::runtime_error("op failed");
+  }
+  void done(status st) override {
+    *result = st;
+  }
+};
+
+TEST_CASE("an op that throws fails alone, not its whole batch") {
+  temp_dir dir;
+  store st{options{dir.path}};
+  std::atomic<int> n{0};
+  std::vector<status> results(8, status::failed);
+  status thrown = status::ok;
+  for (int i = 0; i < 8; ++i) {
+    if (i == 4)
+      st.submit(std::make_unique<throwing_op>(&thrown));
+    st.submit(std::make_unique<put_op>("k" + std::to_string(i), "v", &n,
+                                       &results[i]));
+  }
+  CHECK(st.drain() == 9);
+  CHECK(thrown == status::failed);
+  CHECK(!read(st, "thrower"));
+  for (int i = 0; i < 8; ++i) {
+    CHECK(results[i] == status::ok);
+    CHECK(read(st, "k" + std::to_string(i)));
+  }
+}
+
 TEST_CASE("counters and note keys round-trip") {
   temp_dir dir;
   store st{options{dir.path}};
