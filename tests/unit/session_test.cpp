@@ -19,13 +19,13 @@ struct recording_sink : session_sink {
   std::vector<std::string> frames;
   std::vector<std::pair<uint16_t, std::string>> closes;
   int pings = 0;
-  void send_text(std::string text) override {
+  void send_text(const socket_ref&, std::string text) override {
     frames.push_back(std::move(text));
   }
-  void close(uint16_t code, std::string reason) override {
+  void close(const socket_ref&, uint16_t code, std::string reason) override {
     closes.emplace_back(code, std::move(reason));
   }
-  void ping() override {
+  void ping(const socket_ref&) override {
     ++pings;
   }
   std::size_t count(const std::string& part) const {
@@ -51,6 +51,27 @@ struct fixture : deterministic_core {
       sc.token_left = 3600s;
     sess = sys.spawn(session, sc, sink, router);
     settle();
+  }
+
+  void open(std::chrono::milliseconds ttl, std::chrono::milliseconds token_left) {
+    session_config sc;
+    sc.ttl = ttl;
+    sc.token_left = token_left;
+    open(sc);
+  }
+
+  void advance(std::chrono::milliseconds d) {
+    sched.advance_time(d);
+    settle();
+  }
+
+  /// The session stays open for `d` less 1 ms, then closes with `code`.
+  void expect_close_after(std::chrono::milliseconds d, uint16_t code) {
+    advance(d - 1ms);
+    CHECK(sink->closes.empty());
+    advance(1ms);
+    REQUIRE(sink->closes.size() == 1);
+    CHECK(sink->closes[0].first == code);
   }
 
   void client(const std::string& text) {
@@ -91,13 +112,8 @@ TEST_CASE_METHOD(fixture, "the session closes with 4000 when its TTL ends") {
   session_config sc;
   sc.ttl = 3000ms;
   open(sc);
-  sched.advance_time(2999ms);
-  settle();
-  CHECK(sink->closes.empty());
-  sched.advance_time(1ms);
-  settle();
-  REQUIRE(sink->closes.size() == 1);
-  CHECK(sink->closes[0] == std::make_pair(uint16_t{4000}, std::string{"ttl"}));
+  expect_close_after(3000ms, 4000);
+  CHECK(sink->closes[0].second == "ttl");
   book("r1");  // after closing, nothing more is written
   CHECK(sink->count("new_booking") == 0);
 }
@@ -118,27 +134,32 @@ TEST_CASE_METHOD(fixture, "close on delivery: 4001 after the first ack") {
 }
 
 TEST_CASE_METHOD(fixture, "an expired token closes the session with 4003") {
-  session_config sc;
-  sc.ttl = 0ms;
-  sc.token_left = 5000ms;
-  open(sc);
-  sched.advance_time(4999ms);
-  settle();
-  CHECK(sink->closes.empty());
-  sched.advance_time(1ms);
-  settle();
-  REQUIRE(sink->closes.size() == 1);
-  CHECK(sink->closes[0].first == 4003);
+  open(0ms, 5000ms);
+  expect_close_after(5000ms, 4003);
+}
+
+TEST_CASE_METHOD(fixture, "a token valid for longer than a ping interval still expires on time") {
+  // Without TTL the expiry is scheduled only by the ping before it.
+  open(0ms, 60s);
+  advance(25s);
+  advance(25s);
+  expect_close_after(10s, 4003);
+  CHECK(sink->pings == 2);
+}
+
+TEST_CASE_METHOD(fixture, "with a TTL, whichever of TTL and token expiry comes first closes") {
+  open(3000ms, 2000ms);
+  expect_close_after(2000ms, 4003);
+  advance(1000ms);  // the TTL comes later: no second close
+  CHECK(sink->closes.size() == 1);
 }
 
 TEST_CASE_METHOD(fixture, "a session without TTL pings every 25 s") {
   session_config sc;
   sc.ttl = 0ms;
   open(sc);
-  sched.advance_time(25s);
-  settle();
-  sched.advance_time(25s);
-  settle();
+  advance(25s);
+  advance(25s);
   CHECK(sink->pings == 2);
   CHECK(sink->closes.empty());
 }

@@ -2,10 +2,11 @@
 // is the only thread that touches websocketpp objects, the connection
 // tables below and each Socket.IO connection's protocol state (sio_conn,
 // with its timer); session actors (CAF workers) reach their socket by
-// posting to it (asio_sink for /ws, sio_sink for /socket.io/).
+// posting to it (ws_sink for /ws, sio_sink for /socket.io/).
 #include "bellhop/ws/gateway.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <future>
 #include <map>
 #include <optional>
@@ -17,12 +18,11 @@
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
-#include <websocketpp/config/asio_no_tls.hpp>
-#include <websocketpp/server.hpp>
 
 #include "bellhop/auth/rate_limiter.hpp"
 #include "bellhop/telemetry/metrics.hpp"
 #include "handshake.hpp"
+#include "server_config.hpp"
 #include "session_actor.hpp"
 #include "socketio_session.hpp"
 
@@ -30,48 +30,8 @@ namespace bellhop::ws {
 
 namespace {
 
-/// websocketpp's stock asio config with a smaller read buffer: an idle
-/// connection's cost is mostly this buffer (16 KiB by default), and client
-/// frames here are small JSON ops.
-struct server_config : websocketpp::config::asio {
-  typedef server_config type;
-  static const size_t connection_read_buffer_size = 1024;
-};
-
-using server = websocketpp::server<server_config>;
 using websocketpp::connection_hdl;
 namespace asio = websocketpp::lib::asio;
-
-/// Posts a session's socket calls to the Asio thread.
-class asio_sink : public session_sink {
-public:
-  asio_sink(server* srv, asio::io_context* ioc, connection_hdl hdl)
-    : srv_(srv), ioc_(ioc), hdl_(std::move(hdl)) {
-  }
-  void send_text(std::string text) override {
-    asio::post(*ioc_, [srv = srv_, hdl = hdl_, text = std::move(text)] {
-      websocketpp::lib::error_code ec;
-      srv->send(hdl, text, websocketpp::frame::opcode::text, ec);
-    });
-  }
-  void close(uint16_t code, std::string reason) override {
-    asio::post(*ioc_, [srv = srv_, hdl = hdl_, code, reason = std::move(reason)] {
-      websocketpp::lib::error_code ec;
-      srv->close(hdl, code, reason, ec);
-    });
-  }
-  void ping() override {
-    asio::post(*ioc_, [srv = srv_, hdl = hdl_] {
-      websocketpp::lib::error_code ec;
-      srv->ping(hdl, "", ec);
-    });
-  }
-
-private:
-  server* srv_;
-  asio::io_context* ioc_;
-  connection_hdl hdl_;
-};
 
 constexpr std::string_view socketio_path = "/socket.io/";
 
@@ -79,11 +39,15 @@ constexpr std::string_view socketio_path = "/socket.io/";
 std::string new_id(const char* prefix) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char hex[] = "0123456789abcdef";
-  std::string id = prefix;
+  // Built aside and copied once: a string grown in place keeps up to twice
+  // the room it needs, for as long as its session lives.
+  char buf[32];
+  auto n = std::min<std::size_t>(std::strlen(prefix), sizeof buf - 16);
+  std::memcpy(buf, prefix, n);
   auto x = rng();
-  for (int i = 0; i < 16; ++i, x >>= 4)
-    id.push_back(hex[x & 15]);
-  return id;
+  for (std::size_t i = 0; i < 16; ++i, x >>= 4)
+    buf[n + i] = hex[x & 15];
+  return std::string(buf, n + 16);
 }
 
 /// The largest client message on /ws (a mark-read of 1,000 ids fits).
@@ -105,19 +69,28 @@ struct gateway::impl {
   }
 
   struct sio_conn;
+  class ws_sink;
   class sio_sink;
 
   struct connection_info {
     std::string host_id;  ///< "" while a Socket.IO connection has no session
     caf::actor session;
-    handshake_result handshake;  ///< /ws: kept from validate until open
+    /// /ws: from validate until open (on the heap: an open connection
+    /// keeps only the pointer).
+    std::unique_ptr<handshake_result> handshake;
     /// /socket.io/ only. Shared so that a handler running inside it keeps
     /// it alive should the connection be erased meanwhile.
     std::shared_ptr<sio_conn> sio;
+    /// /ws: a keep-alive ping went out and no pong has come since.
+    bool ping_unanswered = false;
   };
 
   caf::actor_system& sys;
   router_actor router;
+  /// The sinks of every /ws and every Socket.IO session (set by the
+  /// gateway's constructor).
+  std::shared_ptr<session_sink> ws_out;
+  std::shared_ptr<session_sink> sio_out;
   gateway_config cfg;
   auth::jwt_verifier jwt;
   asio::io_context ioc;
@@ -177,10 +150,11 @@ struct gateway::impl {
 
   caf::actor spawn_session(const handshake_result& hs, std::string session_id,
                            std::shared_ptr<session_sink> sink,
-                           std::string via) {
+                           socket_ref socket, const char* via) {
     telemetry::metrics().ws_sessions.add(1);
     session_config sc;
-    sc.via = std::move(via);
+    sc.socket = std::move(socket);
+    sc.via = via;
     sc.session_id = std::move(session_id);
     sc.host_id = hs.host_id;
     sc.by = hs.who.sub;
@@ -198,6 +172,23 @@ struct gateway::impl {
                     - (std::chrono::duration_cast<milliseconds>(now)
                        - std::chrono::seconds(now_s));
     return sys.spawn(session, std::move(sc), std::move(sink), router);
+  }
+
+  /// A keep-alive ping (for a session without TTL, every 25 s); a peer
+  /// that has not answered the one before is dropped with 1001. Tracked
+  /// here rather than with websocketpp's pong timeout, which leaves a timer
+  /// object behind on every connection it has pinged.
+  void keepalive(const connection_hdl& hdl) {
+    auto* c = find(hdl);
+    if (!c)
+      return;
+    websocketpp::lib::error_code ec;
+    if (c->ping_unanswered) {
+      srv.close(hdl, going_away, "ping timeout", ec);
+      return;
+    }
+    c->ping_unanswered = true;
+    srv.ping(hdl, "", ec);
   }
 
   socketio_config sio_config() const {
@@ -287,36 +278,61 @@ struct gateway::impl::sio_conn : socketio_port {
   }
 };
 
-/// A Socket.IO session actor's sink: posts its frames and its close to the
-/// Asio thread, where the connection's socketio_session translates them.
-/// Tagged with the session's number: after the client's DISCONNECT, what
-/// the ended session still sends is dropped.
-class gateway::impl::sio_sink : public session_sink {
+/// The /ws session actors' sink: posts their socket calls to the Asio
+/// thread.
+class gateway::impl::ws_sink : public session_sink {
 public:
-  sio_sink(impl* d, connection_hdl hdl, uint64_t session_no)
-    : d_(d), hdl_(std::move(hdl)), no_(session_no) {
+  explicit ws_sink(impl* d) : d_(d) {
   }
-  void send_text(std::string text) override {
-    asio::post(d_->ioc, [d = d_, hdl = hdl_, no = no_, text = std::move(text)] {
-      if (auto s = d->sio_of(hdl))
-        s->state.from_session(no, text);
+  void send_text(const socket_ref& to, std::string text) override {
+    asio::post(d_->ioc, [d = d_, hdl = to.conn, text = std::move(text)] {
+      websocketpp::lib::error_code ec;
+      d->srv.send(hdl, text, websocketpp::frame::opcode::text, ec);
     });
   }
-  void close(uint16_t code, std::string reason) override {
-    auto f = [d = d_, hdl = hdl_, no = no_, code, r = std::move(reason)] {
+  void close(const socket_ref& to, uint16_t code, std::string reason) override {
+    asio::post(d_->ioc, [d = d_, hdl = to.conn, code, reason = std::move(reason)] {
+      websocketpp::lib::error_code ec;
+      d->srv.close(hdl, code, reason, ec);
+    });
+  }
+  void ping(const socket_ref& to) override {
+    asio::post(d_->ioc, [d = d_, hdl = to.conn] { d->keepalive(hdl); });
+  }
+
+private:
+  impl* d_;
+};
+
+/// The Socket.IO session actors' sink: posts their frames and closes to
+/// the Asio thread, where the connection's socketio_session translates
+/// them. Tagged with the session's number: after the client's DISCONNECT,
+/// what the ended session still sends is dropped.
+class gateway::impl::sio_sink : public session_sink {
+public:
+  explicit sio_sink(impl* d) : d_(d) {
+  }
+  void send_text(const socket_ref& to, std::string text) override {
+    auto f = [d = d_, hdl = to.conn, no = to.session_no, t = std::move(text)] {
+      if (auto s = d->sio_of(hdl))
+        s->state.from_session(no, t);
+    };
+    asio::post(d_->ioc, std::move(f));
+  }
+  void close(const socket_ref& to, uint16_t code, std::string reason) override {
+    auto f = [d = d_, hdl = to.conn, no = to.session_no, code,
+              r = std::move(reason)] {
       if (auto s = d->sio_of(hdl))
         s->state.close_from_session(no, code, r);
     };
     asio::post(d_->ioc, std::move(f));
   }
   /// Nothing: the Engine.IO heartbeat keeps the connection alive.
-  void ping() override {
+  void ping(const socket_ref&) override {
   }
 
 private:
   impl* d_;
-  connection_hdl hdl_;
-  uint64_t no_;
 };
 
 bool gateway::impl::on_validate(connection_hdl hdl) {
@@ -367,8 +383,10 @@ bool gateway::impl::on_validate(connection_hdl hdl) {
   // Client ops are small JSON objects; websocketpp fails a bigger message
   // with 1009 before buffering it.
   con->set_max_message_size(max_client_message);
-  auto host = hs.host_id;
-  conns.emplace(hdl, connection_info{std::move(host), {}, std::move(hs), {}});
+  connection_info info;
+  info.host_id = hs.host_id;
+  info.handshake = std::make_unique<handshake_result>(std::move(hs));
+  conns.emplace(hdl, std::move(info));
   return true;
 }
 
@@ -376,14 +394,18 @@ void gateway::impl::on_open(connection_hdl hdl) {
   auto* c = find(hdl);
   if (!c)
     return;
+  // Nothing reads the handshake from here on (on_validate took what it
+  // needed); its headers and the token in them go now, not at close.
+  release_handshake(*srv.get_con_from_hdl(hdl));
   if (auto s = c->sio) {
     s->state.open(std::chrono::steady_clock::now());
     return;
   }
-  auto sink = std::make_shared<asio_sink>(&srv, &ioc, hdl);
-  c->session = spawn_session(c->handshake, new_session_id(), std::move(sink),
-                             "ws");
-  c->handshake = handshake_result{};
+  if (!c->handshake)
+    return;
+  c->session = spawn_session(*c->handshake, new_session_id(), ws_out,
+                             socket_ref{hdl, 0}, "ws");
+  c->handshake.reset();
 }
 
 void gateway::impl::on_closed(connection_hdl hdl) {
@@ -454,13 +476,15 @@ connect_answer gateway::impl::sio_connect(const connection_hdl& hdl,
     return refused("too many sessions");
   c->host_id = hs.host_id;
   auto id = new_session_id();
-  auto sink = std::make_shared<sio_sink>(this, hdl, session_no);
-  c->session = spawn_session(hs, id, std::move(sink), "socketio");
+  c->session = spawn_session(hs, id, sio_out, socket_ref{hdl, session_no},
+                             "socketio");
   return {true, std::move(id), {}};
 }
 
 gateway::gateway(caf::actor_system& sys, router_actor router, gateway_config cfg)
   : impl_(std::make_unique<impl>(sys, std::move(router), std::move(cfg))) {
+  impl_->ws_out = std::make_shared<impl::ws_sink>(impl_.get());
+  impl_->sio_out = std::make_shared<impl::sio_sink>(impl_.get());
 }
 
 gateway::~gateway() {
@@ -472,6 +496,9 @@ void gateway::start() {
   d.srv.clear_access_channels(websocketpp::log::alevel::all);
   d.srv.clear_error_channels(websocketpp::log::elevel::all);
   d.srv.init_asio(&d.ioc);
+  // The Server header; every connection keeps a copy, and a name this
+  // short needs no allocation (websocketpp's own is 17 characters).
+  d.srv.set_user_agent("bellhop");
   d.srv.set_reuse_addr(true);
   d.srv.set_validate_handler([&d](connection_hdl h) { return d.on_validate(h); });
   d.srv.set_open_handler([&d](connection_hdl h) { d.on_open(h); });
@@ -480,10 +507,10 @@ void gateway::start() {
   d.srv.set_message_handler(
     [&d](connection_hdl h, server::message_ptr m) { d.on_message(h, m); });
   d.srv.set_http_handler([&d](connection_hdl h) { d.on_http(h); });
-  d.srv.set_pong_timeout(20000);
-  d.srv.set_pong_timeout_handler([&d](connection_hdl h, std::string) {
-    websocketpp::lib::error_code ec;
-    d.srv.close(h, going_away, "ping timeout", ec);
+  // Any pong answers the keep-alive (see keepalive).
+  d.srv.set_pong_handler([&d](connection_hdl h, std::string) {
+    if (auto* c = d.find(h))
+      c->ping_unanswered = false;
   });
   d.srv.set_listen_backlog(1024);
   asio::ip::tcp::endpoint ep{asio::ip::make_address(d.cfg.bind), d.cfg.port};

@@ -25,14 +25,14 @@ void close_session(self_ptr self, uint16_t code, std::string reason) {
   if (st.closing)
     return;
   st.closing = true;
-  st.sink->close(code, std::move(reason));
+  st.sink->close(st.cfg.socket, code, std::move(reason));
 }
 
 void send_error(self_ptr self, const std::string& message) {
   json e;
   e["event"] = "error";
   e["data"] = json{{"code", "invalid_request"}, {"message", message}};
-  self->state.sink->send_text(e.dump());
+  self->state.sink->send_text(self->state.cfg.socket, e.dump());
 }
 
 /// Writes a frame, once: a notification already written (replayed, then
@@ -43,11 +43,15 @@ void write(self_ptr self, frame_msg& f) {
     if (f.id <= st.last_sent)
       return;
     st.last_sent = f.id;
-    if (st.delivered.size() >= max_delivered)
-      st.delivered.clear();
-    st.delivered.insert(f.id);
+    if (st.cfg.close_on_delivery) {
+      if (!st.delivered)
+        st.delivered = std::make_unique<std::unordered_set<uint64_t>>();
+      if (st.delivered->size() >= max_delivered)
+        st.delivered->clear();
+      st.delivered->insert(f.id);
+    }
   }
-  st.sink->send_text(std::move(f.text));
+  st.sink->send_text(st.cfg.socket, std::move(f.text));
 }
 
 void on_subscribed(self_ptr self, subscribe_reply& r) {
@@ -61,7 +65,7 @@ void on_subscribed(self_ptr self, subscribe_reply& r) {
                        {"ttlMs", st.cfg.ttl.count()},
                        {"unread", r.unread},
                        {"latestId", r.latest_id}};
-  st.sink->send_text(hello.dump());
+  st.sink->send_text(st.cfg.socket, hello.dump());
   for (auto& f : r.replay)
     write(self, f);
   st.live = true;
@@ -73,14 +77,17 @@ void on_subscribed(self_ptr self, subscribe_reply& r) {
 /// More than the allowed number of client messages in the last second?
 bool flooding(self_ptr self) {
   auto& st = self->state;
+  if (!st.recent)
+    st.recent = std::make_unique<flood_ring>();
+  auto& ring = *st.recent;
   auto now = self->clock().now();
   // More than max messages in one second: counting this one, the message
   // max back in the ring arrived less than a second ago.
-  auto n = std::min(st.cfg.max_messages_per_second, st.recent.size());
-  auto& slot = st.recent[st.recent_count % n];
-  bool flood = st.recent_count >= n && now - slot < std::chrono::seconds(1);
+  auto n = std::min(st.cfg.max_messages_per_second, ring.at.size());
+  auto& slot = ring.at[ring.count % n];
+  bool flood = ring.count >= n && now - slot < std::chrono::seconds(1);
   slot = now;
-  ++st.recent_count;
+  ++ring.count;
   return flood;
 }
 
@@ -99,11 +106,11 @@ void on_client_text(self_ptr self, const std::string& text) {
       send_error(self, op.error);
       break;
     case client_op::ping:
-      st.sink->send_text(R"({"event":"pong"})");
+      st.sink->send_text(st.cfg.socket, R"({"event":"pong"})");
       break;
     case client_op::ack:
       self->send(st.router, ack_msg{st.cfg.host_id, op.ack_id, st.cfg.session_id});
-      if (st.cfg.close_on_delivery && st.delivered.count(op.ack_id) > 0)
+      if (st.delivered && st.delivered->count(op.ack_id) > 0)
         close_session(self, delivered, "delivered");
       break;
     case client_op::mark_read: {
@@ -118,6 +125,42 @@ void on_client_text(self_ptr self, const std::string& text) {
               [=](caf::error& err) { send_error(self, message_of(err)); });
       break;
     }
+  }
+}
+
+/// Schedules the token-expiry message once it falls due before the session
+/// would look again: with a TTL, only if it comes first (else the TTL ends
+/// the session); without, once it is within the next keep-alive interval
+/// (each ping calls this again). So a token valid for a day holds no timer
+/// (a delayed message in CAF's clock) until its last 25 s.
+void arm_expiry(self_ptr self) {
+  auto& st = self->state;
+  if (st.expiry_set)
+    return;
+  auto left = st.token_deadline - self->clock().now();
+  caf::timespan horizon = keepalive_interval;
+  if (st.cfg.ttl.count() > 0)
+    horizon = st.cfg.ttl;
+  if (left > horizon)
+    return;
+  st.expiry_set = true;
+  self->delayed_send(self, std::max(left, caf::timespan{0}), expiry_atom::value);
+}
+
+/// The timers and the gateway's notice that the socket closed, in one
+/// handler: each handler of the behaviour is memory in every session.
+void on_signal(self_ptr self, caf::atom_value a) {
+  auto& st = self->state;
+  if (a == closed_atom::value) {
+    self->quit();
+  } else if (a == ttl_atom::value) {
+    close_session(self, ttl_expired, "ttl");
+  } else if (a == expiry_atom::value) {
+    close_session(self, token_expired, "token expired");
+  } else if (a == ping_atom::value && !st.closing) {
+    arm_expiry(self);
+    st.sink->ping(st.cfg.socket);
+    self->delayed_send(self, keepalive_interval, ping_atom::value);
   }
 }
 
@@ -142,8 +185,8 @@ caf::behavior session(caf::stateful_actor<session_state>* self,
     self->delayed_send(self, st.cfg.ttl, ttl_atom::value);
   else
     self->delayed_send(self, keepalive_interval, ping_atom::value);
-  self->delayed_send(self, std::max(st.cfg.token_left, std::chrono::milliseconds(0)),
-                     expiry_atom::value);
+  st.token_deadline = self->clock().now() + st.cfg.token_left;
+  arm_expiry(self);
   return {
     [=](frame_msg& f) {
       auto& st = self->state;
@@ -155,15 +198,7 @@ caf::behavior session(caf::stateful_actor<session_state>* self,
         write(self, f);
     },
     [=](client_text& m) { on_client_text(self, m.text); },
-    [=](ttl_atom) { close_session(self, ttl_expired, "ttl"); },
-    [=](expiry_atom) { close_session(self, token_expired, "token expired"); },
-    [=](ping_atom) {
-      if (self->state.closing)
-        return;
-      self->state.sink->ping();
-      self->delayed_send(self, keepalive_interval, ping_atom::value);
-    },
-    [=](closed_atom) { self->quit(); },
+    [=](caf::atom_value a) { on_signal(self, a); },
   };
 }
 

@@ -1,7 +1,9 @@
 // One WebSocket session: it joins its host's room through the router, writes
 // hello, the replay and live frames to its socket, answers the client's ops,
 // and supervises its own lifetime — TTL (4000), close on delivery (4001),
-// token expiry (4003), flooding (1008) — with CAF timers.
+// token expiry (4003), flooding (1008) — with CAF timers. There is one per
+// socket, most of them idle: the state keeps what only an active session
+// needs on the heap, allocated when first needed.
 #pragma once
 
 #include <chrono>
@@ -34,30 +36,39 @@ struct session_config {
   std::string session_id;
   std::string host_id;
   std::string by;  ///< the principal's sub, for mark-read records
-  std::string via = "ws";  ///< the protocol, for the audit log
+  const char* via = "ws";  ///< the protocol, for the audit log (a literal)
   bool has_after = false;
   uint64_t after = 0;
   std::chrono::milliseconds ttl{3000};  ///< 0: no TTL, keep-alive pings
   bool close_on_delivery = false;
   std::chrono::milliseconds token_left{0};  ///< until exp + leeway
   std::size_t max_messages_per_second = 20;
+  socket_ref socket;  ///< what the sink's calls name
+};
+
+/// Arrival times of the latest client messages, a ring: the flood check
+/// looks at the oldest of the last `max`.
+struct flood_ring {
+  std::array<caf::actor_clock::time_point, 20> at{};
+  std::size_t count = 0;  ///< messages seen, for the ring's index
 };
 
 struct session_state {
   static inline const char* name = "bellhop.session";
 
   session_config cfg;
-  std::shared_ptr<session_sink> sink;
+  std::shared_ptr<session_sink> sink;  ///< shared by the front end's sessions
   router_actor router;
-  bool live = false;     ///< hello written
-  bool closing = false;  ///< close requested; frames are dropped
+  bool live = false;        ///< hello written
+  bool closing = false;     ///< close requested; frames are dropped
+  bool expiry_set = false;  ///< the token-expiry message is scheduled
   std::vector<frame_msg> early;  ///< frames that came before hello
   uint64_t last_sent = 0;        ///< newest notification id written
-  std::unordered_set<uint64_t> delivered;  ///< ids written on this socket
-  /// Arrival times of the latest client messages, a ring (no allocation):
-  /// the flood check looks at the oldest of the last `max`.
-  std::array<caf::actor_clock::time_point, 20> recent{};
-  std::size_t recent_count = 0;  ///< messages seen, for the ring's index
+  caf::actor_clock::time_point token_deadline;  ///< exp + leeway
+  /// Close on delivery only: the ids written on this socket.
+  std::unique_ptr<std::unordered_set<uint64_t>> delivered;
+  /// From the first client message on.
+  std::unique_ptr<flood_ring> recent;
 };
 
 caf::behavior session(caf::stateful_actor<session_state>* self,
