@@ -2,10 +2,15 @@
 --
 -- Every request carries a distinct (hostId, roomId, dates) combination, so no
 -- booking overlaps another one and none should be answered 409:
---   hostId  = "h" .. (counter % 1000)            (1,000 hosts: h0 .. h999)
+--   hostId  = "h" .. (counter % HOSTS)           (default 1,000 hosts: h0 .. h999),
+--             or, with ORDER "random", a pseudo-random host per request
+--             (Knuth's multiplicative hash of the counter), as real
+--             traffic would spread over hosts
 --   roomId  = "r" .. RUN .. "-" .. THREAD .. "-" .. counter
 --   guestId = "g" .. (counter % 5000)
 --   dates   = 2026-12-01 .. 2026-12-02 (fixed, valid), guests = 1
+-- HOSTS and ORDER ("sequential" or "random") are the optional second and
+-- third arguments after `--`.
 -- RUN is the first argument after `--` on the wrk command line (rest-bench
 -- passes a fresh value for every run, so repeated runs against the same data
 -- directory never collide); THREAD is the wrk thread's index.
@@ -27,13 +32,23 @@ function setup(thread)
 end
 
 local run = "0"
+local hosts, random_order = 1000, false
 local counter = 0
 n201, n409, n4xx, n5xx, nother = 0, 0, 0, 0, 0
 
 function init(args)
   run = args[1] or tostring(os.time())
+  hosts = tonumber(args[2] or "1000")
+  random_order = args[3] == "random"
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
+end
+
+function host_of(c)
+  if random_order then
+    return ((c * 2654435761) % 4294967296) % hosts
+  end
+  return c % hosts
 end
 
 function request()
@@ -42,7 +57,7 @@ function request()
   local body = string.format(
     '{"hostId":"h%d","roomId":"r%s-%d-%d","guestId":"g%d",' ..
     '"checkIn":"2026-12-01","checkOut":"2026-12-02","guests":1}',
-    c % 1000, run, tid or 0, c, c % 5000)
+    host_of(c), run, tid or 0, c, c % 5000)
   return wrk.format(nil, nil, nil, body)
 end
 

@@ -45,6 +45,12 @@ std::string note_key(std::string_view host, uint64_t id) {
   return k;
 }
 
+std::string counters_key(std::string_view host) {
+  auto k = note_key(host, UINT64_MAX);
+  k.push_back('\0');
+  return k;
+}
+
 std::string host_prefix(std::string_view host) {
   std::string k{host};
   k.push_back('\0');
@@ -116,7 +122,7 @@ bool del(txn_ref t, MDB_dbi dbi, std::string_view key) {
 
 host_counters get_counters(txn_ref t, std::string_view host) {
   host_counters c;
-  auto v = get(t, t.db->counters, host);
+  auto v = get(t, t.db->notes, counters_key(host));
   if (!v || v->size() != counters_fields * 8)
     return c;
   const char* p = v->data();
@@ -140,7 +146,7 @@ void put_counters(txn_ref t, std::string_view host, const host_counters& c) {
     append_le64(v, x);
   for (auto x : c.latest_by_category)
     append_le64(v, x);
-  put(t, t.db->counters, host, v);
+  put(t, t.db->notes, counters_key(host), v);
 }
 
 cursor::cursor(txn_ref t, MDB_dbi dbi) {

@@ -183,3 +183,70 @@ TEST_CASE("counters and note keys round-trip") {
   CHECK(none.next_id == 1);
   CHECK(none.unread == 0);
 }
+
+TEST_CASE("a host's counters sort after all its notes and before other hosts") {
+  CHECK(note_key("h1", UINT64_MAX) < counters_key("h1"));
+  CHECK(counters_key("h1") < note_key("h10", 0));
+  CHECK(counters_key("h1") < note_key("h1a", 0));
+  CHECK(!has_prefix(counters_key("h1"), host_prefix("h1"), 8));
+}
+
+namespace {
+
+/// Writes what a schema-1 directory holds: counters in their own table.
+struct schema1_op : write_op {
+  status apply(txn_ref t) override {
+    std::string v;
+    for (uint64_t x : {6, 5, 2, 2, 0, 0, 0, 5, 0, 0, 0})
+      for (int i = 0; i < 8; ++i)
+        v.push_back(static_cast<char>((x >> (8 * i)) & 0xff));
+    put(t, t.db->counters, "h1", v);
+    put(t, t.db->notes, note_key("h1", 5), "{\"id\":5}");
+    put(t, t.db->meta, "version", "1");
+    return status::ok;
+  }
+  void done(status) override {
+  }
+};
+
+/// Marks the directory as written by a later schema.
+struct newer_schema_op : write_op {
+  status apply(txn_ref t) override {
+    put(t, t.db->meta, "version", "3");
+    return status::ok;
+  }
+  void done(status) override {
+  }
+};
+
+void run_once(const std::string& dir, std::unique_ptr<write_op> op) {
+  store st{options{dir}};
+  st.submit(std::move(op));
+  st.drain();
+}
+
+} // namespace
+
+TEST_CASE("opening a schema-1 directory moves the counters into notes") {
+  temp_dir dir;
+  run_once(dir.path, std::make_unique<schema1_op>());
+  store st{options{dir.path}};
+  auto txn = st.begin_read();
+  auto t = txn.ref();
+  auto c = get_counters(t, "h1");
+  CHECK(c.next_id == 6);
+  CHECK(c.latest_id == 5);
+  CHECK(c.unread == 2);
+  CHECK(c.unread_by_category[0] == 2);
+  CHECK(c.latest_by_category[0] == 5);
+  CHECK(!get(t, t.db->counters, "h1"));
+  CHECK(get(t, t.db->notes, note_key("h1", 5)));
+  CHECK(get(t, t.db->meta, "version") == std::optional<std::string_view>{"2"});
+}
+
+TEST_CASE("a directory from a newer schema is refused") {
+  temp_dir dir;
+  run_once(dir.path, std::make_unique<newer_schema_op>());
+  CHECK_THROWS_WITH(store{options{dir.path}},
+                    Catch::Contains("newer than this bellhop"));
+}

@@ -58,7 +58,7 @@ struct tables {
   MDB_dbi calendar;   ///< host \0 room \0 checkIn -> checkOut + bookingId
   MDB_dbi notes;      ///< host \0 id(BE64) -> notification JSON
   MDB_dbi unread;     ///< host \0 id(BE64) -> category index (1 byte)
-  MDB_dbi counters;   ///< host -> host_counters (binary)
+  MDB_dbi counters;   ///< schema 1's host -> counters; emptied at open (now in notes)
   MDB_dbi idem;       ///< principal \0 key -> idempotency record (JSON)
   MDB_dbi prefs;      ///< host -> preferences JSON
   MDB_dbi audit;      ///< host \0 micros(BE64) seq(BE64) -> audit entry JSON

@@ -29,6 +29,13 @@ struct host_counters {
 
 /// host \0 id, the id big-endian so that keys sort by id.
 std::string note_key(std::string_view host, uint64_t id);
+/// Where a host's counters record lives: in the notes table, right after
+/// the host's newest possible note key (note_key(host, 2^64-1) + '\0').
+/// Every booking writes its note and the counters; kept side by side they
+/// usually share one leaf page, so a commit copies and writes one page for
+/// both instead of one in each of two trees. Every walk over a host's notes
+/// checks the key's length (has_prefix), which this key fails.
+std::string counters_key(std::string_view host);
 /// The id part of a note_key (or unread key).
 uint64_t note_key_id(std::string_view key);
 /// "host\0": the prefix of every per-host key.
