@@ -70,7 +70,7 @@ void on_job(mailer_self self, email_job& job) {
       ids.push_back(id.get<uint64_t>());
     for (auto id : ids)
       any_unread = any_unread
-                   || storage::get(t, t.db->unread, storage::note_key(job.host_id, id));
+                   || storage::get(t, t.db->unread, storage::unread_key(job.host_id, id));
   }
   if (!any_unread) {  // read before the email went out: not needed
     finish(self, key, {});

@@ -80,29 +80,34 @@ list_page host_queries::list(std::string_view host, const list_query& q) const {
   list_page page;
   page.unread = q.cat ? c.unread_by_category[static_cast<std::size_t>(*q.cat)]
                       : c.unread;
-  std::string prefix{host};
-  prefix.push_back('\0');
   // Walk the unread index for unread=true, else all notifications.
+  auto key_of = [&](uint64_t id) {
+    return q.unread_only ? storage::unread_key(host, id)
+                         : storage::note_key(host, id);
+  };
+  auto prefix = q.unread_only ? storage::unread_prefix(host)
+                              : storage::host_prefix(host);
   auto index = q.unread_only ? t.db->unread : t.db->notes;
   storage::cursor cur{t, index};
   bool ok;
   if (q.ascending)
-    ok = cur.seek(storage::note_key(host, q.has_from ? q.from + 1 : 0));
+    ok = cur.seek(key_of(q.has_from ? q.from + 1 : 0));
   else
-    ok = cur.seek_before(storage::note_key(host, q.has_from ? q.from : UINT64_MAX));
+    ok = cur.seek_before(key_of(q.has_from ? q.from : UINT64_MAX));
   page.items = "[";
   std::size_t n = 0;
   uint64_t last = 0;
   for (; ok; ok = q.ascending ? cur.next() : cur.prev()) {
     auto k = cur.key();
-    if (k.size() != prefix.size() + 8 || k.substr(0, prefix.size()) != prefix)
+    if (!storage::has_prefix(k, prefix, 8))
       break;
     std::string_view doc;
     if (q.unread_only) {
       if (q.cat && static_cast<unsigned char>(cur.value()[0])
                      != static_cast<unsigned char>(*q.cat))
         continue;
-      auto note = storage::get(t, t.db->notes, k);
+      auto note = storage::get(t, t.db->notes,
+                               storage::note_key(host, storage::note_key_id(k)));
       if (!note)
         continue;
       doc = *note;
@@ -145,9 +150,9 @@ list_page host_queries::audit(std::string_view host, std::size_t limit,
                               uint64_t notification_id) const {
   auto txn = store_.begin_read();
   auto t = txn.ref();
-  auto prefix = storage::host_prefix(host);
+  auto prefix = storage::audit_prefix(host);
   storage::cursor cur{t, t.db->audit};
-  // Keys are host \0 time seq (16 bytes); walk newest first.
+  // Keys are the audit prefix + time seq (16 bytes); walk newest first.
   bool ok = cursor_key ? cur.seek_before(prefix + *cursor_key)
                        : cur.seek_before(prefix + std::string(16, '\xff'));
   list_page page;

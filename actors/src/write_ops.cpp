@@ -89,7 +89,7 @@ storage::status create_op::apply(storage::txn_ref t) {
   }
   put(t, t.db->notes, key, note_json);
   char cat_byte = static_cast<char>(ci);
-  put(t, t.db->unread, key, std::string_view{&cat_byte, 1});
+  put(t, t.db->unread, unread_key(host_id, id), std::string_view{&cat_byte, 1});
   put_counters(t, host_id, c);
   if (!idem_key.empty())
     put(t, t.db->idem, idem_key, record.encode());
@@ -118,16 +118,15 @@ storage::status mark_read_op::apply(storage::txn_ref t) {
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     for (auto id : ids)
-      if (auto cat = get(t, t.db->unread, note_key(req.host_id, id)))
+      if (auto cat = get(t, t.db->unread, unread_key(req.host_id, id)))
         hits.emplace_back(id, static_cast<unsigned char>((*cat)[0]));
   } else {
     auto limit = mode == mark_mode::all ? UINT64_MAX : req.up_to;
-    std::string prefix = req.host_id;
-    prefix.push_back('\0');
+    auto prefix = unread_prefix(req.host_id);
     cursor cur{t, t.db->unread};
-    for (bool ok = cur.seek(note_key(req.host_id, 0)); ok; ok = cur.next()) {
+    for (bool ok = cur.seek(unread_key(req.host_id, 0)); ok; ok = cur.next()) {
       auto k = cur.key();
-      if (k.size() != prefix.size() + 8 || k.substr(0, prefix.size()) != prefix)
+      if (!has_prefix(k, prefix, 8))
         break;
       auto id = note_key_id(k);
       if (id > limit)
@@ -137,7 +136,7 @@ storage::status mark_read_op::apply(storage::txn_ref t) {
   }
   for (auto [id, ci] : hits) {
     auto key = note_key(req.host_id, id);
-    del(t, t.db->unread, key);
+    del(t, t.db->unread, unread_key(req.host_id, id));
     del(t, t.db->waits, key);  // read first: no email
     put_audit(t, audit_entry{req.host_id, id, "read", req.by, req.via,
                              req.session_id});
@@ -205,7 +204,7 @@ storage::status email_due_op::apply(storage::txn_ref t) {
     auto key = note_key(host_id, id);
     if (!del(t, t.db->waits, key))
       continue;  // acked or read meanwhile
-    if (!get(t, t.db->unread, key))
+    if (!get(t, t.db->unread, unread_key(host_id, id)))
       continue;
     if (auto doc = get(t, t.db->notes, key))
       mail.emplace_back(id, title_and_body(*doc));

@@ -4,56 +4,15 @@
 #include <string>
 
 #include "bellhop/storage/store.hpp"
-#include "bellhop/storage/tables.hpp"
+#include "migrate.hpp"
 
 namespace bellhop::storage {
 
 namespace {
 
-// 1: counters in their own table; 2: counters in the notes table
-// (counters_key), moved there when a version-1 directory is opened.
-constexpr const char* schema_version = "2";
-
 void check(int rc, const char* what) {
   if (rc != 0)
     throw std::runtime_error(std::string{what} + ": " + mdb_strerror(rc));
-}
-
-/// Refuses a directory written by a newer bellhop (a higher schema).
-void check_version(MDB_txn* txn, MDB_dbi meta) {
-  MDB_val k{7, const_cast<char*>("version")};
-  MDB_val v;
-  int rc = mdb_get(txn, meta, &k, &v);
-  if (rc == MDB_NOTFOUND)
-    return;
-  check(rc, "reading the schema version");
-  std::string found{static_cast<const char*>(v.mv_data), v.mv_size};
-  if (found.size() > 1 || found > schema_version)
-    throw std::runtime_error("the data directory has schema version " + found
-                             + ", newer than this bellhop's ("
-                             + schema_version + ")");
-}
-
-/// Moves every counters record of a version-1 directory into the notes
-/// table, in the opening transaction (all or nothing).
-void move_counters(MDB_txn* txn, MDB_dbi from, MDB_dbi notes) {
-  MDB_cursor* cur = nullptr;
-  check(mdb_cursor_open(txn, from, &cur), "mdb_cursor_open");
-  MDB_val k, v;
-  int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-  while (rc == 0) {
-    auto key = counters_key({static_cast<const char*>(k.mv_data), k.mv_size});
-    MDB_val nk{key.size(), key.data()};
-    if (int put = mdb_put(txn, notes, &nk, &v, 0); put != 0) {
-      mdb_cursor_close(cur);
-      check(put, "moving counters");
-    }
-    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-  }
-  mdb_cursor_close(cur);
-  if (rc != MDB_NOTFOUND)
-    check(rc, "reading counters");
-  check(mdb_drop(txn, from, 0), "emptying the old counters table");
 }
 
 } // namespace
@@ -103,30 +62,20 @@ store::store(options opts) : opts_(std::move(opts)) {
       }
     };
     open("bookings", db_.bookings);
-    open("calendar", db_.calendar);
     open("notes", db_.notes);
-    open("unread", db_.unread);
-    open("counters", db_.counters);
     open("idem", db_.idem);
     open("prefs", db_.prefs);
-    open("audit", db_.audit);
     open("waits", db_.waits);
     open("outbox", db_.outbox);
     open("meta", db_.meta);
     try {
-      check_version(txn, db_.meta);
-      move_counters(txn, db_.counters, db_.notes);
+      upgrade_schema(txn, db_.notes, db_.meta);
     } catch (...) {
       mdb_txn_abort(txn);
       throw;
     }
-    MDB_val k{7, const_cast<char*>("version")};
-    MDB_val v{1, const_cast<char*>(schema_version)};
-    int rc = mdb_put(txn, db_.meta, &k, &v, 0);
-    if (rc != 0) {
-      mdb_txn_abort(txn);
-      check(rc, "writing schema version");
-    }
+    // Per-host records of these kinds live in the notes table (tables.hpp).
+    db_.unread = db_.audit = db_.calendar = db_.notes;
     check(mdb_txn_commit(txn), "mdb_txn_commit");
   } catch (...) {
     mdb_env_close(env_);

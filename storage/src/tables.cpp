@@ -57,8 +57,36 @@ std::string host_prefix(std::string_view host) {
   return k;
 }
 
+namespace {
+
+/// host \1 kind: the prefix of one kind of a host's other records.
+std::string kind_prefix(std::string_view host, char kind) {
+  std::string k;
+  k.reserve(host.size() + 24);
+  k.append(host);
+  k.push_back('\1');
+  k.push_back(kind);
+  return k;
+}
+
+} // namespace
+
+std::string unread_prefix(std::string_view host) {
+  return kind_prefix(host, 'U');
+}
+
+std::string unread_key(std::string_view host, uint64_t id) {
+  auto k = unread_prefix(host);
+  append_be64(k, id);
+  return k;
+}
+
+std::string audit_prefix(std::string_view host) {
+  return kind_prefix(host, 'A');
+}
+
 std::string audit_key(std::string_view host, uint64_t micros, uint64_t seq) {
-  auto k = host_prefix(host);
+  auto k = audit_prefix(host);
   append_be64(k, micros);
   append_be64(k, seq);
   return k;
@@ -75,9 +103,7 @@ uint64_t note_key_id(std::string_view key) {
 
 std::string calendar_key(std::string_view host, std::string_view room,
                          std::string_view check_in) {
-  std::string k;
-  k.reserve(host.size() + room.size() + check_in.size() + 2);
-  k.append(host).push_back('\0');
+  auto k = kind_prefix(host, 'C');
   k.append(room).push_back('\0');
   k.append(check_in);
   return k;

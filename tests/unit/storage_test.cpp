@@ -184,52 +184,52 @@ TEST_CASE("counters and note keys round-trip") {
   CHECK(none.unread == 0);
 }
 
-TEST_CASE("a host's counters sort after all its notes and before other hosts") {
-  CHECK(note_key("h1", UINT64_MAX) < counters_key("h1"));
-  CHECK(counters_key("h1") < note_key("h10", 0));
-  CHECK(counters_key("h1") < note_key("h1a", 0));
-  CHECK(!has_prefix(counters_key("h1"), host_prefix("h1"), 8));
-}
-
 namespace {
 
-/// Writes what a schema-1 directory holds: counters in their own table.
-struct schema1_op : write_op {
-  status apply(txn_ref t) override {
-    std::string v;
-    for (uint64_t x : {6, 5, 2, 2, 0, 0, 0, 5, 0, 0, 0})
-      for (int i = 0; i < 8; ++i)
-        v.push_back(static_cast<char>((x >> (8 * i)) & 0xff));
-    put(t, t.db->counters, "h1", v);
-    put(t, t.db->notes, note_key("h1", 5), "{\"id\":5}");
-    put(t, t.db->meta, "version", "1");
-    return status::ok;
-  }
-  void done(status) override {
-  }
-};
+/// Writes a schema-1 directory with LMDB itself: a table each for notes,
+/// counters, unread marks, audit entries and calendar.
+void write_schema1(const std::string& dir) {
+  MDB_env* env = nullptr;
+  REQUIRE(mdb_env_create(&env) == 0);
+  REQUIRE(mdb_env_set_maxdbs(env, 16) == 0);
+  REQUIRE(mdb_env_open(env, dir.c_str(), 0, 0644) == 0);
+  MDB_txn* txn = nullptr;
+  REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+  auto put_in = [&](const char* table, std::string k, std::string v) {
+    MDB_dbi dbi;
+    REQUIRE(mdb_dbi_open(txn, table, MDB_CREATE, &dbi) == 0);
+    MDB_val mk{k.size(), k.data()}, mv{v.size(), v.data()};
+    REQUIRE(mdb_put(txn, dbi, &mk, &mv, 0) == 0);
+  };
+  std::string counters;
+  for (uint64_t x : {6, 5, 2, 2, 0, 0, 0, 5, 0, 0, 0})
+    for (int i = 0; i < 8; ++i)
+      counters.push_back(static_cast<char>((x >> (8 * i)) & 0xff));
+  put_in("counters", "h1", counters);
+  put_in("notes", note_key("h1", 5), "{\"id\":5}");
+  put_in("unread", note_key("h1", 5), std::string(1, '\0'));
+  put_in("audit", std::string("h1\0", 3) + std::string(16, 'x'), "{\"a\":1}");
+  put_in("calendar", std::string("h1\0r1\0", 6) + "2026-12-01", "2026-12-03bk");
+  put_in("meta", "version", "1");
+  REQUIRE(mdb_txn_commit(txn) == 0);
+  mdb_env_close(env);
+}
 
 /// Marks the directory as written by a later schema.
 struct newer_schema_op : write_op {
   status apply(txn_ref t) override {
-    put(t, t.db->meta, "version", "3");
+    put(t, t.db->meta, "version", "9");
     return status::ok;
   }
   void done(status) override {
   }
 };
 
-void run_once(const std::string& dir, std::unique_ptr<write_op> op) {
-  store st{options{dir}};
-  st.submit(std::move(op));
-  st.drain();
-}
-
 } // namespace
 
-TEST_CASE("opening a schema-1 directory moves the counters into notes") {
+TEST_CASE("opening a schema-1 directory moves every per-host record into notes") {
   temp_dir dir;
-  run_once(dir.path, std::make_unique<schema1_op>());
+  write_schema1(dir.path);
   store st{options{dir.path}};
   auto txn = st.begin_read();
   auto t = txn.ref();
@@ -239,14 +239,34 @@ TEST_CASE("opening a schema-1 directory moves the counters into notes") {
   CHECK(c.unread == 2);
   CHECK(c.unread_by_category[0] == 2);
   CHECK(c.latest_by_category[0] == 5);
-  CHECK(!get(t, t.db->counters, "h1"));
   CHECK(get(t, t.db->notes, note_key("h1", 5)));
-  CHECK(get(t, t.db->meta, "version") == std::optional<std::string_view>{"2"});
+  CHECK(get(t, t.db->unread, unread_key("h1", 5)));
+  CHECK(get(t, t.db->audit, audit_prefix("h1") + std::string(16, 'x')));
+  CHECK(get(t, t.db->calendar, calendar_key("h1", "r1", "2026-12-01"))
+        == std::optional<std::string_view>{"2026-12-03bk"});
+  CHECK(get(t, t.db->meta, "version") == std::optional<std::string_view>{"3"});
+  // The old tables are gone.
+  MDB_dbi old;
+  CHECK(mdb_dbi_open(t.txn, "unread", 0, &old) == MDB_NOTFOUND);
+  CHECK(mdb_dbi_open(t.txn, "counters", 0, &old) == MDB_NOTFOUND);
+}
+
+TEST_CASE("a host's records form one key range that note walks stop at") {
+  for (auto& k : {unread_key("h1", 1), audit_key("h1", 1, 1),
+                  calendar_key("h1", "r", "2026-12-01"), counters_key("h1")}) {
+    CHECK(note_key("h1", UINT64_MAX) < k);
+    CHECK(k < note_key("h1-", 0));  // '-' is the smallest id character
+    CHECK(!has_prefix(k, host_prefix("h1"), 8));
+  }
 }
 
 TEST_CASE("a directory from a newer schema is refused") {
   temp_dir dir;
-  run_once(dir.path, std::make_unique<newer_schema_op>());
+  {
+    store st{options{dir.path}};
+    st.submit(std::make_unique<newer_schema_op>());
+    st.drain();
+  }
   CHECK_THROWS_WITH(store{options{dir.path}},
                     Catch::Contains("newer than this bellhop"));
 }

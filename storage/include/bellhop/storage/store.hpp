@@ -55,13 +55,14 @@ struct options {
 /// The named databases (LMDB "dbi"s) of the environment.
 struct tables {
   MDB_dbi bookings;   ///< bookingId -> booking JSON
-  MDB_dbi calendar;   ///< host \0 room \0 checkIn -> checkOut + bookingId
-  MDB_dbi notes;      ///< host \0 id(BE64) -> notification JSON
-  MDB_dbi unread;     ///< host \0 id(BE64) -> category index (1 byte)
-  MDB_dbi counters;   ///< schema 1's host -> counters; emptied at open (now in notes)
+  /// host \0 id(BE64) -> notification JSON, host \0 FF×8 \0 -> counters,
+  /// and (tables.hpp) the host's unread marks, audit and calendar.
+  MDB_dbi notes;
+  MDB_dbi calendar;   ///< = notes: calendar_key -> checkOut + bookingId
+  MDB_dbi unread;     ///< = notes: unread_key -> category index (1 byte)
   MDB_dbi idem;       ///< principal \0 key -> idempotency record (JSON)
   MDB_dbi prefs;      ///< host -> preferences JSON
-  MDB_dbi audit;      ///< host \0 micros(BE64) seq(BE64) -> audit entry JSON
+  MDB_dbi audit;      ///< = notes: audit_key -> audit entry JSON
   MDB_dbi waits;      ///< host \0 id(BE64) -> email due time (ms, decimal)
   MDB_dbi outbox;     ///< host \0 first id(BE64) -> pending email (JSON)
   MDB_dbi meta;       ///< schema version and other process-wide facts

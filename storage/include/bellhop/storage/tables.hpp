@@ -36,7 +36,7 @@ std::string note_key(std::string_view host, uint64_t id);
 /// both instead of one in each of two trees. Every walk over a host's notes
 /// checks the key's length (has_prefix), which this key fails.
 std::string counters_key(std::string_view host);
-/// The id part of a note_key (or unread key).
+/// The id part of a note_key or unread_key.
 uint64_t note_key_id(std::string_view key);
 /// "host\0": the prefix of every per-host key.
 std::string host_prefix(std::string_view host);
@@ -46,9 +46,24 @@ inline bool has_prefix(std::string_view key, std::string_view prefix,
   return key.size() == prefix.size() + suffix_size
          && key.substr(0, prefix.size()) == prefix;
 }
-/// host \0 micros(BE64) seq(BE64): audit entries sort by time.
+// Since schema 3 a host's unread marks, audit entries and calendar sit in
+// the notes table too, under "host \1 <kind>": all of one host's records are
+// one contiguous key range (host ids never contain bytes below '-'), so for
+// a host with few records a booking's note, counters, unread mark, audit
+// entry and calendar entry share one leaf page, and a commit copies and
+// writes that one page instead of one in each of five trees. Walks over
+// notes stop at "host \1" (has_prefix fails); the handles db->unread,
+// db->audit and db->calendar name the kind of record and are the notes
+// table.
+/// host \1 'U' id(BE64): the unread index (value: category byte).
+std::string unread_key(std::string_view host, uint64_t id);
+/// host \1 'U': the prefix of every unread key of the host.
+std::string unread_prefix(std::string_view host);
+/// host \1 'A': the prefix of every audit key of the host.
+std::string audit_prefix(std::string_view host);
+/// host \1 'A' micros(BE64) seq(BE64): audit entries sort by time.
 std::string audit_key(std::string_view host, uint64_t micros, uint64_t seq);
-/// host \0 room \0 checkIn (YYYY-MM-DD sorts as dates do).
+/// host \1 'C' room \0 checkIn (YYYY-MM-DD sorts as dates do).
 std::string calendar_key(std::string_view host, std::string_view room,
                          std::string_view check_in);
 /// principal \0 key.
