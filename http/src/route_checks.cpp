@@ -45,6 +45,12 @@ std::optional<std::string> target_host(const auth::principal& who,
                                        const Request& req, ResponseWriter& w) {
   auto named = req.query().get("hostId");
   if (who.role == auth::role::host) {
+    // A host token's sub is its hostId: one that no hostId can be names
+    // no host (and could reach into another host's keys in the store).
+    if (!valid_id(who.sub)) {
+      send_error(w, 401, "unauthorized", "a host token's sub must be a valid hostId");
+      return std::nullopt;
+    }
     if (named && *named != who.sub) {
       send_error(w, 403, "forbidden", "a host may only see its own notifications");
       return std::nullopt;

@@ -252,6 +252,10 @@ class AuthTest(ServerTestCase):
     def test_missing_sub_is_401(self):
         self.assert_count_401(token("h1", "host", drop=("sub",)))
 
+    def test_host_sub_that_is_no_host_id_is_401(self):
+        for sub in ("h 1", "h1\u0001U", "x" * 65, "h/1"):
+            self.assert_count_401(token(sub, "host"))
+
     def test_missing_exp_is_401(self):
         self.assert_count_401(token("h1", "host", drop=("exp",)))
 

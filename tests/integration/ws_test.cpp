@@ -202,6 +202,11 @@ TEST_CASE("ws: handshake refusals and accepted ways in", "[ws][handshake]") {
     auto id = c.connect(srv.ws_url(ws_query(expired)));
     CHECK(c.wait_refused(id) == 401);
   }
+  // A host token whose sub cannot be a hostId names no host.
+  {
+    auto id = c.connect(srv.ws_url(ws_query(host_token("no such/host"))));
+    CHECK(c.wait_refused(id) == 401);
+  }
   // A guest token is valid but not allowed on /ws.
   {
     auto id = c.connect(srv.ws_url(ws_query(guest_token(uid("g")))));

@@ -105,6 +105,9 @@ handshake_result check_token(const auth::jwt_verifier& jwt,
     return refuse(401, "unauthorized", "a valid token is required");
   handshake_result r;
   if (who->role == auth::role::host) {
+    // A host token's sub is its hostId (see http/src/route_checks.cpp).
+    if (!valid_id(who->sub))
+      return refuse(401, "unauthorized", "a valid token is required");
     if (named_host && *named_host != who->sub)
       return refuse(403, "forbidden", "a host may only join its own room");
     r.host_id = who->sub;
