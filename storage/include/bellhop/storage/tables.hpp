@@ -38,7 +38,7 @@ std::string note_key(std::string_view host, uint64_t id);
 std::string counters_key(std::string_view host);
 /// The id part of a note_key or unread_key.
 uint64_t note_key_id(std::string_view key);
-/// "host\0": the prefix of every per-host key.
+/// "host\0": the prefix of the host's notes and counters record.
 std::string host_prefix(std::string_view host);
 /// True when `key` is `prefix` followed by exactly `suffix_size` bytes.
 inline bool has_prefix(std::string_view key, std::string_view prefix,
