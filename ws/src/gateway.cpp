@@ -93,7 +93,12 @@ struct gateway::impl {
   std::shared_ptr<session_sink> sio_out;
   gateway_config cfg;
   auth::jwt_verifier jwt;
-  asio::io_context ioc;
+  /// Shared with the sinks: a session actor that outlives the gateway
+  /// still posts into a live (stopped) io_context, and what it posts is
+  /// destroyed unrun with the io_context, so the raw `impl*` the posted
+  /// handlers carry is never used after the gateway is gone.
+  std::shared_ptr<asio::io_context> ioc_owner = std::make_shared<asio::io_context>();
+  asio::io_context& ioc = *ioc_owner;
   /// Keeps ioc.run() going after the listener stops, until shutdown ends.
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   server srv;
@@ -282,26 +287,27 @@ struct gateway::impl::sio_conn : socketio_port {
 /// thread.
 class gateway::impl::ws_sink : public session_sink {
 public:
-  explicit ws_sink(impl* d) : d_(d) {
+  explicit ws_sink(impl* d) : d_(d), ioc_(d->ioc_owner) {
   }
   void send_text(const socket_ref& to, std::string text) override {
-    asio::post(d_->ioc, [d = d_, hdl = to.conn, text = std::move(text)] {
+    asio::post(*ioc_, [d = d_, hdl = to.conn, text = std::move(text)] {
       websocketpp::lib::error_code ec;
       d->srv.send(hdl, text, websocketpp::frame::opcode::text, ec);
     });
   }
   void close(const socket_ref& to, uint16_t code, std::string reason) override {
-    asio::post(d_->ioc, [d = d_, hdl = to.conn, code, reason = std::move(reason)] {
+    asio::post(*ioc_, [d = d_, hdl = to.conn, code, reason = std::move(reason)] {
       websocketpp::lib::error_code ec;
       d->srv.close(hdl, code, reason, ec);
     });
   }
   void ping(const socket_ref& to) override {
-    asio::post(d_->ioc, [d = d_, hdl = to.conn] { d->keepalive(hdl); });
+    asio::post(*ioc_, [d = d_, hdl = to.conn] { d->keepalive(hdl); });
   }
 
 private:
-  impl* d_;
+  impl* d_;  ///< used only inside posted handlers, on the Asio thread
+  std::shared_ptr<asio::io_context> ioc_;
 };
 
 /// The Socket.IO session actors' sink: posts their frames and closes to
@@ -310,14 +316,14 @@ private:
 /// what the ended session still sends is dropped.
 class gateway::impl::sio_sink : public session_sink {
 public:
-  explicit sio_sink(impl* d) : d_(d) {
+  explicit sio_sink(impl* d) : d_(d), ioc_(d->ioc_owner) {
   }
   void send_text(const socket_ref& to, std::string text) override {
     auto f = [d = d_, hdl = to.conn, no = to.session_no, t = std::move(text)] {
       if (auto s = d->sio_of(hdl))
         s->state.from_session(no, t);
     };
-    asio::post(d_->ioc, std::move(f));
+    asio::post(*ioc_, std::move(f));
   }
   void close(const socket_ref& to, uint16_t code, std::string reason) override {
     auto f = [d = d_, hdl = to.conn, no = to.session_no, code,
@@ -325,14 +331,15 @@ public:
       if (auto s = d->sio_of(hdl))
         s->state.close_from_session(no, code, r);
     };
-    asio::post(d_->ioc, std::move(f));
+    asio::post(*ioc_, std::move(f));
   }
   /// Nothing: the Engine.IO heartbeat keeps the connection alive.
   void ping(const socket_ref&) override {
   }
 
 private:
-  impl* d_;
+  impl* d_;  ///< used only inside posted handlers, on the Asio thread
+  std::shared_ptr<asio::io_context> ioc_;
 };
 
 bool gateway::impl::on_validate(connection_hdl hdl) {
