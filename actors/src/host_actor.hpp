@@ -111,22 +111,23 @@ using host_self = host_actor::stateful_pointer<host_state>;
 // -- failure (host_failure.cpp) --
 
 /// A handler threw: answers every pending request with an error and stops
-/// the actor.
-void fail_pending(host_self self, const std::string& what);
+/// the actor. Returns that error, for the request being handled.
+caf::error fail_pending(host_self self, const std::string& what);
 
 /// Runs the handler body `f`; when it throws, fails the host (above) and
 /// answers the current request, if any, with the same kind of error.
 template <class F>
 auto guarded(host_self self, F f) -> decltype(f()) {
+  caf::error err;
   try {
     return f();
   } catch (const std::exception& e) {
-    fail_pending(self, e.what());
+    err = fail_pending(self, e.what());
   } catch (...) {
-    fail_pending(self, "unknown exception");
+    err = fail_pending(self, "unknown exception");
   }
   if constexpr (!std::is_void_v<decltype(f())>)
-    return make_error(ec::unavailable, "try again");
+    return err;
 }
 
 // -- sessions (host_sessions.cpp) --

@@ -12,7 +12,7 @@
 
 namespace bellhop {
 
-void fail_pending(host_self self, const std::string& what) {
+caf::error fail_pending(host_self self, const std::string& what) {
   auto& s = self->state;
   telemetry::log(telemetry::level::error, "host actor failed",
                  {{"hostId", s.host_id}, {"error", what}});
@@ -31,6 +31,7 @@ void fail_pending(host_self self, const std::string& what) {
   s.prefs_puts.clear();
   s.keys.clear();
   self->quit(err);
+  return err;
 }
 
 } // namespace bellhop

@@ -4,18 +4,10 @@
 #include <string>
 
 #include "bellhop/storage/store.hpp"
+#include "lmdb_check.hpp"
 #include "migrate.hpp"
 
 namespace bellhop::storage {
-
-namespace {
-
-void check(int rc, const char* what) {
-  if (rc != 0)
-    throw std::runtime_error(std::string{what} + ": " + mdb_strerror(rc));
-}
-
-} // namespace
 
 lmdb_error::lmdb_error(int rc) : std::runtime_error(mdb_strerror(rc)), code(rc) {
 }

@@ -8,15 +8,11 @@
 #include <string_view>
 
 #include "bellhop/storage/tables.hpp"
+#include "lmdb_check.hpp"
 
 namespace bellhop::storage {
 
 namespace {
-
-void check(int rc, const std::string& what) {
-  if (rc != 0)
-    throw std::runtime_error(what + ": " + mdb_strerror(rc));
-}
 
 void check_version(MDB_txn* txn, MDB_dbi meta) {
   MDB_val k{7, const_cast<char*>("version")};
