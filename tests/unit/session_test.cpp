@@ -108,6 +108,23 @@ TEST_CASE_METHOD(fixture, "hello comes first, then live notifications") {
   CHECK(sink->frames[1].rfind(R"({"event":"new_booking","data":{"id":1,)", 0) == 0);
 }
 
+TEST_CASE_METHOD(fixture, "client ops sent before hello are answered after it") {
+  session_config sc;
+  sc.session_id = "s_test";
+  sc.host_id = "h1";
+  sc.by = "h1";
+  sc.token_left = 3600s;
+  sess = sys.spawn(session, sc, sink, router);
+  // In the mailbox before the host has answered the subscription.
+  caf::anon_send(sess, client_text{R"({"op":"ping"})"});
+  caf::anon_send(sess, client_text{R"({"op":"nonsense"})"});
+  settle();
+  REQUIRE(sink->frames.size() == 3);
+  CHECK(sink->frames[0].rfind(R"({"event":"hello",)", 0) == 0);
+  CHECK(sink->frames[1] == R"({"event":"pong"})");
+  CHECK(sink->frames[2].rfind(R"({"event":"error",)", 0) == 0);
+}
+
 TEST_CASE_METHOD(fixture, "the session closes with 4000 when its TTL ends") {
   session_config sc;
   sc.ttl = 3000ms;

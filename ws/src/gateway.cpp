@@ -1,19 +1,22 @@
-// The websocketpp server. Threads: one Asio thread runs the io_context and
-// is the only thread that touches websocketpp objects, the connection
-// tables below and each Socket.IO connection's protocol state (sio_conn,
-// with its timer); session actors (CAF workers) reach their socket by
-// posting to it (ws_sink for /ws, sio_sink for /socket.io/).
+// The WebSocket server: an Asio acceptor, one tcp_link and websocketpp
+// connection per socket, and the handlers that make each a session.
+// Threads: one Asio thread runs the io_context and is the only thread that
+// touches websocketpp objects, the links and their tables below and each
+// Socket.IO connection's protocol state (sio_conn, with its timer); session
+// actors (CAF workers) reach their socket by posting to it (ws_sink for
+// /ws, sio_sink for /socket.io/).
 #include "bellhop/ws/gateway.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <future>
-#include <map>
 #include <optional>
 #include <random>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+
+#include <boost/intrusive/list.hpp>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -25,36 +28,41 @@
 #include "server_config.hpp"
 #include "session_actor.hpp"
 #include "socketio_session.hpp"
+#include "tcp_link.hpp"
+#include "tcp_listener.hpp"
 
 namespace bellhop::ws {
 
 namespace {
 
 using websocketpp::connection_hdl;
-namespace asio = websocketpp::lib::asio;
 
 constexpr std::string_view socketio_path = "/socket.io/";
 
-/// A random id: `prefix` and 16 hex digits.
-std::string new_id(const char* prefix) {
+/// A random id: `prefix` and `digits` hex digits (at most 16).
+std::string new_id(const char* prefix, std::size_t digits = 16) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char hex[] = "0123456789abcdef";
   // Built aside and copied once: a string grown in place keeps up to twice
   // the room it needs, for as long as its session lives.
   char buf[32];
-  auto n = std::min<std::size_t>(std::strlen(prefix), sizeof buf - 16);
+  digits = std::min<std::size_t>(digits, 16);
+  auto n = std::min<std::size_t>(std::strlen(prefix), sizeof buf - digits);
   std::memcpy(buf, prefix, n);
   auto x = rng();
-  for (std::size_t i = 0; i < 16; ++i, x >>= 4)
+  for (std::size_t i = 0; i < digits; ++i, x >>= 4)
     buf[n + i] = hex[x & 15];
-  return std::string(buf, n + 16);
+  return std::string(buf, n + digits);
 }
 
 /// The largest client message on /ws (a mark-read of 1,000 ids fits).
 constexpr std::size_t max_client_message = 16 * 1024;
 
+/// "s_" and 13 hex digits (52 random bits): 15 characters fit a
+/// std::string's inline buffer, so neither the session nor its host actor
+/// allocates for the id of each of its sessions.
 std::string new_session_id() {
-  return new_id("s_");
+  return new_id("s_", 13);
 }
 
 std::string error_json(const std::string& code, const std::string& message) {
@@ -72,15 +80,29 @@ struct gateway::impl {
   class ws_sink;
   class sio_sink;
 
-  struct connection_info {
+  /// One socket: its link to websocketpp and what the gateway knows of it.
+  /// A session's socket_ref names it (a weak pointer).
+  struct conn : tcp_link {
+    conn(impl* d, tcp_socket s, tcp_link::tick now)
+      : tcp_link(std::move(s), d->srv.get_connection(), now), d(d) {
+      ++d->live_links;
+    }
+    ~conn() {
+      // Unlinked: the gateway has shut down and let go of its list.
+      if (is_linked())
+        --d->live_links;
+    }
+    impl* d;
     std::string host_id;  ///< "" while a Socket.IO connection has no session
     caf::actor session;
     /// /ws: from validate until open (on the heap: an open connection
     /// keeps only the pointer).
     std::unique_ptr<handshake_result> handshake;
     /// /socket.io/ only. Shared so that a handler running inside it keeps
-    /// it alive should the connection be erased meanwhile.
+    /// it alive should the connection go meanwhile.
     std::shared_ptr<sio_conn> sio;
+    /// websocketpp has reported the connection open.
+    bool open = false;
     /// /ws: a keep-alive ping went out and no pong has come since.
     bool ping_unanswered = false;
   };
@@ -95,24 +117,32 @@ struct gateway::impl {
   auth::jwt_verifier jwt;
   /// Shared with the sinks: a session actor that outlives the gateway
   /// still posts into a live (stopped) io_context, and what it posts is
-  /// destroyed unrun with the io_context, so the raw `impl*` the posted
-  /// handlers carry is never used after the gateway is gone.
+  /// destroyed unrun with the io_context, so the links the posted handlers
+  /// name (and their `impl*`) are never used after the gateway is gone.
   std::shared_ptr<asio::io_context> ioc_owner = std::make_shared<asio::io_context>();
   asio::io_context& ioc = *ioc_owner;
   /// Keeps ioc.run() going after the listener stops, until shutdown ends.
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  /// websocketpp's endpoint: makes each connection, with the handlers and
+  /// settings below; it keeps no connection itself.
   server srv;
+  tcp_listener listener{ioc};
   std::thread thread;
   uint16_t port = 0;
   // Asio thread only:
-  std::map<connection_hdl, connection_info, std::owner_less<connection_hdl>>
-    conns;
+  /// Every link not yet destroyed, and their number: each holds a file.
+  boost::intrusive::list<conn, boost::intrusive::constant_time_size<false>>
+    links;
+  std::size_t live_links = 0;
+  /// Once a second: handshake and close deadlines (tcp_link::sweep).
+  asio::steady_timer sweep_timer{ioc};
+  tcp_link::tick ticks = 0;
   std::unordered_map<std::string, std::size_t> per_host;
   /// Failed handshakes (401) per client address: 10 at once, then one a
   /// second. An address past that is refused before its token is checked.
   auth::rate_limiter failed_handshakes{1, 10};
 
-  void refuse(server::connection_ptr& con, int status, const std::string& code,
+  void refuse(const server::connection_ptr& con, int status, const std::string& code,
               const std::string& message, int retry_after = 1) {
     con->set_status(static_cast<websocketpp::http::status_code::value>(status));
     con->append_header("Content-Type", "application/json");
@@ -124,9 +154,9 @@ struct gateway::impl {
     con->set_body(error_json(code, message));
   }
 
-  connection_info* find(const connection_hdl& hdl) {
-    auto i = conns.find(hdl);
-    return i == conns.end() ? nullptr : &i->second;
+  /// The connection a session's socket_ref names, if it is still there.
+  static std::shared_ptr<conn> conn_of(const std::weak_ptr<void>& ref) {
+    return std::static_pointer_cast<conn>(ref.lock());
   }
 
   /// Takes one of `host`'s session slots; false when it has none left.
@@ -139,7 +169,7 @@ struct gateway::impl {
   }
 
   /// Ends the connection's session actor, if any, and frees its slot.
-  void end_session(connection_info& c) {
+  void end_session(conn& c) {
     if (c.session) {
       caf::anon_send(c.session, closed_atom::value);
       c.session = caf::actor{};
@@ -183,17 +213,14 @@ struct gateway::impl {
   /// that has not answered the one before is dropped with 1001. Tracked
   /// here rather than with websocketpp's pong timeout, which leaves a timer
   /// object behind on every connection it has pinged.
-  void keepalive(const connection_hdl& hdl) {
-    auto* c = find(hdl);
-    if (!c)
-      return;
+  void keepalive(conn& c) {
     websocketpp::lib::error_code ec;
-    if (c->ping_unanswered) {
-      srv.close(hdl, going_away, "ping timeout", ec);
+    if (c.ping_unanswered) {
+      c.connection()->close(going_away, "ping timeout", ec);
       return;
     }
-    c->ping_unanswered = true;
-    srv.ping(hdl, "", ec);
+    c.ping_unanswered = true;
+    c.connection()->ping("", ec);
   }
 
   socketio_config sio_config() const {
@@ -206,18 +233,20 @@ struct gateway::impl {
     return c;
   }
 
-  std::shared_ptr<sio_conn> sio_of(const connection_hdl& hdl) {
-    auto* c = find(hdl);
+  static std::shared_ptr<sio_conn> sio_of(const std::weak_ptr<void>& ref) {
+    auto c = conn_of(ref);
     return c ? c->sio : nullptr;
   }
 
-  bool on_validate(connection_hdl hdl);
-  void on_open(connection_hdl hdl);
-  void on_closed(connection_hdl hdl);
-  void on_message(connection_hdl hdl, server::message_ptr msg);
-  void on_http(connection_hdl hdl);
-  connect_answer sio_connect(const connection_hdl& hdl,
-                             const nlohmann::json& auth, uint64_t session_no);
+  void on_socket(tcp_socket s);
+  void sweep();
+  bool on_validate(conn& c);
+  void on_open(conn& c);
+  void on_closed(conn& c);
+  void on_message(conn& c, server::message_ptr msg);
+  void on_http(conn& c);
+  connect_answer sio_connect(conn& c, const nlohmann::json& auth,
+                             uint64_t session_no);
 
   /// Runs `f` on the Asio thread and waits for it.
   template <class F>
@@ -235,49 +264,53 @@ struct gateway::impl {
 /// that state acts on the socket and the session, and its one timer. Asio
 /// thread only.
 struct gateway::impl::sio_conn : socketio_port {
-  sio_conn(impl* d, connection_hdl h)
-    : d(d), hdl(std::move(h)), timer(d->ioc),
+  sio_conn(impl* d, std::weak_ptr<void> c)
+    : d(d), owner(std::move(c)), timer(d->ioc),
       state(d->sio_config(), *this, new_id("e_")) {
   }
 
   impl* d;
-  connection_hdl hdl;
+  std::weak_ptr<void> owner;  ///< the conn it belongs to
   asio::steady_timer timer;
   socketio_session state;  ///< last: it holds *this as its port
 
   void write(std::string frame) override {
-    websocketpp::lib::error_code ec;
-    d->srv.send(hdl, frame, websocketpp::frame::opcode::text, ec);
+    if (auto c = conn_of(owner))
+      c->connection()->send(frame, websocketpp::frame::opcode::text);
   }
 
   void close(uint16_t code, std::string reason) override {
     websocketpp::lib::error_code ec;
     reason.resize(std::min<std::size_t>(reason.size(), 123));  // RFC 6455
-    d->srv.close(hdl, code, reason, ec);
+    if (auto c = conn_of(owner))
+      c->connection()->close(code, reason, ec);
   }
 
   connect_answer connect(const nlohmann::json& auth,
                          uint64_t session_no) override {
-    return d->sio_connect(hdl, auth, session_no);
+    auto c = conn_of(owner);
+    if (!c)
+      return connect_answer{false, {}, "unavailable"};
+    return d->sio_connect(*c, auth, session_no);
   }
 
   void to_session(std::string op) override {
-    if (auto* c = d->find(hdl); c && c->session)
+    if (auto c = conn_of(owner); c && c->session)
       caf::anon_send(c->session, client_text{std::move(op)});
   }
 
   void end_session() override {
-    if (auto* c = d->find(hdl))
+    if (auto c = conn_of(owner))
       d->end_session(*c);
   }
 
   void set_timer(std::chrono::steady_clock::time_point at) override {
     // Re-arming cancels the wait before: its handler sees an error.
     timer.expires_at(at);
-    timer.async_wait([d = d, hdl = hdl](const asio::error_code& ec) {
+    timer.async_wait([c = owner](const asio::error_code& ec) {
       if (ec)
         return;
-      if (auto s = d->sio_of(hdl))
+      if (auto s = sio_of(c))
         s->state.on_timer(std::chrono::steady_clock::now());
     });
   }
@@ -287,26 +320,29 @@ struct gateway::impl::sio_conn : socketio_port {
 /// thread.
 class gateway::impl::ws_sink : public session_sink {
 public:
-  explicit ws_sink(impl* d) : d_(d), ioc_(d->ioc_owner) {
+  explicit ws_sink(impl* d) : ioc_(d->ioc_owner) {
   }
   void send_text(const socket_ref& to, std::string text) override {
-    asio::post(*ioc_, [d = d_, hdl = to.conn, text = std::move(text)] {
-      websocketpp::lib::error_code ec;
-      d->srv.send(hdl, text, websocketpp::frame::opcode::text, ec);
+    asio::post(*ioc_, [ref = to.conn, text = std::move(text)] {
+      if (auto c = conn_of(ref))
+        c->connection()->send(text, websocketpp::frame::opcode::text);
     });
   }
   void close(const socket_ref& to, uint16_t code, std::string reason) override {
-    asio::post(*ioc_, [d = d_, hdl = to.conn, code, reason = std::move(reason)] {
+    asio::post(*ioc_, [ref = to.conn, code, reason = std::move(reason)] {
       websocketpp::lib::error_code ec;
-      d->srv.close(hdl, code, reason, ec);
+      if (auto c = conn_of(ref))
+        c->connection()->close(code, reason, ec);
     });
   }
   void ping(const socket_ref& to) override {
-    asio::post(*ioc_, [d = d_, hdl = to.conn] { d->keepalive(hdl); });
+    asio::post(*ioc_, [ref = to.conn] {
+      if (auto c = conn_of(ref))
+        c->d->keepalive(*c);
+    });
   }
 
 private:
-  impl* d_;  ///< used only inside posted handlers, on the Asio thread
   std::shared_ptr<asio::io_context> ioc_;
 };
 
@@ -316,19 +352,18 @@ private:
 /// what the ended session still sends is dropped.
 class gateway::impl::sio_sink : public session_sink {
 public:
-  explicit sio_sink(impl* d) : d_(d), ioc_(d->ioc_owner) {
+  explicit sio_sink(impl* d) : ioc_(d->ioc_owner) {
   }
   void send_text(const socket_ref& to, std::string text) override {
-    auto f = [d = d_, hdl = to.conn, no = to.session_no, t = std::move(text)] {
-      if (auto s = d->sio_of(hdl))
+    auto f = [ref = to.conn, no = to.session_no, t = std::move(text)] {
+      if (auto s = sio_of(ref))
         s->state.from_session(no, t);
     };
     asio::post(*ioc_, std::move(f));
   }
   void close(const socket_ref& to, uint16_t code, std::string reason) override {
-    auto f = [d = d_, hdl = to.conn, no = to.session_no, code,
-              r = std::move(reason)] {
-      if (auto s = d->sio_of(hdl))
+    auto f = [ref = to.conn, no = to.session_no, code, r = std::move(reason)] {
+      if (auto s = sio_of(ref))
         s->state.close_from_session(no, code, r);
     };
     asio::post(*ioc_, std::move(f));
@@ -338,13 +373,49 @@ public:
   }
 
 private:
-  impl* d_;  ///< used only inside posted handlers, on the Asio thread
   std::shared_ptr<asio::io_context> ioc_;
 };
 
-bool gateway::impl::on_validate(connection_hdl hdl) {
-  auto con = srv.get_con_from_hdl(hdl);
-  if (conns.size() >= cfg.max_connections) {
+/// A new socket: a websocketpp connection with this gateway's handlers on
+/// a link of its own, which the handlers name (they die with the link).
+void gateway::impl::on_socket(tcp_socket s) {
+  auto c = std::make_shared<conn>(this, std::move(s), ticks);
+  links.push_back(*c);
+  auto* p = c.get();
+  const auto& con = c->connection();
+  con->set_validate_handler([p](connection_hdl) { return p->d->on_validate(*p); });
+  con->set_open_handler([p](connection_hdl) { p->d->on_open(*p); });
+  con->set_close_handler([p](connection_hdl) { p->d->on_closed(*p); });
+  con->set_fail_handler([p](connection_hdl) { p->d->on_closed(*p); });
+  con->set_message_handler(
+    [p](connection_hdl, server::message_ptr m) { p->d->on_message(*p, m); });
+  con->set_http_handler([p](connection_hdl) { p->d->on_http(*p); });
+  // Any pong answers the keep-alive (see keepalive).
+  con->set_pong_handler([p](connection_hdl, std::string) {
+    p->ping_unanswered = false;
+  });
+  c->start();
+}
+
+/// Once a second: every link's handshake and close deadlines.
+void gateway::impl::sweep() {
+  ++ticks;
+  for (auto i = links.begin(); i != links.end();) {
+    // A dropped link may go at once: step past it first.
+    auto keep = i->shared_from_this();
+    ++i;
+    keep->sweep(ticks);
+  }
+  sweep_timer.expires_after(std::chrono::seconds(1));
+  sweep_timer.async_wait([this](const asio::error_code& ec) {
+    if (!ec)
+      sweep();
+  });
+}
+
+bool gateway::impl::on_validate(conn& c) {
+  const auto& con = c.connection();
+  if (live_links > cfg.max_connections) {
     refuse(con, 503, "unavailable", "the server holds all the sockets it can");
     return false;
   }
@@ -360,9 +431,7 @@ bool gateway::impl::on_validate(connection_hdl hdl) {
     // websocketpp buffers no more of one message than this: a bigger one
     // fails the connection with 1009.
     con->set_max_message_size(cfg.sio_max_payload);
-    connection_info info;
-    info.sio = std::make_shared<sio_conn>(this, hdl);
-    conns.emplace(hdl, std::move(info));
+    c.sio = std::make_shared<sio_conn>(this, c.weak_from_this());
     return true;
   }
   if (path != "/ws") {
@@ -370,7 +439,7 @@ bool gateway::impl::on_validate(connection_hdl hdl) {
     return false;
   }
   asio::error_code ec;
-  auto address = con->get_raw_socket().remote_endpoint(ec).address().to_string();
+  auto address = c.socket().remote_endpoint(ec).address().to_string();
   if (auto wait = failed_handshakes.peek(address); wait > 0) {
     refuse(con, 429, "rate_limited", "too many failed handshakes", wait);
     return false;
@@ -390,44 +459,40 @@ bool gateway::impl::on_validate(connection_hdl hdl) {
   // Client ops are small JSON objects; websocketpp fails a bigger message
   // with 1009 before buffering it.
   con->set_max_message_size(max_client_message);
-  connection_info info;
-  info.host_id = hs.host_id;
-  info.handshake = std::make_unique<handshake_result>(std::move(hs));
-  conns.emplace(hdl, std::move(info));
+  c.host_id = hs.host_id;
+  c.handshake = std::make_unique<handshake_result>(std::move(hs));
   return true;
 }
 
-void gateway::impl::on_open(connection_hdl hdl) {
-  auto* c = find(hdl);
-  if (!c)
-    return;
+void gateway::impl::on_open(conn& c) {
+  c.open = true;
   // Nothing reads the handshake from here on (on_validate took what it
   // needed); its headers and the token in them go now, not at close.
-  release_handshake(*srv.get_con_from_hdl(hdl));
-  if (auto s = c->sio) {
+  release_handshake(*c.connection());
+  if (auto s = c.sio) {
     s->state.open(std::chrono::steady_clock::now());
     return;
   }
-  if (!c->handshake)
+  if (!c.handshake)
     return;
-  c->session = spawn_session(*c->handshake, new_session_id(), ws_out,
-                             socket_ref{hdl, 0}, "ws");
-  c->handshake.reset();
+  c.session = spawn_session(*c.handshake, new_session_id(), ws_out,
+                            socket_ref{c.weak_from_this(), 0}, "ws");
+  c.handshake.reset();
 }
 
-void gateway::impl::on_closed(connection_hdl hdl) {
-  auto i = conns.find(hdl);
-  if (i == conns.end())
-    return;
-  end_session(i->second);
-  conns.erase(i);  // a Socket.IO connection's timer is cancelled with it
+/// Closed or failed (a refused handshake, too): the session ends and the
+/// host's slot is freed. A Socket.IO connection's timer is cancelled with
+/// its protocol state.
+void gateway::impl::on_closed(conn& c) {
+  c.open = false;
+  end_session(c);
+  c.handshake.reset();
+  if (auto s = std::move(c.sio))
+    s->timer.cancel();
 }
 
-void gateway::impl::on_message(connection_hdl hdl, server::message_ptr msg) {
-  auto* c = find(hdl);
-  if (!c)
-    return;
-  if (auto s = c->sio) {
+void gateway::impl::on_message(conn& c, server::message_ptr msg) {
+  if (auto s = c.sio) {
     auto now = std::chrono::steady_clock::now();
     if (msg->get_opcode() == websocketpp::frame::opcode::text)
       s->state.on_text(msg->get_payload(), now);
@@ -435,12 +500,12 @@ void gateway::impl::on_message(connection_hdl hdl, server::message_ptr msg) {
       s->state.on_binary(now);
     return;
   }
-  if (c->session)
-    caf::anon_send(c->session, client_text{msg->get_payload()});
+  if (c.session)
+    caf::anon_send(c.session, client_text{msg->get_payload()});
 }
 
-void gateway::impl::on_http(connection_hdl hdl) {
-  auto con = srv.get_con_from_hdl(hdl);
+void gateway::impl::on_http(conn& c) {
+  const auto& con = c.connection();
   auto path = path_of(con->get_resource());
   if (path == "/ws")
     refuse(con, 400, "invalid_request", "a WebSocket upgrade is required");
@@ -454,15 +519,11 @@ void gateway::impl::on_http(connection_hdl hdl) {
 /// A Socket.IO CONNECT: its auth payload `{"token", "hostId"?, "after"?}`
 /// goes through the same checks as a /ws upgrade (check_token), and the
 /// answer's message is the contract's error code.
-connect_answer gateway::impl::sio_connect(const connection_hdl& hdl,
-                                          const nlohmann::json& auth,
+connect_answer gateway::impl::sio_connect(conn& c, const nlohmann::json& auth,
                                           uint64_t session_no) {
   auto refused = [](std::string message) {
     return connect_answer{false, {}, std::move(message)};
   };
-  auto* c = find(hdl);
-  if (!c)
-    return refused("unavailable");
   std::string token;
   if (auto t = auth.find("token"); t != auth.end() && t->is_string())
     token = t->get<std::string>();
@@ -481,10 +542,11 @@ connect_answer gateway::impl::sio_connect(const connection_hdl& hdl,
   }
   if (!take_slot(hs.host_id))
     return refused("too many sessions");
-  c->host_id = hs.host_id;
+  c.host_id = hs.host_id;
   auto id = new_session_id();
-  c->session = spawn_session(hs, id, sio_out, socket_ref{hdl, session_no},
-                             "socketio");
+  c.session = spawn_session(hs, id, sio_out,
+                            socket_ref{c.weak_from_this(), session_no},
+                            "socketio");
   return {true, std::move(id), {}};
 }
 
@@ -502,29 +564,12 @@ void gateway::start() {
   auto& d = *impl_;
   d.srv.clear_access_channels(websocketpp::log::alevel::all);
   d.srv.clear_error_channels(websocketpp::log::elevel::all);
-  d.srv.init_asio(&d.ioc);
   // The Server header; every connection keeps a copy, and a name this
   // short needs no allocation (websocketpp's own is 17 characters).
   d.srv.set_user_agent("bellhop");
-  d.srv.set_reuse_addr(true);
-  d.srv.set_validate_handler([&d](connection_hdl h) { return d.on_validate(h); });
-  d.srv.set_open_handler([&d](connection_hdl h) { d.on_open(h); });
-  d.srv.set_close_handler([&d](connection_hdl h) { d.on_closed(h); });
-  d.srv.set_fail_handler([&d](connection_hdl h) { d.on_closed(h); });
-  d.srv.set_message_handler(
-    [&d](connection_hdl h, server::message_ptr m) { d.on_message(h, m); });
-  d.srv.set_http_handler([&d](connection_hdl h) { d.on_http(h); });
-  // Any pong answers the keep-alive (see keepalive).
-  d.srv.set_pong_handler([&d](connection_hdl h, std::string) {
-    if (auto* c = d.find(h))
-      c->ping_unanswered = false;
-  });
-  d.srv.set_listen_backlog(1024);
-  asio::ip::tcp::endpoint ep{asio::ip::make_address(d.cfg.bind), d.cfg.port};
-  d.srv.listen(ep);
-  asio::error_code ec;
-  d.port = d.srv.get_local_endpoint(ec).port();
-  d.srv.start_accept();
+  d.port = d.listener.listen(d.cfg.bind, d.cfg.port, 1024,
+                             [&d](tcp_socket s) { d.on_socket(std::move(s)); });
+  d.sweep();
   d.work.emplace(d.ioc.get_executor());
   d.thread = std::thread{[&d] { d.ioc.run(); }};
 }
@@ -538,28 +583,35 @@ void gateway::shutdown() {
   if (!d.thread.joinable())
     return;
   d.on_asio_thread([&d] {
-    websocketpp::lib::error_code ec;
-    d.srv.stop_listening(ec);
-    for (auto& kvp : d.conns)
-      d.srv.close(kvp.first, going_away, "shutdown", ec);
+    d.listener.stop();
+    for (auto& c : d.links) {
+      websocketpp::lib::error_code ec;
+      if (c.open)
+        c.connection()->close(going_away, "shutdown", ec);
+    }
   });
   // Give the close handshakes a moment, then let go of what is left.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   bool empty = false;
   while (!empty && std::chrono::steady_clock::now() < deadline) {
-    d.on_asio_thread([&] { empty = d.conns.empty(); });
+    d.on_asio_thread([&] { empty = d.links.empty(); });
     if (!empty)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   d.on_asio_thread([&d] {
-    for (auto& kvp : d.conns)
-      if (kvp.second.session)
-        caf::anon_send(kvp.second.session, closed_atom::value);
-    d.conns.clear();
+    d.sweep_timer.cancel();
+    for (auto i = d.links.begin(); i != d.links.end();) {
+      auto keep = i->shared_from_this();
+      ++i;
+      keep->drop();  // its session ends in on_closed
+    }
   });
   d.work.reset();
   d.ioc.stop();
   d.thread.join();
+  // Links the stopped io_context still holds go with it, maybe after the
+  // gateway: they must not touch its list.
+  d.links.clear();
 }
 
 } // namespace bellhop::ws

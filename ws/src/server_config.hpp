@@ -7,22 +7,31 @@
 #include <string>
 #include <utility>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <websocketpp/concurrency/none.hpp>
-#include <websocketpp/config/asio_no_tls.hpp>
+#include <websocketpp/config/core.hpp>
 #include <websocketpp/server.hpp>
 
 namespace bellhop::ws {
 
-/// websocketpp's stock Asio config, trimmed for many idle connections:
-/// - a 256-byte read buffer (16 KiB by default, inline in every connection).
-///   Client frames are small JSON ops; websocketpp reads the handshake and
-///   any longer message across several reads (the HTTP parser and the
+/// websocketpp's core config, trimmed for many idle connections:
+/// - the iostream transport: websocketpp parses and frames, and tcp_link
+///   moves the bytes between it and an Asio socket. websocketpp's own Asio
+///   transport keeps 2 KiB of handler memory inline in every connection,
+///   idle or not (two 1 KiB handler_allocators in transport/asio/base.hpp,
+///   a size no config changes); tcp_link reads into one buffer shared by
+///   all and keeps output only while a socket is full.
+/// - a 128-byte read buffer (16 KiB by default, inline in every
+///   connection). tcp_link reads the socket into its shared buffer and
+///   hands websocketpp 128 bytes at a time, all within one call; client
+///   frames are small JSON ops, and websocketpp takes the handshake and any
+///   longer message across several such reads (the HTTP parser and the
 ///   hybi13 frame parser both keep their state between reads).
-/// - no locks and no strands. One thread runs the io_context and is the
-///   only one that touches websocketpp objects (session actors post to it),
-///   so the two mutexes in every connection and its strand would guard
-///   nothing.
-struct server_config : websocketpp::config::asio {
+/// - no locks. One thread runs the io_context and is the only one that
+///   touches websocketpp objects (session actors post to it), so the
+///   mutexes in every connection would guard nothing.
+struct server_config : websocketpp::config::core {
   typedef server_config type;
   typedef websocketpp::concurrency::none concurrency_type;
   typedef websocketpp::log::basic<concurrency_type, websocketpp::log::elevel>
@@ -31,16 +40,16 @@ struct server_config : websocketpp::config::asio {
     alog_type;
   static const bool enable_multithreading = false;
 
-  struct transport_config : websocketpp::config::asio::transport_config {
+  struct transport_config : websocketpp::config::core::transport_config {
     typedef type::concurrency_type concurrency_type;
     typedef type::alog_type alog_type;
     typedef type::elog_type elog_type;
     static const bool enable_multithreading = false;
   };
-  typedef websocketpp::transport::asio::endpoint<transport_config>
+  typedef websocketpp::transport::iostream::endpoint<transport_config>
     transport_type;
 
-  static const size_t connection_read_buffer_size = 256;
+  static const size_t connection_read_buffer_size = 128;
 };
 
 using server = websocketpp::server<server_config>;

@@ -2,6 +2,8 @@
 #include "session_actor.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <caf/scheduled_actor.hpp>
+#include <caf/skip.hpp>
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
@@ -34,6 +36,8 @@ void send_error(self_ptr self, const std::string& message) {
   e["data"] = json{{"code", "invalid_request"}, {"message", message}};
   self->state.sink->send_text(self->state.cfg.socket, e.dump());
 }
+
+caf::behavior live_behavior(self_ptr self);
 
 /// Writes a frame, once: a notification already written (replayed, then
 /// pushed live) is skipped.
@@ -68,10 +72,12 @@ void on_subscribed(self_ptr self, subscribe_reply& r) {
   st.sink->send_text(st.cfg.socket, hello.dump());
   for (auto& f : r.replay)
     write(self, f);
-  st.live = true;
   auto early = std::move(st.early);
   for (auto& f : early)
     write(self, f);
+  // Client ops that came before hello were skipped: they run now.
+  self->set_default_handler(caf::print_and_drop);
+  self->become(live_behavior(self));
 }
 
 /// More than the allowed number of client messages in the last second?
@@ -187,19 +193,31 @@ caf::behavior session(caf::stateful_actor<session_state>* self,
     self->delayed_send(self, keepalive_interval, ping_atom::value);
   st.token_deadline = self->clock().now() + st.cfg.token_left;
   arm_expiry(self);
+  // hello is the first frame (§5): until it is written, client ops stay
+  // in the mailbox (skipped), and notifications wait in `early`.
+  self->set_default_handler(caf::skip);
   return {
     [=](frame_msg& f) {
-      auto& st = self->state;
-      if (st.closing)
-        return;
-      if (!st.live)
-        st.early.push_back(std::move(f));
-      else
+      if (!self->state.closing)
+        self->state.early.push_back(std::move(f));
+    },
+    [=](caf::atom_value a) { on_signal(self, a); },
+  };
+}
+
+namespace {
+
+caf::behavior live_behavior(self_ptr self) {
+  return {
+    [=](frame_msg& f) {
+      if (!self->state.closing)
         write(self, f);
     },
     [=](client_text& m) { on_client_text(self, m.text); },
     [=](caf::atom_value a) { on_signal(self, a); },
   };
 }
+
+} // namespace
 
 } // namespace bellhop::ws

@@ -59,10 +59,10 @@ struct session_state {
   session_config cfg;
   std::shared_ptr<session_sink> sink;  ///< shared by the front end's sessions
   router_actor router;
-  bool live = false;        ///< hello written
   bool closing = false;     ///< close requested; frames are dropped
   bool expiry_set = false;  ///< the token-expiry message is scheduled
-  std::vector<frame_msg> early;  ///< frames that came before hello
+  /// Frames that came before hello (client ops wait in the mailbox).
+  std::vector<frame_msg> early;
   uint64_t last_sent = 0;        ///< newest notification id written
   caf::actor_clock::time_point token_deadline;  ///< exp + leeway
   /// Close on delivery only: the ids written on this socket.

@@ -1,0 +1,238 @@
+// Integration test of the gateway's byte handling on /ws, with a raw TCP
+// client that writes exactly what a test needs: a handshake and frames in
+// one write, a frame a byte at a time, a message many times the server's
+// read buffer, and peers that never send a handshake or never answer a
+// close. Each case starts its own `bellhop serve` ($BELLHOP_BIN).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "bellhop/auth/jwt.hpp"
+#include "ws_harness.hpp"
+
+using namespace bellhop_it;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+std::string transport_host() {
+  static std::atomic<int> next{1};
+  return "raw-host-" + std::to_string(next++);
+}
+
+/// A blocking TCP client to 127.0.0.1 with reads bounded by a deadline.
+class raw_client {
+public:
+  explicit raw_client(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  }
+  ~raw_client() {
+    ::close(fd_);
+  }
+  raw_client(const raw_client&) = delete;
+  raw_client& operator=(const raw_client&) = delete;
+
+  void send(const std::string& bytes) {
+    std::size_t off = 0;
+    while (off < bytes.size()) {
+      auto n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+      REQUIRE(n > 0);
+      off += static_cast<std::size_t>(n);
+    }
+  }
+
+  /// Reads into `received` until `done(received)`, the peer's EOF or the
+  /// timeout. True when `done` was met.
+  template <class Done>
+  bool read_until(Done done, std::chrono::milliseconds timeout) {
+    auto deadline = clock_type::now() + timeout;
+    while (!done(received)) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - clock_type::now());
+      if (left.count() <= 0 || eof)
+        return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+        continue;
+      char buf[4096];
+      auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) {
+        eof = true;
+        continue;
+      }
+      received.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  std::string received;
+  bool eof = false;
+
+private:
+  int fd_ = -1;
+};
+
+std::string upgrade_request(const std::string& token) {
+  return "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+         "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+         "Authorization: Bearer " + token + "\r\n\r\n";
+}
+
+/// A client frame (masked, as RFC 6455 requires of clients).
+std::string client_frame(uint8_t opcode, const std::string& payload) {
+  std::string f;
+  f += static_cast<char>(0x80 | opcode);
+  if (payload.size() < 126) {
+    f += static_cast<char>(0x80 | payload.size());
+  } else {
+    REQUIRE(payload.size() < 65536);
+    f += static_cast<char>(0x80 | 126);
+    f += static_cast<char>(payload.size() >> 8);
+    f += static_cast<char>(payload.size() & 0xff);
+  }
+  const char mask[4] = {0x12, 0x34, 0x56, 0x78};
+  f.append(mask, 4);
+  for (std::size_t i = 0; i < payload.size(); ++i)
+    f += static_cast<char>(payload[i] ^ mask[i % 4]);
+  return f;
+}
+
+struct server_frame {
+  uint8_t opcode;
+  std::string payload;
+};
+
+/// The server frames after the HTTP response's head, as far as complete.
+std::vector<server_frame> frames_in(const std::string& bytes) {
+  std::vector<server_frame> out;
+  auto pos = bytes.find("\r\n\r\n");
+  if (pos == std::string::npos)
+    return out;
+  pos += 4;
+  while (pos + 2 <= bytes.size()) {
+    auto op = static_cast<uint8_t>(bytes[pos]) & 0x0f;
+    std::size_t len = static_cast<uint8_t>(bytes[pos + 1]) & 0x7f;
+    std::size_t head = 2;
+    if (len == 126) {
+      if (pos + 4 > bytes.size())
+        break;
+      len = (static_cast<uint8_t>(bytes[pos + 2]) << 8)
+            | static_cast<uint8_t>(bytes[pos + 3]);
+      head = 4;
+    } else if (len == 127) {
+      break;  // the server sends nothing this large here
+    }
+    if (pos + head + len > bytes.size())
+      break;
+    out.push_back({static_cast<uint8_t>(op), bytes.substr(pos + head, len)});
+    pos += head + len;
+  }
+  return out;
+}
+
+/// The events of the text frames received so far, in order.
+std::vector<std::string> events_in(const std::string& bytes) {
+  std::vector<std::string> out;
+  for (auto& f : frames_in(bytes))
+    if (f.opcode == 1)
+      out.push_back(event_of(json::parse(f.payload)));
+  return out;
+}
+
+std::size_t count_of(const std::vector<std::string>& v, const std::string& x) {
+  return static_cast<std::size_t>(std::count(v.begin(), v.end(), x));
+}
+
+std::string token_for(const std::string& host) {
+  return bellhop::auth::sign_hs256(jwt_secret, host, bellhop::auth::role::host,
+                                   3600);
+}
+
+} // namespace
+
+TEST_CASE("ws transport: a handshake with frames in the same write, a frame "
+          "in single bytes and a message many reads long are all read",
+          "[ws][transport]") {
+  server_process srv{{"--ws-ttl-ms", "0"}};
+  raw_client c{srv.ws_port()};
+  // The upgrade and the first op arrive together.
+  c.send(upgrade_request(token_for(transport_host()))
+         + client_frame(1, R"({"op":"ping"})"));
+  auto pongs = [](std::size_t n) {
+    return [n](const std::string& r) { return count_of(events_in(r), "pong") >= n; };
+  };
+  REQUIRE(c.read_until(pongs(1), std::chrono::seconds(5)));
+  CHECK(c.received.rfind("HTTP/1.1 101", 0) == 0);
+  auto ev = events_in(c.received);
+  REQUIRE(ev.size() >= 2);
+  CHECK(ev[0] == "hello");
+
+  // One frame, a byte per write.
+  for (char b : client_frame(1, R"({"op":"ping"})")) {
+    c.send(std::string(1, b));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  REQUIRE(c.read_until(pongs(2), std::chrono::seconds(5)));
+
+  // 6,000 bytes (leading blanks are valid JSON): far beyond one read.
+  c.send(client_frame(1, std::string(6000, ' ') + R"({"op":"ping"})"));
+  REQUIRE(c.read_until(pongs(3), std::chrono::seconds(5)));
+  CHECK(count_of(events_in(c.received), "error") == 0);
+}
+
+TEST_CASE("ws transport: a connection that never sends its handshake is "
+          "closed", "[ws][transport]") {
+  server_process srv;
+  raw_client c{srv.ws_port()};
+  auto t0 = clock_type::now();
+  c.read_until([](const std::string&) { return false; }, std::chrono::seconds(15));
+  auto took = std::chrono::duration_cast<std::chrono::seconds>(clock_type::now() - t0);
+  INFO("closed after " << took.count() << " s");
+  CHECK(c.eof);
+  CHECK(c.received.empty());
+}
+
+TEST_CASE("ws transport: a peer that never answers the close is dropped",
+          "[ws][transport]") {
+  server_process srv{{"--ws-ttl-ms", "300"}};
+  raw_client c{srv.ws_port()};
+  c.send(upgrade_request(token_for(transport_host())));
+  // The TTL close frame comes; this client never answers it.
+  auto closed = [](const std::string& r) {
+    for (auto& f : frames_in(r))
+      if (f.opcode == 8)
+        return true;
+    return false;
+  };
+  REQUIRE(c.read_until(closed, std::chrono::seconds(5)));
+  for (auto& f : frames_in(c.received))
+    if (f.opcode == 8) {
+      REQUIRE(f.payload.size() >= 2);
+      CHECK(((static_cast<uint8_t>(f.payload[0]) << 8)
+             | static_cast<uint8_t>(f.payload[1])) == 4000);
+    }
+  c.read_until([](const std::string&) { return false; }, std::chrono::seconds(15));
+  CHECK(c.eof);
+}
