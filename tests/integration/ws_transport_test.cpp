@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -170,6 +171,15 @@ std::string token_for(const std::string& host) {
                                    3600);
 }
 
+/// The value of a Prometheus series without labels, -1 when absent.
+double metric(const server_process& srv, const std::string& name) {
+  auto text = srv.get("/metrics", "").body;
+  auto at = text.find("\n" + name + " ");
+  if (at == std::string::npos)
+    return -1;
+  return std::stod(text.substr(at + name.size() + 2));
+}
+
 } // namespace
 
 TEST_CASE("ws transport: a handshake with frames in the same write, a frame "
@@ -235,4 +245,50 @@ TEST_CASE("ws transport: a peer that never answers the close is dropped",
     }
   c.read_until([](const std::string&) { return false; }, std::chrono::seconds(15));
   CHECK(c.eof);
+}
+
+TEST_CASE("ws transport: a client that stops reading is dropped, and the "
+          "server goes on", "[ws][transport]") {
+  server_process srv{{"--ws-ttl-ms", "0"}};
+  auto host = transport_host();
+  raw_client c{srv.ws_port()};
+  c.send(upgrade_request(token_for(host)));
+  REQUIRE(c.read_until([](const std::string& r) { return !events_in(r).empty(); },
+                       std::chrono::seconds(5)));
+  REQUIRE(metric(srv, "bellhop_ws_sessions") == 1);
+  // From here the client reads nothing. Notifications of ~10 KB each:
+  // 2,000 are 20 MB, more than the kernel's socket buffers (a few MB) and
+  // the 4 MiB the server keeps for one client.
+  auto svc = bellhop::auth::sign_hs256(jwt_secret, "svc-transport",
+                                       bellhop::auth::role::service, 3600);
+  json body = {{"hostId", host},
+               {"type", "system"},
+               {"title", "filler"},
+               {"body", std::string(2000, 'b')},
+               {"data", {{"pad", std::string(8000, 'd')}}}};
+  std::atomic<int> created{0};
+  std::vector<std::thread> posters;
+  for (int t = 0; t < 4; ++t)
+    posters.emplace_back([&] {
+      for (int i = 0; i < 500; ++i)
+        created += srv.post_json("/notifications", svc, body).status == 201;
+    });
+  for (auto& t : posters)
+    t.join();
+  CHECK(created == 2000);
+  auto deadline = clock_type::now() + std::chrono::seconds(20);
+  while (metric(srv, "bellhop_ws_sessions") != 0 && clock_type::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(metric(srv, "bellhop_ws_sessions") == 0);
+  // Nothing was lost for the host: every notification is unread in REST.
+  auto count = srv.get("/notifications/count", token_for(host));
+  REQUIRE(count.status == 200);
+  CHECK(count.json_body()["unread"] == 2000);
+  // And a new session of the same host is served as usual.
+  raw_client again{srv.ws_port()};
+  again.send(upgrade_request(token_for(host)));
+  REQUIRE(again.read_until(
+    [](const std::string& r) { return !events_in(r).empty(); },
+    std::chrono::seconds(5)));
+  CHECK(events_in(again.received)[0] == "hello");
 }
