@@ -1,46 +1,19 @@
 // The WebSocket server: an Asio acceptor, one tcp_link and websocketpp
-// connection per socket, and the handlers that make each a session.
-// Threads: one Asio thread runs the io_context and is the only thread that
-// touches websocketpp objects, the links and their tables below and each
-// Socket.IO connection's protocol state (sio_conn, with its timer); session
-// actors (CAF workers) reach their socket by posting to it (ws_sink for
-// /ws, sio_sink for /socket.io/).
-#include "bellhop/ws/gateway.hpp"
+// connection per socket, and the handlers that make each a session: the
+// handshake checks, the session actors, the sweep of deadlines, start and
+// shutdown. Asio thread only, but for start and shutdown, which hand their
+// work to it. The state is in gateway_impl.hpp; how sessions reach their
+// sockets, in gateway_ports.cpp.
+#include "gateway_impl.hpp"
 
 #include <algorithm>
 #include <cstring>
-#include <future>
-#include <optional>
 #include <random>
 #include <string_view>
-#include <thread>
-#include <unordered_map>
-
-#include <boost/intrusive/list.hpp>
-
-#include <caf/actor_system.hpp>
-#include <caf/send.hpp>
-#include <nlohmann/json.hpp>
-
-#include "bellhop/auth/rate_limiter.hpp"
-#include "bellhop/telemetry/metrics.hpp"
-#include "handshake.hpp"
-#include "server_config.hpp"
-#include "session_actor.hpp"
-#include "socketio_session.hpp"
-#include "tcp_link.hpp"
-#include "tcp_listener.hpp"
 
 namespace bellhop::ws {
 
-namespace {
-
-using websocketpp::connection_hdl;
-
-constexpr std::string_view socketio_path = "/socket.io/";
-
-/// A random id: `prefix` and `digits` hex digits (at most 16).
-std::string new_id(const char* prefix, std::size_t digits = 16) {
+std::string new_id(const char* prefix, std::size_t digits) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char hex[] = "0123456789abcdef";
   // Built aside and copied once: a string grown in place keeps up to twice
@@ -54,6 +27,12 @@ std::string new_id(const char* prefix, std::size_t digits = 16) {
     buf[n + i] = hex[x & 15];
   return std::string(buf, n + digits);
 }
+
+namespace {
+
+using websocketpp::connection_hdl;
+
+constexpr std::string_view socketio_path = "/socket.io/";
 
 /// The largest client message on /ws (a mark-read of 1,000 ids fits).
 constexpr std::size_t max_client_message = 16 * 1024;
@@ -71,310 +50,45 @@ std::string error_json(const std::string& code, const std::string& message) {
 
 } // namespace
 
-struct gateway::impl {
-  impl(caf::actor_system& sys, router_actor router, gateway_config cfg)
-    : sys(sys), router(std::move(router)), cfg(std::move(cfg)), jwt(this->cfg.jwt) {
-  }
+void gateway::impl::refuse(const server::connection_ptr& con, int status,
+                           const std::string& code,
+                           const std::string& message, int retry_after) {
+  con->set_status(static_cast<websocketpp::http::status_code::value>(status));
+  con->append_header("Content-Type", "application/json");
+  // websocketpp closes the connection after any plain HTTP answer: say
+  // so, or a keep-alive client sends its next request into the void.
+  con->append_header("Connection", "close");
+  if (status == 429 || status == 503)
+    con->append_header("Retry-After", std::to_string(retry_after));
+  con->set_body(error_json(code, message));
+}
 
-  struct sio_conn;
-  class ws_sink;
-  class sio_sink;
-
-  /// One socket: its link to websocketpp and what the gateway knows of it.
-  /// A session's socket_ref names it (a weak pointer).
-  struct conn : tcp_link {
-    conn(impl* d, tcp_socket s, tcp_link::tick now)
-      : tcp_link(std::move(s), d->srv.get_connection(), now), d(d) {
-      ++d->live_links;
-    }
-    ~conn() {
-      // Unlinked: the gateway has shut down and let go of its list.
-      if (is_linked())
-        --d->live_links;
-    }
-    impl* d;
-    std::string host_id;  ///< "" while a Socket.IO connection has no session
-    caf::actor session;
-    /// /ws: from validate until open (on the heap: an open connection
-    /// keeps only the pointer).
-    std::unique_ptr<handshake_result> handshake;
-    /// /socket.io/ only. Shared so that a handler running inside it keeps
-    /// it alive should the connection go meanwhile.
-    std::shared_ptr<sio_conn> sio;
-    /// websocketpp has reported the connection open.
-    bool open = false;
-    /// /ws: a keep-alive ping went out and no pong has come since.
-    bool ping_unanswered = false;
-  };
-
-  caf::actor_system& sys;
-  router_actor router;
-  /// The sinks of every /ws and every Socket.IO session (set by the
-  /// gateway's constructor).
-  std::shared_ptr<session_sink> ws_out;
-  std::shared_ptr<session_sink> sio_out;
-  gateway_config cfg;
-  auth::jwt_verifier jwt;
-  /// Shared with the sinks: a session actor that outlives the gateway
-  /// still posts into a live (stopped) io_context, and what it posts is
-  /// destroyed unrun with the io_context, so the links the posted handlers
-  /// name (and their `impl*`) are never used after the gateway is gone.
-  std::shared_ptr<asio::io_context> ioc_owner = std::make_shared<asio::io_context>();
-  asio::io_context& ioc = *ioc_owner;
-  /// Keeps ioc.run() going after the listener stops, until shutdown ends.
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  /// websocketpp's endpoint: makes each connection, with the handlers and
-  /// settings below; it keeps no connection itself.
-  server srv;
-  tcp_listener listener{ioc};
-  std::thread thread;
-  uint16_t port = 0;
-  // Asio thread only:
-  /// Every link not yet destroyed, and their number: each holds a file.
-  boost::intrusive::list<conn, boost::intrusive::constant_time_size<false>>
-    links;
-  std::size_t live_links = 0;
-  /// Once a second: handshake and close deadlines (tcp_link::sweep).
-  asio::steady_timer sweep_timer{ioc};
-  tcp_link::tick ticks = 0;
-  std::unordered_map<std::string, std::size_t> per_host;
-  /// Failed handshakes (401) per client address: 10 at once, then one a
-  /// second. An address past that is refused before its token is checked.
-  auth::rate_limiter failed_handshakes{1, 10};
-
-  void refuse(const server::connection_ptr& con, int status, const std::string& code,
-              const std::string& message, int retry_after = 1) {
-    con->set_status(static_cast<websocketpp::http::status_code::value>(status));
-    con->append_header("Content-Type", "application/json");
-    // websocketpp closes the connection after any plain HTTP answer: say
-    // so, or a keep-alive client sends its next request into the void.
-    con->append_header("Connection", "close");
-    if (status == 429 || status == 503)
-      con->append_header("Retry-After", std::to_string(retry_after));
-    con->set_body(error_json(code, message));
-  }
-
-  /// The connection a session's socket_ref names, if it is still there.
-  static std::shared_ptr<conn> conn_of(const std::weak_ptr<void>& ref) {
-    return std::static_pointer_cast<conn>(ref.lock());
-  }
-
-  /// Takes one of `host`'s session slots; false when it has none left.
-  bool take_slot(const std::string& host) {
-    auto& n = per_host[host];
-    if (n >= cfg.max_sessions_per_host)
-      return false;
-    ++n;
-    return true;
-  }
-
-  /// Ends the connection's session actor, if any, and frees its slot.
-  void end_session(conn& c) {
-    if (c.session) {
-      caf::anon_send(c.session, closed_atom::value);
-      c.session = caf::actor{};
-      telemetry::metrics().ws_sessions.add(-1);
-    }
-    if (c.host_id.empty())
-      return;
-    auto h = per_host.find(c.host_id);
-    if (h != per_host.end() && --h->second == 0)
-      per_host.erase(h);
-    c.host_id.clear();
-  }
-
-  caf::actor spawn_session(const handshake_result& hs, std::string session_id,
-                           std::shared_ptr<session_sink> sink,
-                           socket_ref socket, const char* via) {
-    telemetry::metrics().ws_sessions.add(1);
-    session_config sc;
-    sc.socket = std::move(socket);
-    sc.via = via;
-    sc.session_id = std::move(session_id);
-    sc.host_id = hs.host_id;
-    sc.by = hs.who.sub;
-    sc.has_after = hs.has_after;
-    sc.after = hs.after;
-    sc.ttl = std::chrono::milliseconds(cfg.ttl_ms);
-    sc.close_on_delivery = cfg.close_on_delivery;
-    using std::chrono::milliseconds;
-    auto now = std::chrono::system_clock::now().time_since_epoch();
-    // Clamped to ten years, so that no exp, however large, overflows.
-    auto now_s = std::chrono::duration_cast<std::chrono::seconds>(now).count();
-    auto left_s = std::min<int64_t>(hs.who.exp - now_s, 315'360'000)
-                  + cfg.jwt.leeway_seconds;
-    sc.token_left = std::chrono::seconds(left_s)
-                    - (std::chrono::duration_cast<milliseconds>(now)
-                       - std::chrono::seconds(now_s));
-    return sys.spawn(session, std::move(sc), std::move(sink), router);
-  }
-
-  /// A keep-alive ping (for a session without TTL, every 25 s); a peer
-  /// that has not answered the one before is dropped with 1001. Tracked
-  /// here rather than with websocketpp's pong timeout, which leaves a timer
-  /// object behind on every connection it has pinged.
-  void keepalive(conn& c) {
-    websocketpp::lib::error_code ec;
-    if (c.ping_unanswered) {
-      c.connection()->close(going_away, "ping timeout", ec);
-      return;
-    }
-    c.ping_unanswered = true;
-    c.connection()->ping("", ec);
-  }
-
-  socketio_config sio_config() const {
-    socketio_config c;
-    c.ping_interval = cfg.sio_ping_interval;
-    c.ping_timeout = cfg.sio_ping_timeout;
-    c.connect_timeout = cfg.sio_connect_timeout;
-    c.max_payload = cfg.sio_max_payload;
-    c.max_messages_per_second = session_config{}.max_messages_per_second;
-    return c;
-  }
-
-  static std::shared_ptr<sio_conn> sio_of(const std::weak_ptr<void>& ref) {
-    auto c = conn_of(ref);
-    return c ? c->sio : nullptr;
-  }
-
-  void on_socket(tcp_socket s);
-  void sweep();
-  bool on_validate(conn& c);
-  void on_open(conn& c);
-  void on_closed(conn& c);
-  void on_message(conn& c, server::message_ptr msg);
-  void on_http(conn& c);
-  connect_answer sio_connect(conn& c, const nlohmann::json& auth,
-                             uint64_t session_no);
-
-  /// Runs `f` on the Asio thread and waits for it.
-  template <class F>
-  void on_asio_thread(F f) {
-    std::promise<void> done;
-    asio::post(ioc, [&] {
-      f();
-      done.set_value();
-    });
-    done.get_future().wait();
-  }
-};
-
-/// One Socket.IO connection: its protocol state, the port through which
-/// that state acts on the socket and the session, and its one timer. Asio
-/// thread only.
-struct gateway::impl::sio_conn : socketio_port {
-  sio_conn(impl* d, std::weak_ptr<void> c)
-    : d(d), owner(std::move(c)), timer(d->ioc),
-      state(d->sio_config(), *this, new_id("e_")) {
-  }
-
-  impl* d;
-  std::weak_ptr<void> owner;  ///< the conn it belongs to
-  asio::steady_timer timer;
-  socketio_session state;  ///< last: it holds *this as its port
-
-  void write(std::string frame) override {
-    if (auto c = conn_of(owner))
-      c->connection()->send(frame, websocketpp::frame::opcode::text);
-  }
-
-  void close(uint16_t code, std::string reason) override {
-    websocketpp::lib::error_code ec;
-    reason.resize(std::min<std::size_t>(reason.size(), 123));  // RFC 6455
-    if (auto c = conn_of(owner))
-      c->connection()->close(code, reason, ec);
-  }
-
-  connect_answer connect(const nlohmann::json& auth,
-                         uint64_t session_no) override {
-    auto c = conn_of(owner);
-    if (!c)
-      return connect_answer{false, {}, "unavailable"};
-    return d->sio_connect(*c, auth, session_no);
-  }
-
-  void to_session(std::string op) override {
-    if (auto c = conn_of(owner); c && c->session)
-      caf::anon_send(c->session, client_text{std::move(op)});
-  }
-
-  void end_session() override {
-    if (auto c = conn_of(owner))
-      d->end_session(*c);
-  }
-
-  void set_timer(std::chrono::steady_clock::time_point at) override {
-    // Re-arming cancels the wait before: its handler sees an error.
-    timer.expires_at(at);
-    timer.async_wait([c = owner](const asio::error_code& ec) {
-      if (ec)
-        return;
-      if (auto s = sio_of(c))
-        s->state.on_timer(std::chrono::steady_clock::now());
-    });
-  }
-};
-
-/// The /ws session actors' sink: posts their socket calls to the Asio
-/// thread.
-class gateway::impl::ws_sink : public session_sink {
-public:
-  explicit ws_sink(impl* d) : ioc_(d->ioc_owner) {
-  }
-  void send_text(const socket_ref& to, std::string text) override {
-    asio::post(*ioc_, [ref = to.conn, text = std::move(text)] {
-      if (auto c = conn_of(ref))
-        c->connection()->send(text, websocketpp::frame::opcode::text);
-    });
-  }
-  void close(const socket_ref& to, uint16_t code, std::string reason) override {
-    asio::post(*ioc_, [ref = to.conn, code, reason = std::move(reason)] {
-      websocketpp::lib::error_code ec;
-      if (auto c = conn_of(ref))
-        c->connection()->close(code, reason, ec);
-    });
-  }
-  void ping(const socket_ref& to) override {
-    asio::post(*ioc_, [ref = to.conn] {
-      if (auto c = conn_of(ref))
-        c->d->keepalive(*c);
-    });
-  }
-
-private:
-  std::shared_ptr<asio::io_context> ioc_;
-};
-
-/// The Socket.IO session actors' sink: posts their frames and closes to
-/// the Asio thread, where the connection's socketio_session translates
-/// them. Tagged with the session's number: after the client's DISCONNECT,
-/// what the ended session still sends is dropped.
-class gateway::impl::sio_sink : public session_sink {
-public:
-  explicit sio_sink(impl* d) : ioc_(d->ioc_owner) {
-  }
-  void send_text(const socket_ref& to, std::string text) override {
-    auto f = [ref = to.conn, no = to.session_no, t = std::move(text)] {
-      if (auto s = sio_of(ref))
-        s->state.from_session(no, t);
-    };
-    asio::post(*ioc_, std::move(f));
-  }
-  void close(const socket_ref& to, uint16_t code, std::string reason) override {
-    auto f = [ref = to.conn, no = to.session_no, code, r = std::move(reason)] {
-      if (auto s = sio_of(ref))
-        s->state.close_from_session(no, code, r);
-    };
-    asio::post(*ioc_, std::move(f));
-  }
-  /// Nothing: the Engine.IO heartbeat keeps the connection alive.
-  void ping(const socket_ref&) override {
-  }
-
-private:
-  std::shared_ptr<asio::io_context> ioc_;
-};
+caf::actor gateway::impl::spawn_session(const handshake_result& hs,
+                                        std::string session_id,
+                                        std::shared_ptr<session_sink> sink,
+                                        socket_ref socket, const char* via) {
+  telemetry::metrics().ws_sessions.add(1);
+  session_config sc;
+  sc.socket = std::move(socket);
+  sc.via = via;
+  sc.session_id = std::move(session_id);
+  sc.host_id = hs.host_id;
+  sc.by = hs.who.sub;
+  sc.has_after = hs.has_after;
+  sc.after = hs.after;
+  sc.ttl = std::chrono::milliseconds(cfg.ttl_ms);
+  sc.close_on_delivery = cfg.close_on_delivery;
+  using std::chrono::milliseconds;
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  // Clamped to ten years, so that no exp, however large, overflows.
+  auto now_s = std::chrono::duration_cast<std::chrono::seconds>(now).count();
+  auto left_s = std::min<int64_t>(hs.who.exp - now_s, 315'360'000)
+                + cfg.jwt.leeway_seconds;
+  sc.token_left = std::chrono::seconds(left_s)
+                  - (std::chrono::duration_cast<milliseconds>(now)
+                     - std::chrono::seconds(now_s));
+  return sys.spawn(session, std::move(sc), std::move(sink), router);
+}
 
 /// A new socket: a websocketpp connection with this gateway's handlers on
 /// a link of its own, which the handlers name (they die with the link).
@@ -552,8 +266,8 @@ connect_answer gateway::impl::sio_connect(conn& c, const nlohmann::json& auth,
 
 gateway::gateway(caf::actor_system& sys, router_actor router, gateway_config cfg)
   : impl_(std::make_unique<impl>(sys, std::move(router), std::move(cfg))) {
-  impl_->ws_out = std::make_shared<impl::ws_sink>(impl_.get());
-  impl_->sio_out = std::make_shared<impl::sio_sink>(impl_.get());
+  impl_->ws_out = impl::make_ws_sink(impl_.get());
+  impl_->sio_out = impl::make_sio_sink(impl_.get());
 }
 
 gateway::~gateway() {
