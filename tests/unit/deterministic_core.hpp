@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <string>
 
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
@@ -33,6 +34,21 @@ struct deterministic_core {
   ~deterministic_core() {
     self->send_exit(router, caf::exit_reason::user_shutdown);
     settle();
+  }
+
+  /// Guest g1's booking of `room` at `host` from `in` to `out`.
+  static bellhop::booking_request guest_booking(const std::string& host,
+                                                const std::string& room,
+                                                const std::string& in,
+                                                const std::string& out) {
+    bellhop::booking_request r;
+    r.principal = "guest:g1";
+    r.host_id = host;
+    r.room_id = room;
+    r.guest_id = "g1";
+    r.check_in = in;
+    r.check_out = out;
+    return r;
   }
 
   /// Runs actors and commits until nothing is left to do.

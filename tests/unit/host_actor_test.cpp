@@ -35,15 +35,9 @@ struct fixture : deterministic_core {
                                     const std::string& out,
                                     const std::string& key = "",
                                     const std::string& fp = "fp") {
-    booking_request r;
-    r.principal = "guest:g1";
+    auto r = guest_booking(host, room, in, out);
     r.idem_key = key;
     r.fingerprint = fp;
-    r.host_id = host;
-    r.room_id = room;
-    r.guest_id = "g1";
-    r.check_in = in;
-    r.check_out = out;
     r.guests = 2;
     return ask<created_reply>(std::move(r));
   }
@@ -102,13 +96,7 @@ TEST_CASE_METHOD(fixture, "overlapping stays of one room are refused") {
 }
 
 TEST_CASE_METHOD(fixture, "overlap is checked against stays not yet committed") {
-  booking_request r;
-  r.principal = "guest:g1";
-  r.host_id = "h1";
-  r.room_id = "r1";
-  r.guest_id = "g1";
-  r.check_in = "2026-12-01";
-  r.check_out = "2026-12-04";
+  auto r = guest_booking("h1", "r1", "2026-12-01", "2026-12-04");
   auto first = self->request(router, caf::infinite, r);
   r.check_in = "2026-12-03";
   r.check_out = "2026-12-05";
@@ -137,15 +125,9 @@ TEST_CASE_METHOD(fixture, "an idempotency key replays the first answer") {
 }
 
 TEST_CASE_METHOD(fixture, "concurrent requests with one key create one booking") {
-  booking_request r;
-  r.principal = "guest:g1";
+  auto r = guest_booking("h1", "r1", "2026-12-01", "2026-12-03");
   r.idem_key = "k";
   r.fingerprint = "same";
-  r.host_id = "h1";
-  r.room_id = "r1";
-  r.guest_id = "g1";
-  r.check_in = "2026-12-01";
-  r.check_out = "2026-12-03";
   auto a = self->request(router, caf::infinite, r);
   auto b = self->request(router, caf::infinite, r);
   settle();
@@ -201,14 +183,8 @@ TEST_CASE_METHOD(fixture,
                  "a handler that throws answers every pending request") {
   REQUIRE(book("h1", "r1", "2026-12-01", "2026-12-03"));
   auto request = [&](const std::string& room) {
-    booking_request r;
-    r.principal = "guest:g1";
-    r.host_id = "h1";
-    r.room_id = room;
-    r.guest_id = "g1";
-    r.check_in = "2026-12-05";
-    r.check_out = "2026-12-06";
-    return self->request(router, caf::infinite, std::move(r));
+    return self->request(router, caf::infinite,
+                         guest_booking("h1", room, "2026-12-05", "2026-12-06"));
   };
   // The first waits for its commit (the writer has not run) when the second,
   // whose room id the host cannot encode as JSON, makes its handler throw.

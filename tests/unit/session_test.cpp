@@ -80,14 +80,7 @@ struct fixture : deterministic_core {
   }
 
   void book(const std::string& room) {
-    booking_request r;
-    r.principal = "guest:g1";
-    r.host_id = "h1";
-    r.room_id = room;
-    r.guest_id = "g1";
-    r.check_in = "2026-12-01";
-    r.check_out = "2026-12-02";
-    self->send(router, r);
+    self->send(router, guest_booking("h1", room, "2026-12-01", "2026-12-02"));
     settle();
   }
 

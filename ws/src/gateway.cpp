@@ -179,7 +179,6 @@ bool gateway::impl::on_validate(conn& c) {
 }
 
 void gateway::impl::on_open(conn& c) {
-  c.open = true;
   // Nothing reads the handshake from here on (on_validate took what it
   // needed); its headers and the token in them go now, not at close.
   release_handshake(*c.connection());
@@ -198,7 +197,6 @@ void gateway::impl::on_open(conn& c) {
 /// host's slot is freed. A Socket.IO connection's timer is cancelled with
 /// its protocol state.
 void gateway::impl::on_closed(conn& c) {
-  c.open = false;
   end_session(c);
   c.handshake.reset();
   if (auto s = std::move(c.sio))
@@ -298,9 +296,10 @@ void gateway::shutdown() {
     return;
   d.on_asio_thread([&d] {
     d.listener.stop();
+    using websocketpp::session::state::open;
     for (auto& c : d.links) {
       websocketpp::lib::error_code ec;
-      if (c.open)
+      if (c.connection()->get_state() == open)
         c.connection()->close(going_away, "shutdown", ec);
     }
   });

@@ -67,8 +67,6 @@ struct gateway::impl {
     /// /socket.io/ only. Shared so that a handler running inside it keeps
     /// it alive should the connection go meanwhile.
     std::shared_ptr<sio_conn> sio;
-    /// websocketpp has reported the connection open.
-    bool open = false;
     /// /ws: a keep-alive ping went out and no pong has come since.
     bool ping_unanswered = false;
   };

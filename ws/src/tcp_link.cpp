@@ -200,7 +200,6 @@ void tcp_link::on_written(const asio::error_code& ec) {
     return;
   auto self = shared_from_this();
   if (ec) {
-    close_socket();
     con_->fatal_error();
     drop();
     return;
