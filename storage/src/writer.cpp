@@ -4,6 +4,8 @@
 // here) is shared by everything that arrived while the previous commit ran.
 #include <algorithm>
 
+#include <pthread.h>
+
 #include "bellhop/storage/store.hpp"
 
 namespace bellhop::storage {
@@ -30,7 +32,10 @@ void store::on_commit(
 }
 
 void store::start_writer() {
-  writer_ = std::thread{[this] { writer_loop(); }};
+  writer_ = std::thread{[this] {
+    pthread_setname_np(pthread_self(), "bh-writer");  // as `top -H` shows it
+    writer_loop();
+  }};
 }
 
 void store::stop_writer() {

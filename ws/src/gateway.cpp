@@ -11,6 +11,8 @@
 #include <random>
 #include <string_view>
 
+#include <pthread.h>
+
 namespace bellhop::ws {
 
 std::string new_id(const char* prefix, std::size_t digits) {
@@ -283,7 +285,10 @@ void gateway::start() {
                              [&d](tcp_socket s) { d.on_socket(std::move(s)); });
   d.sweep();
   d.work.emplace(d.ioc.get_executor());
-  d.thread = std::thread{[&d] { d.ioc.run(); }};
+  d.thread = std::thread{[&d] {
+    pthread_setname_np(pthread_self(), "bh-ws");  // as `top -H` shows it
+    d.ioc.run();
+  }};
 }
 
 uint16_t gateway::port() const {
