@@ -276,14 +276,15 @@ void finish_create(self_ptr self, commit_done& msg) {
       m.bookings.inc();
     m.notifications[static_cast<std::size_t>(pending.cat)].inc();
     auto id = pending.frame.id;
-    if (st.prefs.of(pending.cat).realtime && !st.sessions.empty()) {
+    bool pushed = st.prefs.of(pending.cat).realtime && !st.sessions.empty();
+    if (pushed) {
       std::chrono::duration<double> age
         = std::chrono::steady_clock::now() - pending.created;
       m.delivery_seconds.observe(age.count());
       broadcast(self, std::move(pending.frame));
     }
     if (pending.wait_due_ms > 0)
-      on_wait_committed(self, id, pending.wait_due_ms);
+      on_wait_committed(self, id, pending.wait_due_ms, pushed);
   }
   for (auto& rp : waiters) {
     switch (outcome) {

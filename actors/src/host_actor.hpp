@@ -150,8 +150,10 @@ void broadcast(host_self self, frame_msg frame);
 void load_email_state(host_self self);
 /// When a new notification's email falls due (0: no email).
 int64_t email_due_for(host_self self, category cat, int64_t created_ms);
-/// A notification with an email wait was committed.
-void on_wait_committed(host_self self, uint64_t id, int64_t due_ms);
+/// A notification with an email wait was committed; `pushed`: it went to
+/// the host's live sessions.
+void on_wait_committed(host_self self, uint64_t id, int64_t due_ms,
+                       bool pushed);
 /// The email timer fired.
 void on_email_tick(host_self self);
 /// An email op was committed.

@@ -87,8 +87,16 @@ int64_t email_due_for(host_self self, category cat, int64_t created_ms) {
   return created_ms + std::max(ack_window, delay);
 }
 
-void on_wait_committed(host_self self, uint64_t id, int64_t due_ms) {
-  self->state.waits.emplace(id, due_ms);
+void on_wait_committed(host_self self, uint64_t id, int64_t due_ms,
+                       bool pushed) {
+  auto& st = self->state;
+  // The due time was set when the write was asked for. A session that
+  // joined before the commit got the push all the same, and it gets its
+  // ack window from now (the durable wait keeps the earlier time: after a
+  // restart no session is left to ack).
+  if (pushed)
+    due_ms = std::max(due_ms, now_ms() + st.cfg.ack_timeout.count());
+  st.waits.emplace(id, due_ms);
   schedule(self);
 }
 

@@ -25,6 +25,13 @@ struct deterministic_core {
     : router(bellhop::spawn_router(sys, st, config(host_idle))) {
   }
 
+  /// With a configuration of the test's own (a mailer, say), spawned by
+  /// `make_config` from this fixture's actor system.
+  template <class MakeConfig>
+  deterministic_core(MakeConfig make_config, int)
+    : router(bellhop::spawn_router(sys, st, make_config(sys))) {
+  }
+
   static bellhop::core_config config(std::chrono::milliseconds host_idle) {
     bellhop::core_config c;
     c.host_idle_timeout = host_idle;

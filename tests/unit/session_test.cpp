@@ -2,6 +2,8 @@
 // delivery, token expiry and flooding, without waiting for real time. The
 // session talks to a real router and host actor over a real store; its
 // socket is a sink that records what the session asked of it.
+#include <thread>
+
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <catch2/catch.hpp>
@@ -35,6 +37,16 @@ struct recording_sink : session_sink {
     return n;
   }
 };
+
+/// A session of host h1 whose token has an hour left.
+session_config h1_session(std::string id) {
+  session_config sc;
+  sc.session_id = std::move(id);
+  sc.host_id = "h1";
+  sc.by = "h1";
+  sc.token_left = 3600s;
+  return sc;
+}
 
 struct fixture : deterministic_core {
   fixture() : deterministic_core(60s) {
@@ -102,12 +114,7 @@ TEST_CASE_METHOD(fixture, "hello comes first, then live notifications") {
 }
 
 TEST_CASE_METHOD(fixture, "client ops sent before hello are answered after it") {
-  session_config sc;
-  sc.session_id = "s_test";
-  sc.host_id = "h1";
-  sc.by = "h1";
-  sc.token_left = 3600s;
-  sess = sys.spawn(session, sc, sink, router);
+  sess = sys.spawn(session, h1_session("s_test"), sink, router);
   // In the mailbox before the host has answered the subscription.
   caf::anon_send(sess, client_text{R"({"op":"ping"})"});
   caf::anon_send(sess, client_text{R"({"op":"nonsense"})"});
@@ -204,4 +211,83 @@ TEST_CASE_METHOD(fixture, "mark-read over the socket sends a read event") {
   book("r2");
   client(R"({"op":"mark-read","ids":[1]})");
   CHECK(sink->count(R"({"event":"read","data":{"ids":[1],"upTo":null,"unread":1,"latestId":2}})") == 1);
+}
+
+namespace {
+
+/// Email "configured": the host actor's decisions are what is tested, so
+/// the mailer only counts the jobs it is handed (nothing is sent).
+struct email_fixture : deterministic_core {
+  email_fixture()
+    : deterministic_core(
+      [this](caf::actor_system& sys) {
+        core_config c = config(60s);
+        c.ack_timeout = 2000ms;
+        c.mailer = sys.spawn([this]() -> mailer_actor::behavior_type {
+          return {[this](email_job&) { ++emails; }, [](mailer_page_url&) {}};
+        });
+        return c;
+      },
+      0) {
+    self->send(router, preferences_put{
+      "h1", R"({"email":"h1@example.com","channels":{)"
+            R"("booking":{"realtime":true,"email":true},)"
+            R"("review":{"realtime":true,"email":true},)"
+            R"("message":{"realtime":true,"email":true},)"
+            R"("system":{"realtime":true,"email":true}},)"
+            R"("emailDelaySeconds":0,"digest":false})"});
+    settle();
+  }
+
+  std::shared_ptr<recording_sink> sink = std::make_shared<recording_sink>();
+  caf::actor sess;
+  int emails = 0;
+
+  /// A notification whose write is asked for with no session live, and a
+  /// session that subscribes before that write commits.
+  void notify_while_a_session_joins() {
+    notification_request n;
+    n.principal = "service:s";
+    n.host_id = "h1";
+    n.type = "new_message";
+    n.title = "hi";
+    n.data_json = "{}";
+    self->send(router, n);
+    sched.run();  // the host asks for the write; no commit yet
+    sess = sys.spawn(session, h1_session("s_join"), sink, router);
+    sched.run();  // the session subscribes
+    settle();     // the write commits; the session gets the push
+    REQUIRE(sink->count("\"event\":\"new_message\"") == 1);
+  }
+
+  void advance(std::chrono::milliseconds d) {
+    sched.advance_time(d);
+    settle();
+  }
+
+  ~email_fixture() {
+    if (sess)
+      caf::anon_send(sess, closed_atom::value);
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(email_fixture,
+                 "a push to a session that joined during the write gets the ack window") {
+  notify_while_a_session_joins();
+  advance(5ms);
+  CHECK(emails == 0);  // not at once: the session has 2 s to ack
+  SECTION("acked: never emailed") {
+    caf::anon_send(sess, client_text{R"({"op":"ack","id":1})"});
+    settle();
+    advance(3000ms);
+    CHECK(emails == 0);
+  }
+  SECTION("not acked: emailed once the window has passed") {
+    // The window runs on the wall clock; virtual time fires the timer.
+    std::this_thread::sleep_for(2100ms);
+    advance(2100ms);
+    CHECK(emails == 1);
+  }
 }
