@@ -17,10 +17,6 @@ int rate_limiter::take(const std::string& key) {
   return check(key, true);
 }
 
-int rate_limiter::peek(const std::string& key) {
-  return check(key, false);
-}
-
 int rate_limiter::check(const std::string& key, bool consume) {
   if (rate_ <= 0)
     return 0;

@@ -2,6 +2,7 @@
 // the real `bellhop serve` ($BELLHOP_BIN), a websocketpp client and REST
 // calls. Each test case starts its own server with the flags it needs and
 // uses hosts of its own.
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <ctime>
@@ -279,6 +280,27 @@ TEST_CASE("ws: handshake refusals and accepted ways in", "[ws][handshake]") {
   CHECK(event_of(fa[1]) == "new_booking");
   CHECK(fa[1]["data"]["id"] == nid);
   CHECK(fa[1]["data"]["hostId"] == h3);
+}
+
+TEST_CASE("ws: bad tokens from one address are limited, valid ones never",
+          "[ws][handshake]") {
+  server_process srv{{"--ws-ttl-ms", "0"}};
+  ws_client c;
+  auto h1 = uid("lim-host");
+  auto bad = sign_hs256("not-the-secret", h1, role::host, 3600);
+  // Ten bad tokens are 401 (the burst); the ones right after are 429 with
+  // Retry-After, as unauthenticated REST requests are.
+  std::vector<int> statuses;
+  for (int i = 0; i < 12; ++i)
+    statuses.push_back(c.wait_refused(c.connect(srv.ws_url(ws_query(bad)))));
+  CHECK(std::count(statuses.begin(), statuses.begin() + 10, 401) == 10);
+  CHECK(statuses[10] == 429);
+  CHECK(statuses[11] == 429);
+  // A valid token from the same address is not held back by them.
+  auto good = c.connect(srv.ws_url(ws_query(host_token(h1))));
+  REQUIRE(c.wait_open(good));
+  auto f = frames_at_least(c, good, 1);
+  CHECK(event_of(f[0]) == "hello");
 }
 
 // ================================================================== hello

@@ -154,17 +154,20 @@ bool gateway::impl::on_validate(conn& c) {
     refuse(con, 404, "not_found", "no such path");
     return false;
   }
-  asio::error_code ec;
-  auto address = c.socket().remote_endpoint(ec).address().to_string();
-  if (auto wait = failed_handshakes.peek(address); wait > 0) {
-    refuse(con, 429, "rate_limited", "too many failed handshakes", wait);
-    return false;
-  }
   auto hs = check_handshake(jwt, resource,
                             con->get_request_header("Authorization"));
+  if (hs.status == 401) {
+    // Bad tokens are limited per address (10, then 1 a second), as REST
+    // limits unauthenticated requests; a valid token is never held back
+    // by what others behind the same address sent.
+    asio::error_code ec;
+    auto address = c.socket().remote_endpoint(ec).address().to_string();
+    if (auto wait = failed_handshakes.take(address); wait > 0) {
+      refuse(con, 429, "rate_limited", "too many failed handshakes", wait);
+      return false;
+    }
+  }
   if (hs.status != 0) {
-    if (hs.status == 401)
-      failed_handshakes.take(address);
     refuse(con, hs.status, hs.code, hs.message);
     return false;
   }

@@ -21,10 +21,6 @@ public:
   /// seconds to wait before a token is there (the Retry-After value).
   int take(const std::string& key);
 
-  /// Like take, but leaves the token: 0 when `key` has one, else the whole
-  /// seconds until it will.
-  int peek(const std::string& key);
-
   bool enabled() const {
     return rate_ > 0;
   }
