@@ -1,6 +1,8 @@
 // Option parsing and the TOML config file.
 #include "options.hpp"
 
+#include <cstdlib>
+
 #include <toml++/toml.h>
 
 namespace bellhop::app {
@@ -37,6 +39,15 @@ options::options(const std::vector<option_spec>& specs, int argc, char** argv,
       v.clear();
     v.push_back(value);
   }
+}
+
+bool options::take_from_environment(const std::string& name,
+                                    const char* var) {
+  const char* v = std::getenv(var);
+  if (v == nullptr || *v == '\0' || values_.count(name) > 0)
+    return false;
+  values_[name].push_back(v);
+  return true;
 }
 
 void options::load_config_file() {

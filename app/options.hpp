@@ -1,7 +1,8 @@
 // Command-line options of `bellhop serve` and `bellhop token`: a table of
 // known long options, `--name value` / `--name=value` parsing, and a TOML
 // file (`--config`) whose keys are the same names without dashes. Flags
-// given on the command line override the file.
+// given on the command line override the environment, which overrides the
+// file.
 #pragma once
 
 #include <map>
@@ -30,6 +31,13 @@ public:
   /// missing value.
   options(const std::vector<option_spec>& specs, int argc, char** argv,
           int first);
+
+  /// Takes `name` from the environment variable `var` (when it is set and
+  /// not empty) unless the command line gave it: call before
+  /// `load_config_file`, so that flags beat the environment and the
+  /// environment beats the file.
+  /// Returns whether it took it.
+  bool take_from_environment(const std::string& name, const char* var);
 
   /// Loads the TOML file named by --config (if any) under the flags.
   void load_config_file();

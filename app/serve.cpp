@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "bellhop/actors/core.hpp"
+#include "bellhop/auth/jwt.hpp"
 #include "bellhop/http/rest_server.hpp"
 #include "bellhop/storage/store.hpp"
 #include "bellhop/telemetry/log.hpp"
@@ -86,13 +87,17 @@ http::rest_config rest_config_from(const options& opts) {
   rc.threads = static_cast<int>(opts.integer("http-threads", 1, 1, 64));
   rc.rate_limit = opts.number("rate-limit", 50);
   rc.booking_rate_limit = opts.number("booking-rate-limit", 10);
-  const char* env = std::getenv("BELLHOP_JWT_SECRET");
-  rc.jwt.secret = opts.str("jwt-secret", env != nullptr ? env : "");
+  rc.jwt.secret = opts.str("jwt-secret", "");
   if (opts.has("jwt-public-key")) {
     rc.jwt.public_key_pem = read_file(opts.str("jwt-public-key", ""));
     rc.jwt.alg = opts.str("jwt-alg", "RS256");
     if (rc.jwt.alg != "RS256" && rc.jwt.alg != "ES256")
       throw usage_error("--jwt-alg must be RS256 or ES256");
+    if (auto problem = auth::public_key_problem(rc.jwt.public_key_pem, rc.jwt.alg);
+        !problem.empty())
+      throw usage_error("--jwt-public-key " + opts.str("jwt-public-key", "")
+                        + ": " + problem + " (--jwt-alg " + rc.jwt.alg + ")");
+    rc.jwt.secret.clear();  // from the environment: unused with a key
   } else if (rc.jwt.secret.empty() && !opts.flag("demo")) {
     throw usage_error("give --jwt-secret (or set BELLHOP_JWT_SECRET) or "
                       "--jwt-public-key");
@@ -157,7 +162,17 @@ int serve_command(int argc, char** argv) {
                 << options::help_text(serve_specs());
       return 0;
     }
+    bool secret_from_env
+      = opts.take_from_environment("jwt-secret", "BELLHOP_JWT_SECRET");
     opts.load_config_file();
+    // Tokens are checked with one algorithm (§2): a secret given along with
+    // a public key would be silently unused.
+    if (opts.flag("demo") && opts.has("jwt-public-key"))
+      throw usage_error("--demo signs its own HS256 tokens: give --jwt-secret "
+                        "or nothing, not --jwt-public-key");
+    if (opts.has("jwt-public-key") && opts.has("jwt-secret") && !secret_from_env)
+      throw usage_error("--jwt-secret and --jwt-public-key exclude each other: "
+                        "tokens are checked with one algorithm");
     auto log_format = opts.str("log-format", "text");
     telemetry::level log_level = telemetry::level::info;
     if ((log_format != "text" && log_format != "json")

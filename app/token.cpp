@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "bellhop/actors/domain.hpp"
 #include "bellhop/auth/jwt.hpp"
 #include "commands.hpp"
 #include "options.hpp"
@@ -29,12 +30,18 @@ int token_command(int argc, char** argv) {
     auto r = auth::parse_role(opts.str("role", ""));
     if (!r)
       throw usage_error("--role must be host, guest, service or admin");
+    // A host's or guest's sub is its id (§2, §3): the server refuses any
+    // other, so no such token is made.
+    auto sub = opts.str("sub", "");
+    if ((*r == auth::role::host || *r == auth::role::guest) && !valid_id(sub))
+      throw usage_error("--sub of a " + std::string{auth::to_string(*r)}
+                        + " must be 1-64 characters of A-Z a-z 0-9 . _ -");
     const char* env = std::getenv("BELLHOP_JWT_SECRET");
     auto secret = opts.str("jwt-secret", env != nullptr ? env : "");
     if (secret.empty())
       throw usage_error("give --jwt-secret or set BELLHOP_JWT_SECRET");
     auto ttl = opts.integer("ttl", 3600, 1, 10LL * 365 * 86400);
-    auto token = auth::sign_hs256(secret, opts.str("sub", ""), *r, ttl);
+    auto token = auth::sign_hs256(secret, sub, *r, ttl);
     if (token.empty()) {
       std::cerr << "bellhop token: signing failed\n";
       return 1;

@@ -2,13 +2,18 @@
 #include "bellhop/auth/jwt.hpp"
 
 #include <chrono>
-#include <cerrno>
+#include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
 
 #include <jwt.h>
+#include <nlohmann/json.hpp>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 namespace bellhop::auth {
 
@@ -32,28 +37,69 @@ std::optional<principal> fail(std::string* why, const char* reason) {
   return std::nullopt;
 }
 
-/// The claim `name` as a string (nullopt when absent or not a string).
-std::optional<std::string> string_claim(jwt_t* jwt, const char* name) {
-  errno = 0;
-  const char* v = jwt_get_grant(jwt, name);
-  if (v == nullptr)
-    return std::nullopt;
-  return std::string{v};
+/// libjwt's JSON of the header (`header` true) or the claims, parsed; a
+/// discarded value when libjwt has none.
+nlohmann::json parsed(jwt_t* jwt, bool header) {
+  char* text = header ? jwt_get_headers_json(jwt, nullptr)
+                      : jwt_get_grants_json(jwt, nullptr);
+  if (text == nullptr)
+    return nlohmann::json::value_t::discarded;
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  free(text);
+  return doc;
 }
 
-/// The claim `name` as an integer (nullopt when absent or not a number).
-std::optional<int64_t> int_claim(jwt_t* jwt, const char* name) {
-  errno = 0;
-  long v = jwt_get_grant_int(jwt, name);
-  if (errno != 0)
+/// The claim `name` as a string (nullopt when absent or not a string).
+std::optional<std::string> string_claim(const nlohmann::json& claims,
+                                        const char* name) {
+  auto i = claims.find(name);
+  if (i == claims.end() || !i->is_string())
     return std::nullopt;
-  return v;
+  return i->get<std::string>();
+}
+
+/// A NumericDate claim in whole seconds (nullopt when absent or not a
+/// number). RFC 7519 allows fractions; they are cut off.
+std::optional<int64_t> time_claim(const nlohmann::json& claims,
+                                  const char* name) {
+  auto i = claims.find(name);
+  if (i == claims.end() || !i->is_number())
+    return std::nullopt;
+  if (i->is_number_float()) {
+    double v = i->get<double>();
+    if (!(v > -9.2e18 && v < 9.2e18))
+      return std::nullopt;
+    return static_cast<int64_t>(std::floor(v));
+  }
+  if (i->is_number_unsigned() && i->get<uint64_t>() > uint64_t{INT64_MAX})
+    return INT64_MAX;
+  return i->get<int64_t>();
+}
+
+/// Whether `aud` (a string or an array of strings) names `want`.
+bool audience_matches(const nlohmann::json& claims, const std::string& want) {
+  auto i = claims.find("aud");
+  if (i == claims.end())
+    return false;
+  if (i->is_string())
+    return i->get<std::string>() == want;
+  if (!i->is_array())
+    return false;
+  for (const auto& a : *i)
+    if (a.is_string() && a.get<std::string>() == want)
+      return true;
+  return false;
 }
 
 /// now is past exp + leeway (written so that no exp, however large,
 /// overflows).
 bool expired(int64_t exp, int64_t now, int64_t leeway) {
   return now - leeway > exp;
+}
+
+/// now + leeway is before nbf (written so that no nbf overflows).
+bool not_yet_valid(int64_t nbf, int64_t now, int64_t leeway) {
+  return nbf - leeway > now;
 }
 
 /// Per-thread cache of verified tokens: bounded, cleared when full.
@@ -119,10 +165,12 @@ std::optional<principal> jwt_verifier::verify(std::string_view token,
 std::optional<principal> jwt_verifier::decode(const std::string& token,
                                               std::string* why) const {
   jwt_alg_t expected = JWT_ALG_HS256;
+  const char* expected_name = "HS256";
   const unsigned char* key = nullptr;
   int key_len = 0;
   if (cfg_.alg == "RS256" || cfg_.alg == "ES256") {
     expected = cfg_.alg == "RS256" ? JWT_ALG_RS256 : JWT_ALG_ES256;
+    expected_name = cfg_.alg == "RS256" ? "RS256" : "ES256";
     key = reinterpret_cast<const unsigned char*>(cfg_.public_key_pem.data());
     key_len = static_cast<int>(cfg_.public_key_pem.size());
   } else {
@@ -135,39 +183,58 @@ std::optional<principal> jwt_verifier::decode(const std::string& token,
   if (jwt_decode(&raw, token.c_str(), key, key_len) != 0 || raw == nullptr)
     return fail(why, "invalid token");
   jwt_ptr jwt{raw};
-  // libjwt accepts the header's algorithm; only the configured one may pass.
-  if (jwt_get_alg(jwt.get()) != expected)
+  // libjwt takes the header's algorithm, and reads its name without regard
+  // to case; only the configured one, spelt exactly (RFC 7515), may pass.
+  auto header = parsed(jwt.get(), true);
+  if (jwt_get_alg(jwt.get()) != expected || !header.is_object()
+      || header.value("alg", "") != expected_name)
     return fail(why, "unexpected algorithm");
-  auto sub = string_claim(jwt.get(), "sub");
+  // No extension is understood, so none may be critical (RFC 7515, 4.1.11).
+  if (header.contains("crit"))
+    return fail(why, "unsupported critical header");
+  auto claims = parsed(jwt.get(), false);
+  if (!claims.is_object())
+    return fail(why, "invalid claims");
+  auto sub = string_claim(claims, "sub");
   if (!sub || sub->empty())
     return fail(why, "missing sub");
-  auto role_text = string_claim(jwt.get(), "role");
+  auto role_text = string_claim(claims, "role");
   auto r = role_text ? parse_role(*role_text) : std::nullopt;
   if (!r)
     return fail(why, "missing or unknown role");
-  auto exp = int_claim(jwt.get(), "exp");
+  auto exp = time_claim(claims, "exp");
   if (!exp)
     return fail(why, "missing exp");
-  if (expired(*exp, now_seconds(), cfg_.leeway_seconds))
+  auto now = now_seconds();
+  if (expired(*exp, now, cfg_.leeway_seconds))
     return fail(why, "token expired");
-  if (!cfg_.issuer.empty() && string_claim(jwt.get(), "iss") != cfg_.issuer)
-    return fail(why, "wrong issuer");
-  if (!cfg_.audience.empty()) {
-    auto aud = string_claim(jwt.get(), "aud");
-    bool match = aud && *aud == cfg_.audience;
-    if (!match) {
-      // An array of audiences: look for the configured one.
-      char* arr = jwt_get_grants_json(jwt.get(), "aud");
-      if (arr != nullptr) {
-        std::string quoted = "\"" + cfg_.audience + "\"";
-        match = std::strstr(arr, quoted.c_str()) != nullptr;
-        free(arr);
-      }
-    }
-    if (!match)
-      return fail(why, "wrong audience");
+  if (claims.contains("nbf")) {
+    auto nbf = time_claim(claims, "nbf");
+    if (!nbf || not_yet_valid(*nbf, now, cfg_.leeway_seconds))
+      return fail(why, "token not yet valid");
   }
+  if (!cfg_.issuer.empty() && string_claim(claims, "iss") != cfg_.issuer)
+    return fail(why, "wrong issuer");
+  if (!cfg_.audience.empty() && !audience_matches(claims, cfg_.audience))
+    return fail(why, "wrong audience");
   return principal{std::move(*sub), *r, *exp};
+}
+
+std::string public_key_problem(const std::string& pem, const std::string& alg) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio{
+    BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free};
+  if (!bio)
+    return "cannot read the key";
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{
+    PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free};
+  if (!key)
+    return "not a PEM public key";
+  auto type = EVP_PKEY_base_id(key.get());
+  if (alg == "RS256" && type != EVP_PKEY_RSA)
+    return "RS256 needs an RSA key";
+  if (alg == "ES256" && type != EVP_PKEY_EC)
+    return "ES256 needs an EC key";
+  return {};
 }
 
 std::string sign_hs256(const std::string& secret, const std::string& sub,

@@ -101,6 +101,9 @@ std::string error_body(std::string_view code, std::string_view message,
 
 void send_error(ResponseWriter& w, int status, std::string_view code,
                 std::string_view message, std::string_view field) {
+  // RFC 6750, 3: a 401 names the scheme the client should use.
+  if (status == 401)
+    add_header(w, "WWW-Authenticate", "Bearer realm=\"bellhop\"");
   send_json(w, status, error_body(code, message, field));
 }
 

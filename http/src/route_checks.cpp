@@ -43,7 +43,7 @@ std::optional<auth::principal> authenticate(context& ctx, const Request& req,
 
 std::optional<std::string> target_host(const auth::principal& who,
                                        const Request& req, ResponseWriter& w) {
-  auto named = req.query().get("hostId");
+  auto named = query_param(req, "hostId");
   if (who.role == auth::role::host) {
     // A host token's sub is its hostId: one that no hostId can be names
     // no host (and could reach into another host's keys in the store).
@@ -81,7 +81,7 @@ std::optional<host_request> authorize_host(context& ctx, const Request& req,
 }
 
 std::optional<std::size_t> limit_param(const Request& req, ResponseWriter& w) {
-  auto raw = req.query().get("limit");
+  auto raw = query_param(req, "limit");
   if (!raw)
     return 20;
   auto v = parse_uint(*raw, 1, 100);
@@ -103,6 +103,12 @@ std::optional<nlohmann::json> json_body(context& ctx, const Request& req,
   const auto& body = req.body();
   if (body.size() > ctx.cfg.max_body) {
     send_error(w, 413, "payload_too_large", "the body is over 64 KiB");
+    return std::nullopt;
+  }
+  // No body at all is a missing JSON object, whatever the Content-Type
+  // (curl -X POST sends none): 400, not 415.
+  if (body.empty()) {
+    send_error(w, 400, "invalid_request", "the body must be a JSON object");
     return std::nullopt;
   }
   auto ct = req.headers().tryGet<H::ContentType>();

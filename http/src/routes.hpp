@@ -11,6 +11,7 @@
 #include "bellhop/auth/jwt.hpp"
 #include "context.hpp"
 #include "reply.hpp"
+#include "request_parts.hpp"
 
 namespace bellhop::http {
 

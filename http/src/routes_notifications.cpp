@@ -15,7 +15,7 @@ namespace {
 std::optional<category> category_param(const Request& req, ResponseWriter& w,
                                        bool& ok) {
   ok = true;
-  auto raw = req.query().get("category");
+  auto raw = query_param(req, "category");
   if (!raw)
     return std::nullopt;
   auto cat = parse_category(*raw);
@@ -76,12 +76,9 @@ void get_count(context& ctx, const Request& req, ResponseWriter w) {
   etag.append(std::to_string(c.latest_id)).push_back('"');
   add_header(w, "ETag", etag);
   add_header(w, "Cache-Control", "no-cache");
-  if (auto inm = req.headers().tryGetRaw("If-None-Match")) {
-    auto v = inm->value();
-    if (v == etag || v == "W/" + etag || v == "*") {
-      send_status(w, 304);
-      return;
-    }
+  if (etag_matches(req, etag)) {
+    send_status(w, 304);
+    return;
   }
   send_json(w, 200, "{\"unread\":" + std::to_string(c.unread)
                       + ",\"latestId\":" + std::to_string(c.latest_id) + "}");
@@ -101,8 +98,8 @@ void get_list(context& ctx, const Request& req, ResponseWriter w) {
   if (!limit)
     return;
   q.limit = *limit;
-  auto cursor = req.query().get("cursor");
-  auto after = req.query().get("after");
+  auto cursor = query_param(req, "cursor");
+  auto after = query_param(req, "after");
   if (cursor && after) {
     send_error(w, 400, "invalid_request", "give cursor or after, not both",
                "after");
@@ -123,7 +120,7 @@ void get_list(context& ctx, const Request& req, ResponseWriter w) {
     q.from = *v;
     q.has_from = true;
   }
-  if (auto unread = req.query().get("unread")) {
+  if (auto unread = query_param(req, "unread")) {
     if (*unread != "true" && *unread != "false") {
       send_error(w, 400, "invalid_request", "unread must be true or false",
                  "unread");

@@ -41,16 +41,19 @@ void get_audit(context& ctx, const Request& req, ResponseWriter w) {
     send_error(w, 403, "forbidden", "the audit log is for admins");
     return;
   }
-  auto host = req.query().get("hostId");
+  auto host = query_param(req, "hostId");
   if (!host || !valid_id(*host)) {
-    send_error(w, 400, "invalid_request", "hostId is required", "hostId");
+    send_error(w, 400, "invalid_request",
+               host ? "hostId must be 1-64 characters of A-Z a-z 0-9 . _ -"
+                    : "hostId is required",
+               "hostId");
     return;
   }
   auto limit = limit_param(req, w);
   if (!limit)
     return;
   std::optional<std::string> from;
-  if (auto c = req.query().get("cursor")) {
+  if (auto c = query_param(req, "cursor")) {
     from = host_queries::decode_audit_cursor(*c);
     if (!from) {
       send_error(w, 400, "invalid_request", "malformed cursor", "cursor");
@@ -58,7 +61,7 @@ void get_audit(context& ctx, const Request& req, ResponseWriter w) {
     }
   }
   uint64_t nid = 0;
-  if (auto n = req.query().get("notificationId")) {
+  if (auto n = query_param(req, "notificationId")) {
     auto v = parse_uint(*n, 1, UINT64_MAX);
     if (!v) {
       send_error(w, 400, "invalid_request",

@@ -11,6 +11,7 @@
 
 #include "context.hpp"
 #include "reply.hpp"
+#include "request_parts.hpp"
 
 namespace bellhop::http {
 
@@ -58,42 +59,13 @@ const embedded_file* find_file(std::string_view path) {
   return nullptr;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
-/// Whether If-None-Match names `etag` or is `*`. The header may list several
-/// tags, weak or strong; GET compares them weakly (RFC 9110, 13.1.2).
-bool etag_matches(const Request& req, std::string_view etag) {
-  auto inm = req.headers().tryGetRaw("If-None-Match");
-  if (!inm)
-    return false;
-  const std::string value = inm->value();
-  std::string_view rest = value;
-  for (;;) {
-    auto comma = rest.find(',');
-    auto tag = trim(rest.substr(0, comma));
-    if (starts_with(tag, "W/"))
-      tag.remove_prefix(2);
-    if (tag == etag || tag == "*")
-      return true;
-    if (comma == std::string_view::npos)
-      return false;
-    rest.remove_prefix(comma + 1);
-  }
-}
-
 void send_file(const Request& req, ResponseWriter& w, const embedded_file& f) {
   bool html = ends_with(f.path, ".html");
   // HTML is revalidated on every load: it names the current version of each
   // asset. An asset asked for by that version never changes under its URL,
   // so it may be cached for a year; asked for without it (or with an old
   // one), it is revalidated like HTML.
-  auto v = req.query().get("v");
+  auto v = query_param(req, "v");
   bool immutable = !html && v && *v == f.version;
   add_header(w, "ETag", f.etag);
   add_header(w, "Cache-Control",

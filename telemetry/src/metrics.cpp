@@ -35,10 +35,11 @@ std::string number(double x) {
 
 const char* to_string(route r) {
   static constexpr const char* names[] = {
-    "/healthz", "/readyz", "/metrics", "/openapi.json", "POST /bookings",
-    "GET /bookings/{id}", "POST /notifications", "/notifications/count",
-    "/notifications/list", "/notifications/mark-read", "GET /preferences",
-    "PUT /preferences", "/admin/audit", "static", "/demo", "unknown"};
+    "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json",
+    "POST /bookings", "GET /bookings/{id}", "POST /notifications",
+    "GET /notifications/count", "GET /notifications/list",
+    "POST /notifications/mark-read", "GET /preferences", "PUT /preferences",
+    "GET /admin/audit", "GET static", "GET /demo", "unknown"};
   return names[static_cast<std::size_t>(r)];
 }
 

@@ -103,7 +103,7 @@ class OpsTest(unittest.TestCase):
                              metric(before, "bellhop_http_requests_total", labels) + n)
         self.assertGreaterEqual(
             metric(after, "bellhop_http_requests_total",
-                   'route="/notifications/count",code="401"'), 1)
+                   'route="GET /notifications/count",code="401"'), 1)
         self.assertGreater(metric(after, "bellhop_storage_commit_seconds_count"),
                            metric(before, "bellhop_storage_commit_seconds_count"))
         self.assertGreaterEqual(metric(after, "bellhop_host_actors"), 1)

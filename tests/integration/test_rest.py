@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -255,6 +256,31 @@ class AuthTest(ServerTestCase):
     def test_host_sub_that_is_no_host_id_is_401(self):
         for sub in ("h 1", "h1\u0001U", "x" * 65, "h/1"):
             self.assert_count_401(token(sub, "host"))
+
+    def test_alg_is_compared_exactly(self):
+        # RFC 7515: "HS256" only, not "hs256" (the signature is HMAC-SHA256
+        # either way, so only the spelling differs).
+        for alg in ("hs256", "Hs256"):
+            with self.subTest(alg=alg):
+                self.assert_count_401(token(uid("h"), "host", alg=alg))
+
+    def test_401_names_the_bearer_scheme(self):
+        resp = self.req("GET", "/notifications/count")
+        self.assert_error(resp, 401, "unauthorized")
+        self.assertTrue(resp[1].get("www-authenticate", "").startswith("Bearer"),
+                        resp[1])
+
+    def test_nbf_in_the_future_is_401(self):
+        now = int(time.time())
+        self.assert_count_401(token(uid("h"), "host", extra={"nbf": now + 3600}))
+        resp = self.count(uid("h"), tok=token("hx", "host",
+                                              extra={"nbf": now - 5}))
+        self.assert_status(resp, 200)
+
+    def test_guest_sub_that_is_no_guest_id_is_401(self):
+        body = booking_body(uid("h"), uid("r"))
+        resp = self.req("POST", "/bookings", body, token=token("g 1", "guest"))
+        self.assert_error(resp, 401, "unauthorized")
 
     def test_missing_exp_is_401(self):
         self.assert_count_401(token("h1", "host", drop=("exp",)))
@@ -828,6 +854,32 @@ class CountTest(ServerTestCase):
         self.assert_status(resp, 304)
         self.assertEqual(resp[3], b"")
 
+    def test_if_none_match_list_and_weak_tags_match(self):
+        host = uid("h")
+        self.seed(host, 1)
+        etag = self.count(host)[1].get("etag")
+        self.assertTrue(etag)
+        for inm in ('"x", ' + etag, etag + ', "x"', "W/" + etag, "*",
+                    ' %s ' % etag):
+            with self.subTest(if_none_match=inm):
+                resp = self.count(host, headers={"If-None-Match": inm})
+                self.assert_status(resp, 304)
+        resp = self.count(host, headers={"If-None-Match": '"x", "y"'})
+        self.assert_status(resp, 200)
+
+    def test_query_values_are_percent_decoded(self):
+        host = uid("h")
+        self.seed(host, 3)
+        encoded = "".join("%%%02X" % ord(c) for c in host)
+        resp = self.req("GET", "/notifications/count?hostId=" + encoded,
+                        token=host_token(host))
+        self.assert_status(resp, 200)
+        self.assertEqual(resp[2]["unread"], 3)
+        resp = self.req("GET", "/notifications/list?limit=%32&unread=tru%65",
+                        token=host_token(host))
+        self.assert_status(resp, 200)
+        self.assertEqual(len(resp[2]["items"]), 2)
+
     def test_old_etag_after_new_notification_is_200(self):
         host = uid("h")
         self.seed(host, 1)
@@ -1013,6 +1065,14 @@ class MarkReadTest(ServerTestCase):
             with self.subTest(body=body):
                 self.assert_error(self.mark(host, body), 400,
                                   "invalid_request")
+        self.assertEqual(self.count_ok(host)["unread"], 1)
+
+    def test_no_body_at_all_is_400(self):
+        # Nothing was sent, so there is no media type to refuse.
+        host = self.fresh_host(1)
+        resp = self.req("POST", "/notifications/mark-read",
+                        token=host_token(host))
+        self.assert_error(resp, 400, "invalid_request")
         self.assertEqual(self.count_ok(host)["unread"], 1)
 
     def test_malformed_forms_are_400(self):
@@ -1240,14 +1300,71 @@ class CliTest(ContractAssertions, unittest.TestCase):
                                                                     "host"))
         self.assert_error(bad, 401, "unauthorized")
 
-    def test_flag_overrides_config_file(self):
-        _, client = self.config_server(["--jwt-secret", "flag-secret"])
+    def assert_secret_used(self, client, used, unused):
         ok = client.req("GET", "/notifications/count",
-                        token=token("h1", "host", secret="flag-secret"))
+                        token=token("h1", "host", secret=used))
         self.assert_status(ok, 200)
         old = client.req("GET", "/notifications/count",
-                         token=token("h1", "host", secret="file-secret"))
+                         token=token("h1", "host", secret=unused))
         self.assert_error(old, 401, "unauthorized")
+
+    def test_flag_overrides_config_file(self):
+        _, client = self.config_server(["--jwt-secret", "flag-secret"])
+        self.assert_secret_used(client, "flag-secret", "file-secret")
+
+    def test_environment_overrides_config_file(self):
+        # Flags beat the environment, which beats the file.
+        saved = os.environ.get("BELLHOP_JWT_SECRET")
+        os.environ["BELLHOP_JWT_SECRET"] = "env-secret"
+        try:
+            _, client = self.config_server()
+        finally:
+            if saved is None:
+                del os.environ["BELLHOP_JWT_SECRET"]
+            else:
+                os.environ["BELLHOP_JWT_SECRET"] = saved
+        self.assert_secret_used(client, "env-secret", "file-secret")
+
+    def test_token_refuses_a_sub_the_server_would_refuse(self):
+        for role in ("host", "guest"):
+            with self.subTest(role=role):
+                result = run_cli("token", "--sub", "h 1", "--role", role,
+                                 "--jwt-secret", "s")
+                self.assertEqual(result.returncode, 2, result.stdout)
+                self.assertEqual(result.stdout, "")
+                self.assertIn("--sub", result.stderr)
+
+    def key_file(self, kind):
+        """A PEM public key of `kind` ("rsa" or "ec"), made by openssl."""
+        key_dir = tempfile.mkdtemp(prefix="bellhop-key-")
+        self.addCleanup(shutil.rmtree, key_dir, True)
+        private = os.path.join(key_dir, "key.pem")
+        public = os.path.join(key_dir, "key.pub")
+        gen = (["openssl", "genrsa", "-out", private, "2048"] if kind == "rsa"
+               else ["openssl", "ecparam", "-name", "prime256v1", "-genkey",
+                     "-noout", "-out", private])
+        subprocess.run(gen, check=True, capture_output=True)
+        subprocess.run(["openssl", "pkey", "-in", private, "-pubout", "-out",
+                        public], check=True, capture_output=True)
+        return public
+
+    def serve_exit_code(self, *args):
+        data_dir = tempfile.mkdtemp(prefix="bellhop-it-")
+        self.addCleanup(shutil.rmtree, data_dir, True)
+        result = run_cli("serve", "--data-dir", data_dir, "--http-port", "0",
+                         "--ws-port", "0", *args, timeout=10)
+        return result.returncode, result.stderr
+
+    def test_key_options_that_cannot_work_exit_2(self):
+        rsa, ec = self.key_file("rsa"), self.key_file("ec")
+        for args in (["--jwt-public-key", ec],  # RS256 by default
+                     ["--jwt-public-key", rsa, "--jwt-alg", "ES256"],
+                     ["--jwt-public-key", rsa, "--jwt-secret", "s"],
+                     ["--jwt-public-key", "/dev/null"]):
+            with self.subTest(args=args):
+                code, err = self.serve_exit_code(*args)
+                self.assertEqual(code, 2, err)
+                self.assertIn("--jwt-", err)
 
 
 # ========================================================= process life

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 #include <jwt.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "bellhop/auth/jwt.hpp"
 
@@ -36,6 +38,48 @@ std::string make(const std::string& secret, jwt_alg_t alg,
   free(s);
   jwt_free(jwt);
   return out;
+}
+
+std::string base64url(const std::string& in) {
+  static constexpr char abc[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8
+                 | (unsigned char)in[i + 2];
+    for (int s = 18; s >= 0; s -= 6)
+      out.push_back(abc[(v >> s) & 63]);
+  }
+  if (i + 1 == in.size()) {
+    unsigned v = (unsigned char)in[i] << 16;
+    out.push_back(abc[(v >> 18) & 63]);
+    out.push_back(abc[(v >> 12) & 63]);
+  } else if (i + 2 == in.size()) {
+    unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8;
+    out.push_back(abc[(v >> 18) & 63]);
+    out.push_back(abc[(v >> 12) & 63]);
+    out.push_back(abc[(v >> 6) & 63]);
+  }
+  return out;
+}
+
+/// A token with exactly this header and these claims (JSON text), signed
+/// with HMAC-SHA256 whatever the header says: for what libjwt will not write.
+std::string raw_hs256(const std::string& secret, const std::string& header,
+                      const std::string& claims) {
+  auto input = base64url(header) + "." + base64url(claims);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac,
+       &len);
+  return input + "." + base64url(std::string(reinterpret_cast<char*>(mac), len));
+}
+
+/// {"sub":"h1","role":"host",<extra>}
+std::string claims_with(const std::string& extra) {
+  return R"({"sub":"h1","role":"host",)" + extra + "}";
 }
 
 jwt_config hs(const std::string& secret) {
@@ -108,6 +152,54 @@ TEST_CASE("tokens are refused for each reason") {
   }
 }
 
+TEST_CASE("the header's alg must be the configured one, spelt exactly") {
+  jwt_verifier v{hs("s3cret")};
+  auto exp = "\"exp\":" + std::to_string(now() + 60);
+  std::string why;
+  CHECK(v.verify(raw_hs256("s3cret", R"({"alg":"HS256","typ":"JWT"})",
+                           claims_with(exp))));
+  CHECK(!v.verify(raw_hs256("s3cret", R"({"alg":"hs256","typ":"JWT"})",
+                            claims_with(exp)),
+                  &why));
+  CHECK(why == "unexpected algorithm");
+  CHECK(!v.verify(raw_hs256("s3cret", R"({"alg":"Hs256"})", claims_with(exp))));
+}
+
+TEST_CASE("a header marked critical is refused: no extension is understood") {
+  jwt_verifier v{hs("s3cret")};
+  std::string why;
+  auto t = raw_hs256("s3cret", R"({"alg":"HS256","crit":["x"],"x":1})",
+                     claims_with("\"exp\":" + std::to_string(now() + 60)));
+  CHECK(!v.verify(t, &why));
+  CHECK(why == "unsupported critical header");
+}
+
+TEST_CASE("nbf is honoured with the leeway") {
+  jwt_verifier v{hs("s3cret")};
+  auto exp = "\"exp\":" + std::to_string(now() + 3600);
+  auto with_nbf = [&](const std::string& nbf) {
+    return raw_hs256("s3cret", R"({"alg":"HS256"})",
+                     claims_with(exp + ",\"nbf\":" + nbf));
+  };
+  std::string why;
+  CHECK(!v.verify(with_nbf(std::to_string(now() + 3600)), &why));
+  CHECK(why == "token not yet valid");
+  CHECK(v.verify(with_nbf(std::to_string(now() + 10))));  // within 30 s
+  CHECK(v.verify(with_nbf(std::to_string(now() - 10))));
+  CHECK(!v.verify(with_nbf("\"soon\"")));  // not a NumericDate
+}
+
+TEST_CASE("exp may have a fraction, as RFC 7519 allows") {
+  jwt_verifier v{hs("s3cret")};
+  auto t = [&](const std::string& exp) {
+    return raw_hs256("s3cret", R"({"alg":"HS256"})", claims_with("\"exp\":" + exp));
+  };
+  CHECK(v.verify(t(std::to_string(now() + 600) + ".5")));
+  CHECK(v.verify(t(std::to_string(now() + 600) + ".0")));
+  CHECK(!v.verify(t(std::to_string(now() - 600) + ".5")));
+  CHECK(!v.verify(t("\"tomorrow\"")));
+}
+
 TEST_CASE("a token expired within the 30 s leeway is still accepted") {
   jwt_verifier v{hs("s3cret")};
   auto t = make("s3cret", JWT_ALG_HS256, {{"sub", "g1"}, {"role", "guest"}},
@@ -134,6 +226,15 @@ TEST_CASE("issuer and audience are checked when configured") {
                      {{"sub", "h1"}, {"role", "host"}, {"iss", "booking-site"}},
                      {{"exp", now() + 60}});
   CHECK(!v.verify(no_aud));
+  auto claims = [&](const std::string& aud) {
+    return raw_hs256("s3cret", R"({"alg":"HS256"})",
+                     claims_with(R"("iss":"booking-site","aud":)" + aud
+                                 + ",\"exp\":" + std::to_string(now() + 60)));
+  };
+  CHECK(v.verify(claims(R"(["other","bellhop"])")));
+  CHECK(!v.verify(claims(R"(["other","bellhop2"])")));
+  CHECK(!v.verify(claims(R"(["x\"bellhop\""])")));
+  CHECK(!v.verify(claims("7")));
 }
 
 TEST_CASE("sign_hs256 makes tokens the verifier accepts") {

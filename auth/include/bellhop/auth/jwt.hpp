@@ -1,7 +1,10 @@
 // JSON Web Tokens: the verifier used by every authenticated endpoint and
 // the signer behind `bellhop token`. A token is accepted only when its
-// `alg` is the configured one (never `none`), its signature checks, `sub`
-// and a known `role` are present, and `exp` has not passed (30 s leeway).
+// `alg` is the configured one, spelt exactly (never `none`), its signature
+// checks, no header is marked critical (`crit`), `sub` and a known `role`
+// are present, `exp` has not passed and `nbf`, when present, has (both with
+// 30 s leeway; fractional seconds allowed), and `iss`/`aud` match when
+// configured.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +57,11 @@ private:
                                   std::string* why) const;
   jwt_config cfg_;
 };
+
+/// Why the PEM public key `pem` cannot check `alg` (RS256 or ES256) tokens:
+/// empty when it can; "not a PEM public key" or "an EC key cannot check
+/// RS256 tokens", say, otherwise.
+std::string public_key_problem(const std::string& pem, const std::string& alg);
 
 /// Signs an HS256 token with `sub`, `role`, `iat` and `exp` = now + ttl.
 /// Empty on failure.

@@ -1,0 +1,77 @@
+// Query values and If-None-Match, read as HTTP means them.
+#include "request_parts.hpp"
+
+namespace bellhop::http {
+
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decoded(const std::string& raw) {
+  if (raw.find('%') == std::string::npos)
+    return raw;
+  std::string out;
+  out.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    int hi = -1;
+    int lo = -1;
+    if (raw[i] == '%' && i + 2 < raw.size()) {
+      hi = hex_digit(raw[i + 1]);
+      lo = hex_digit(raw[i + 2]);
+    }
+    if (hi >= 0 && lo >= 0) {
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(raw[i]);
+    }
+  }
+  return out;
+}
+
+std::string_view trim_blanks(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+} // namespace
+
+std::optional<std::string> query_param(const Pistache::Http::Request& req,
+                                       const std::string& name) {
+  auto raw = req.query().get(name);
+  if (!raw)
+    return std::nullopt;
+  return percent_decoded(*raw);
+}
+
+bool etag_matches(const Pistache::Http::Request& req, std::string_view etag) {
+  auto inm = req.headers().tryGetRaw("If-None-Match");
+  if (!inm)
+    return false;
+  const std::string value = inm->value();
+  std::string_view rest = value;
+  for (;;) {
+    auto comma = rest.find(',');
+    auto tag = trim_blanks(rest.substr(0, comma));
+    if (tag.substr(0, 2) == "W/")
+      tag.remove_prefix(2);
+    if (tag == etag || tag == "*")
+      return true;
+    if (comma == std::string_view::npos)
+      return false;
+    rest.remove_prefix(comma + 1);
+  }
+}
+
+} // namespace bellhop::http
