@@ -49,7 +49,8 @@ nlohmann::json parsed(jwt_t* jwt, bool header) {
   return doc;
 }
 
-/// The claim `name` as a string (nullopt when absent or not a string).
+/// The claim (or header field) `name` as a string (nullopt when absent or
+/// not a string).
 std::optional<std::string> string_claim(const nlohmann::json& claims,
                                         const char* name) {
   auto i = claims.find(name);
@@ -187,7 +188,7 @@ std::optional<principal> jwt_verifier::decode(const std::string& token,
   // to case; only the configured one, spelt exactly (RFC 7515), may pass.
   auto header = parsed(jwt.get(), true);
   if (jwt_get_alg(jwt.get()) != expected || !header.is_object()
-      || header.value("alg", "") != expected_name)
+      || string_claim(header, "alg") != expected_name)
     return fail(why, "unexpected algorithm");
   // No extension is understood, so none may be critical (RFC 7515, 4.1.11).
   if (header.contains("crit"))
