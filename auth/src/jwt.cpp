@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <unordered_map>
 
@@ -98,9 +97,10 @@ bool expired(int64_t exp, int64_t now, int64_t leeway) {
   return now - leeway > exp;
 }
 
-/// now + leeway is before nbf (written so that no nbf overflows).
+/// now + leeway is before nbf (written so that no nbf, however small,
+/// overflows).
 bool not_yet_valid(int64_t nbf, int64_t now, int64_t leeway) {
-  return nbf - leeway > now;
+  return nbf > now + leeway;
 }
 
 /// Per-thread cache of verified tokens: bounded, cleared when full.

@@ -200,6 +200,20 @@ TEST_CASE("exp may have a fraction, as RFC 7519 allows") {
   CHECK(!v.verify(t("\"tomorrow\"")));
 }
 
+TEST_CASE("extreme NumericDates neither overflow nor pass by accident") {
+  jwt_verifier v{hs("s3cret")};
+  auto t = [&](const std::string& extra) {
+    return raw_hs256("s3cret", R"({"alg":"HS256"})", claims_with(extra));
+  };
+  auto exp = "\"exp\":" + std::to_string(now() + 600);
+  CHECK(v.verify(t(exp + ",\"nbf\":-9223372036854775808")));
+  CHECK(!v.verify(t(exp + ",\"nbf\":9223372036854775807")));
+  CHECK(!v.verify(t(exp + ",\"nbf\":1e300")));
+  CHECK(v.verify(t("\"exp\":9223372036854775807")));
+  CHECK(!v.verify(t("\"exp\":-9223372036854775808")));
+  CHECK(!v.verify(t("\"exp\":1e300")));
+}
+
 TEST_CASE("a token expired within the 30 s leeway is still accepted") {
   jwt_verifier v{hs("s3cret")};
   auto t = make("s3cret", JWT_ALG_HS256, {{"sub", "g1"}, {"role", "guest"}},
