@@ -94,7 +94,8 @@ router(router_actor::stateful_pointer<router_state> self, storage::store* st,
       auto i = s.hosts.find(r.host_id);
       if (i == s.hosts.end() || i->second.forwarded != r.received)
         return false;
-      s.names.erase(i->second.handle.address());
+      // Its name stays until its down message, which counts it out of
+      // bellhop_host_actors.
       s.hosts.erase(i);
       return true;
     },

@@ -7,6 +7,7 @@
 
 #include "bellhop/actors/errors.hpp"
 #include "bellhop/actors/queries.hpp"
+#include "bellhop/telemetry/metrics.hpp"
 #include "deterministic_core.hpp"
 
 using namespace bellhop;
@@ -165,13 +166,17 @@ TEST_CASE_METHOD(fixture, "mark-read by ids, up to an id, and all") {
 }
 
 TEST_CASE_METHOD(fixture, "an idle host actor stops and its state reloads") {
+  auto& gauge = telemetry::metrics().host_actors;
+  auto before = gauge.value();
   REQUIRE(book("h1", "r1", "2026-12-01", "2026-12-03"));
+  CHECK(gauge.value() == before + 1);
   auto running = sys.registry().running();
   sched.advance_time(std::chrono::milliseconds(1000));
   settle();
   sched.advance_time(std::chrono::milliseconds(1000));
   settle();
   CHECK(sys.registry().running() == running - 1);  // the host actor is gone
+  CHECK(gauge.value() == before);  // and counted out
   auto next = book("h1", "r2", "2026-12-01", "2026-12-03");
   REQUIRE(next);
   CHECK(has(next->body, R"("notification":{"id":2})"));  // ids continue
