@@ -4,6 +4,7 @@
 #include <string>
 
 #include "bellhop/storage/store.hpp"
+#include "dir_lock.hpp"
 #include "lmdb_check.hpp"
 #include "migrate.hpp"
 
@@ -33,7 +34,13 @@ store::store(options opts) : opts_(std::move(opts)) {
   if (ec)
     throw std::runtime_error("cannot create data directory " + opts_.dir
                              + ": " + ec.message());
-  check(mdb_env_create(&env_), "mdb_env_create");
+  dir_lock_ = lock_data_dir(opts_.dir);
+  try {
+    check(mdb_env_create(&env_), "mdb_env_create");
+  } catch (...) {
+    unlock_data_dir(dir_lock_);
+    throw;
+  }
   try {
     check(mdb_env_set_maxdbs(env_, 16), "mdb_env_set_maxdbs");
     check(mdb_env_set_maxreaders(env_, opts_.max_readers),
@@ -71,6 +78,7 @@ store::store(options opts) : opts_(std::move(opts)) {
     check(mdb_txn_commit(txn), "mdb_txn_commit");
   } catch (...) {
     mdb_env_close(env_);
+    unlock_data_dir(dir_lock_);
     throw;
   }
 }
@@ -81,6 +89,7 @@ store::~store() {
   // nothing submitted is silently dropped.
   drain();
   mdb_env_close(env_);
+  unlock_data_dir(dir_lock_);
 }
 
 } // namespace bellhop::storage

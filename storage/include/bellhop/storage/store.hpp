@@ -157,6 +157,7 @@ private:
                     std::vector<status>& results);
 
   options opts_;
+  int dir_lock_ = -1;  // one server per directory (storage/src/dir_lock.hpp)
   MDB_env* env_ = nullptr;
   tables db_{};
   std::mutex mtx_;
