@@ -64,19 +64,24 @@ void options::load_config_file() {
   for (auto&& [key, node] : tbl) {
     std::string name{key.str()};
     auto spec = find(name);
-    if (spec == nullptr || name == "config")
+    if (spec == nullptr || name == "config" || name == "help")
       throw usage_error("unknown key in " + path + ": " + name);
     if (values_.count(name) > 0)
       continue;  // the command line wins
+    // By the node's own type: toml++ converts between types on request (a
+    // boolean read as an integer is 1), so asking would lose switches.
     auto to_text = [&](const toml::node& n) -> std::string {
-      if (auto s = n.value<std::string>())
-        return *s;
-      if (auto i = n.value<int64_t>())
-        return std::to_string(*i);
-      if (auto d = n.value<double>())
-        return std::to_string(*d);
-      if (auto b = n.value<bool>())
-        return *b ? "true" : "false";
+      if (!spec->takes_value) {
+        if (!n.is_boolean())
+          throw usage_error(name + " in " + path + " is a switch: true or false");
+        return n.as_boolean()->get() ? "true" : "false";
+      }
+      if (n.is_string())
+        return n.as_string()->get();
+      if (n.is_integer())
+        return std::to_string(n.as_integer()->get());
+      if (n.is_floating_point())
+        return std::to_string(n.as_floating_point()->get());
       throw usage_error("unsupported value for " + name + " in " + path);
     };
     auto& v = values_[name];

@@ -43,7 +43,7 @@ const std::vector<option_spec>& serve_specs() {
     {"ws-ttl-ms", true, false, "close each socket after this long (default 3000, 0: never)"},
     {"ws-close-on-delivery", false, false, "close a socket after its first acked notification"},
     {"max-sessions-per-host", true, false, "live sockets per host (default 16)"},
-    {"max-connections", true, false, "open WebSocket connections in all (default: the open-file limit less 256)"},
+    {"max-connections", true, false, "open WebSocket connections in all (default: the open-file limit less 256, at least 64)"},
     {"data-dir", true, false, "LMDB directory (default ./data)"},
     {"map-size", true, false, "largest size of the store (default 1G)"},
     {"jwt-secret", true, false, "HS256 secret (or $BELLHOP_JWT_SECRET)"},

@@ -1325,6 +1325,36 @@ class CliTest(ContractAssertions, unittest.TestCase):
                 os.environ["BELLHOP_JWT_SECRET"] = saved
         self.assert_secret_used(client, "env-secret", "file-secret")
 
+    def test_switches_in_the_config_file_are_toml_booleans(self):
+        conf_dir = tempfile.mkdtemp(prefix="bellhop-conf-")
+        self.addCleanup(shutil.rmtree, conf_dir, True)
+        path = os.path.join(conf_dir, "bellhop.toml")
+        with open(path, "w") as f:
+            f.write('jwt-secret = "file-secret"\ndemo = true\n')
+        server = Server(["--config", path], omit=("--jwt-secret",))
+        self.addCleanup(server.cleanup)
+        client = server.client()
+        self.addCleanup(client.close)
+        resp = client.req("GET", "/config.json")
+        self.assert_status(resp, 200)
+        self.assertIs(resp[2]["demo"], True)
+        with open(path, "w") as f:
+            f.write('jwt-secret = "s"\nws-close-on-delivery = "yes"\n')
+        code, err = self.serve_exit_code("--config", path)
+        self.assertEqual(code, 2, err)
+        self.assertIn("ws-close-on-delivery", err)
+
+    def test_one_server_per_data_directory(self):
+        first = Server()
+        self.addCleanup(first.cleanup)
+        code, err = self.serve_exit_code("--data-dir", first.data_dir,
+                                         "--jwt-secret", "s")
+        self.assertEqual(code, 1, err)
+        self.assertIn("in use", err)
+        client = first.client()
+        self.addCleanup(client.close)
+        self.assert_status(client.req("GET", "/healthz"), 200)
+
     def test_token_refuses_a_sub_the_server_would_refuse(self):
         for role in ("host", "guest"):
             with self.subTest(role=role):
