@@ -72,9 +72,13 @@ void options::load_config_file() {
     // boolean read as an integer is 1), so asking would lose switches.
     auto to_text = [&](const toml::node& n) -> std::string {
       if (!spec->takes_value) {
-        if (!n.is_boolean())
-          throw usage_error(name + " in " + path + " is a switch: true or false");
-        return n.as_boolean()->get() ? "true" : "false";
+        // A TOML boolean, or the words a flag would take (--name=true).
+        if (n.is_boolean())
+          return n.as_boolean()->get() ? "true" : "false";
+        if (n.is_string()
+            && (n.as_string()->get() == "true" || n.as_string()->get() == "false"))
+          return n.as_string()->get();
+        throw usage_error(name + " in " + path + " is a switch: true or false");
       }
       if (n.is_string())
         return n.as_string()->get();
