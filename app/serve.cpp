@@ -13,6 +13,7 @@
 
 #include <sched.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -62,7 +63,7 @@ const std::vector<option_spec>& serve_specs() {
     {"smtp-user", true, false, "SMTP user name"},
     {"smtp-password", true, false, "SMTP password"},
     {"smtp-starttls", false, false, "require STARTTLS"},
-    {"public-url", true, false, "the page's address, linked in emails (default http://BIND:HTTP-PORT/)"},
+    {"public-url", true, false, "the page's address, linked in emails (default http://BIND:HTTP-PORT/, this host's name for BIND 0.0.0.0 or ::)"},
     {"log-format", true, false, "text or json (default text)"},
     {"log-level", true, false, "debug, info, warn or error (default info)"},
     {"demo", false, false, "demo mode: generated secret, demo host links, /demo booking page"},
@@ -105,6 +106,24 @@ http::rest_config rest_config_from(const options& opts) {
   rc.jwt.issuer = opts.str("jwt-issuer", "");
   rc.jwt.audience = opts.str("jwt-audience", "");
   return rc;
+}
+
+/// The page's address for emails when --public-url is not given. An address
+/// that listens everywhere (0.0.0.0, ::) reaches nobody in a link: this
+/// machine's host name stands in for it, with a warning to set the flag.
+std::string default_public_url(const std::string& bind, uint16_t port) {
+  std::string host = bind;
+  if (bind == "0.0.0.0" || bind == "::" || bind.empty()) {
+    char name[256] = {};
+    host = gethostname(name, sizeof name - 1) == 0 && name[0] != '\0'
+             ? name : "localhost";
+    telemetry::log(telemetry::level::warn, "emails link to this host's name",
+                   {{"host", std::string_view{host}},
+                    {"hint", std::string_view{"set --public-url to the page's address"}}});
+  } else if (bind.find(':') != std::string::npos) {
+    host = "[" + bind + "]";  // an IPv6 literal in a URL
+  }
+  return "http://" + host + ":" + std::to_string(port) + "/";
 }
 
 /// Raises the soft limit on open files to the hard one: every socket is a
@@ -251,8 +270,7 @@ int serve_command(int argc, char** argv) {
       return 1;
     }
     if (core.mailer) {
-      auto url = opts.str("public-url", "http://" + rest_cfg.bind + ":"
-                                          + std::to_string(rest.port()) + "/");
+      auto url = opts.str("public-url", default_public_url(rest_cfg.bind, rest.port()));
       caf::anon_send(core.mailer, mailer_page_url{url});
       resume_email(*st, router, core.mailer);
     }

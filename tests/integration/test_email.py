@@ -16,6 +16,7 @@ import itertools
 import json
 import os
 import re
+import socket
 import sys
 import time
 import unittest
@@ -336,6 +337,26 @@ class SharedServerCase(EmailCase):
         if code is not None:
             self.fail("the shared server exited (code %s); stderr:\n%s"
                       % (code, self.server.stderr_text()[-3000:]))
+
+
+# ======================================================================
+class PublicUrlTest(EmailCase):
+    """The link in an email without --public-url."""
+
+    def test_listening_everywhere_links_to_this_hosts_name(self):
+        self.sink = SmtpSink().start()
+        self.addCleanup(self.sink.stop)
+        self.server = Server(["--smtp-url", self.sink.url, "--smtp-from",
+                              SMTP_FROM, "--bind", "0.0.0.0"],
+                             omit=("--bind",))
+        self.addCleanup(self.server.cleanup)
+        host = uid("h-url")
+        self.put_prefs(host, prefs(address(host)))
+        nid = self.notify(host)["id"]
+        mail = self.wait_mail(mid(host, nid), timeout=5)
+        link = "http://%s:%d/" % (socket.gethostname(), self.server.http_port)
+        self.assertIn(link, mail.text())
+        self.assertNotIn("0.0.0.0", mail.text())
 
 
 # ======================================================================
