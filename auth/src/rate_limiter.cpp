@@ -14,10 +14,6 @@ rate_limiter::rate_limiter(double rate, double burst)
 }
 
 int rate_limiter::take(const std::string& key) {
-  return check(key, true);
-}
-
-int rate_limiter::check(const std::string& key, bool consume) {
   if (rate_ <= 0)
     return 0;
   auto now = std::chrono::steady_clock::now();
@@ -31,14 +27,12 @@ int rate_limiter::check(const std::string& key, bool consume) {
     b.at = now;
   }
   if (b.tokens >= 1) {
-    if (consume)
-      b.tokens -= 1;
+    b.tokens -= 1;
     if (fresh && s.buckets.size() > shard_cap)
       evict(s, now);
     return 0;
   }
-  if (consume)
-    telemetry::metrics().rate_limited.inc();
+  telemetry::metrics().rate_limited.inc();
   return std::max(1, static_cast<int>(std::ceil((1 - b.tokens) / rate_)));
 }
 

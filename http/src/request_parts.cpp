@@ -1,6 +1,8 @@
 // Query values and If-None-Match, read as HTTP means them.
 #include "request_parts.hpp"
 
+#include <utility>
+
 namespace bellhop::http {
 
 namespace {
@@ -15,9 +17,9 @@ int hex_digit(char c) {
   return -1;
 }
 
-std::string percent_decoded(const std::string& raw) {
+std::string percent_decoded(std::string raw) {
   if (raw.find('%') == std::string::npos)
-    return raw;
+    return raw;  // the common case: no copy
   std::string out;
   out.reserve(raw.size());
   for (std::size_t i = 0; i < raw.size(); ++i) {
@@ -52,7 +54,7 @@ std::optional<std::string> query_param(const Pistache::Http::Request& req,
   auto raw = req.query().get(name);
   if (!raw)
     return std::nullopt;
-  return percent_decoded(*raw);
+  return percent_decoded(std::move(*raw));
 }
 
 bool etag_matches(const Pistache::Http::Request& req, std::string_view etag) {

@@ -29,13 +29,22 @@ std::string bearer_token(const Request& req) {
 std::optional<auth::principal> authenticate(context& ctx, const Request& req,
                                             ResponseWriter& w) {
   auto who = ctx.jwt.verify(bearer_token(req));
+  // A host's or guest's sub is its id: one that no id can be names nobody
+  // (and could reach into another host's keys in the store).
+  bool bad_sub = who
+                 && (who->role == auth::role::host || who->role == auth::role::guest)
+                 && !valid_id(who->sub);
+  if (bad_sub)
+    who.reset();
   auto key = who ? who->key() : "ip:" + req.address().host();
   if (auto wait = ctx.rest_limit.take(key); wait > 0) {
     send_retry_later(w, 429, "rate_limited", "too many requests", wait);
     return std::nullopt;
   }
   if (!who) {
-    send_error(w, 401, "unauthorized", "a valid bearer token is required");
+    send_error(w, 401, "unauthorized",
+               bad_sub ? "a host's or guest's token must have its id as sub"
+                       : "a valid bearer token is required");
     return std::nullopt;
   }
   return who;
@@ -45,12 +54,7 @@ std::optional<std::string> target_host(const auth::principal& who,
                                        const Request& req, ResponseWriter& w) {
   auto named = query_param(req, "hostId");
   if (who.role == auth::role::host) {
-    // A host token's sub is its hostId: one that no hostId can be names
-    // no host (and could reach into another host's keys in the store).
-    if (!valid_id(who.sub)) {
-      send_error(w, 401, "unauthorized", "a host token's sub must be a valid hostId");
-      return std::nullopt;
-    }
+    // authenticate checked that sub is a valid hostId.
     if (named && *named != who.sub) {
       send_error(w, 403, "forbidden", "a host may only see its own notifications");
       return std::nullopt;

@@ -16,7 +16,8 @@
 namespace bellhop::http {
 
 /// The verified principal, after the rate limit; nullopt when an answer
-/// (401 or 429) was already sent.
+/// (401 or 429) was already sent. A host or guest token whose sub is not a
+/// valid id is a bad token (401).
 std::optional<auth::principal> authenticate(context& ctx, const Request& req,
                                             ResponseWriter& w);
 

@@ -99,11 +99,8 @@ void tcp_link::on_readable(const asio::error_code& ec) {
     return;
   // websocketpp's handlers may let go of the link while it reads.
   auto self = shared_from_this();
-  if (ec) {
-    con_->fatal_error();
-    drop();
-    return;
-  }
+  if (ec)
+    return fail();
   auto* buf = shared_read_buffer();
   for (int i = 0; i < reads_per_turn; ++i) {
     asio::error_code rec;
@@ -114,14 +111,13 @@ void tcp_link::on_readable(const asio::error_code& ec) {
       wait_readable();
       return;
     }
-    if (rec) {
-      if (rec == asio::error::eof)
-        con_->eof();
-      else
-        con_->fatal_error();
+    if (rec == asio::error::eof) {
+      con_->eof();
       drop();  // nothing if websocketpp has closed it already
       return;
     }
+    if (rec)
+      return fail();
     feed(buf, n);
     if (!socket_.is_open())
       return;
@@ -199,11 +195,8 @@ void tcp_link::on_written(const asio::error_code& ec) {
   if (!socket_.is_open())
     return;
   auto self = shared_from_this();
-  if (ec) {
-    con_->fatal_error();
-    drop();
-    return;
-  }
+  if (ec)
+    return fail();
   unsent_->sending.clear();
   if (!unsent_->queued.empty()) {
     write_unsent();
@@ -228,6 +221,11 @@ void tcp_link::close_socket() {
   asio::error_code ec;
   socket_.shutdown(tcp_socket::shutdown_send, ec);
   socket_.close(ec);
+}
+
+void tcp_link::fail() {
+  con_->fatal_error();
+  drop();  // nothing if websocketpp has closed it already
 }
 
 void tcp_link::drop() {

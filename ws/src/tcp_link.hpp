@@ -85,6 +85,8 @@ private:
     const std::vector<websocketpp::transport::buffer>& bufs);
   void write_unsent();
   void on_written(const asio::error_code& ec);
+  /// A read or write failed: websocketpp learns it, and the link drops.
+  void fail();
   websocketpp::lib::error_code shut();
   void close_socket();
 

@@ -38,7 +38,6 @@ private:
   static constexpr std::size_t shard_cap = 16384;
 
   void evict(shard& s, std::chrono::steady_clock::time_point now);
-  int check(const std::string& key, bool consume);
 
   double rate_;
   double burst_;
