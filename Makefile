@@ -7,8 +7,10 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SHORT_SECONDS ?= 10
+# AddressSanitizer and UndefinedBehaviorSanitizer over every test.
+SANITIZE_BUILD_DIR ?= build-sanitize
 
-.PHONY: deps build run test bench clean fuzz-build fuzz
+.PHONY: deps build run test sanitize bench clean fuzz-build fuzz
 
 deps:
 	@scripts/install-deps
@@ -36,9 +38,16 @@ fuzz-build: deps $(FUZZ_BUILD_DIR)/CMakeCache.txt
 fuzz: fuzz-build
 	fuzz/run -b $(FUZZ_BUILD_DIR) -t $(FUZZ_SECONDS)
 
+# The whole test suite again, built with ASan and UBSan (gcc).
+sanitize: deps
+	cmake -S . -B $(SANITIZE_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DBELLHOP_SANITIZE=address,undefined
+	cmake --build $(SANITIZE_BUILD_DIR) -j$(JOBS)
+	scripts/test-sanitized $(SANITIZE_BUILD_DIR)
+
 bench: build
 	BELLHOP_BENCH=1 scripts/install-deps
 	bench/run-all $(BUILD_DIR)/bellhop
 
 clean:
-	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR) $(SANITIZE_BUILD_DIR)
