@@ -1,9 +1,9 @@
 // pistache-floor: the least a durable POST /bookings can cost on Pistache
 // 0.0.5, for bench/rest-bench's "floor" rows. Not bellhop: no JWT, no
-// validation beyond JSON parsing, no actors, no LMDB. It serves
-// POST /bookings on 127.0.0.1 with bellhop's endpoint options and keep-alive
-// handling, parses the body as JSON and answers 201 with a body of the size
-// bellhop sends, in one of three modes:
+// validation beyond JSON parsing, no actors. It serves POST /bookings on
+// 127.0.0.1 with bellhop's endpoint options and keep-alive handling, parses
+// the body as JSON and answers 201 with a body of the size bellhop sends, in
+// one of four modes:
 //   inline   on the reactor thread, at once (Pistache's own ceiling);
 //   handoff  from one other thread, as bellhop answers from a CAF worker:
 //            the writer is moved to a queue, and the answer goes back to
@@ -11,12 +11,23 @@
 //   commit   from a group-commit thread: every body waiting is appended to
 //            one file with one write(2), then fdatasync(2), then each is
 //            answered — the cheapest durable store there is (one append
-//            of ~200 bytes per booking, no index).
-// Usage: pistache-floor MODE [DIR]   (DIR for commit's file, default /tmp)
+//            of ~200 bytes per booking, no index);
+//   lmdb     as commit, but the group commit is one LMDB transaction that
+//            puts, per booking, the four records the core's storage design
+//            asks for: the booking under its time-ordered id, its room
+//            calendar entry (for the overlap check), the host's
+//            notification under host + big-endian id and the host's
+//            counters — bellhop's keys, values of bellhop's sizes; no
+//            unread mark, audit entry or idempotency record, and no reads.
+// Usage: pistache-floor MODE [DIR]   (DIR for commit's file or lmdb's
+// environment, default /tmp)
 // Prints {"http":PORT} on stdout when it listens; stops on SIGINT/SIGTERM.
 #include <fcntl.h>
+#include <lmdb.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
@@ -24,9 +35,12 @@
 #include <cstring>
 #include <deque>
 #include <iostream>
+#include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 #include <pistache/endpoint.h>
@@ -36,7 +50,7 @@ namespace {
 using Pistache::Http::ResponseWriter;
 namespace H = Pistache::Http::Header;
 
-enum class mode { inline_answer, handoff, commit };
+enum class mode { inline_answer, handoff, commit, lmdb };
 
 // A 201 body the size of bellhop's (a booking and a notification id).
 const std::string created_body =
@@ -51,10 +65,103 @@ void answer(ResponseWriter& w) {
          MIME(Application, Json));
 }
 
-/// One job for the other thread: the writer and, for commit, the body.
+/// One job for the other thread: the writer and, for commit and lmdb, the
+/// body and the fields lmdb's keys are made of.
 struct job {
   ResponseWriter w;
   std::string body;
+  std::string host, room, check_in;
+};
+
+void lmdb_check(int rc, const char* what) {
+  if (rc != 0) {
+    std::cerr << "pistache-floor: " << what << ": " << mdb_strerror(rc) << "\n";
+    std::exit(1);
+  }
+}
+
+/// The lmdb mode's store: bellhop's environment flags and key layout
+/// (storage/src/tables.cpp), reduced to bookings, calendar, notifications
+/// and counters.
+class floor_store {
+public:
+  explicit floor_store(const std::string& dir) : dir_(dir + "/pistache-floor-lmdb." + std::to_string(getpid())) {
+    if (::mkdir(dir_.c_str(), 0755) != 0) {
+      std::perror(dir_.c_str());
+      std::exit(1);
+    }
+    lmdb_check(mdb_env_create(&env_), "mdb_env_create");
+    lmdb_check(mdb_env_set_maxdbs(env_, 4), "mdb_env_set_maxdbs");
+    lmdb_check(mdb_env_set_mapsize(env_, std::size_t{16} << 30), "mdb_env_set_mapsize");
+    lmdb_check(mdb_env_open(env_, dir_.c_str(), MDB_NOTLS, 0644), "mdb_env_open");
+    MDB_txn* txn = nullptr;
+    lmdb_check(mdb_txn_begin(env_, nullptr, 0, &txn), "mdb_txn_begin");
+    lmdb_check(mdb_dbi_open(txn, "bookings", MDB_CREATE, &bookings_), "mdb_dbi_open");
+    lmdb_check(mdb_dbi_open(txn, "notes", MDB_CREATE, &notes_), "mdb_dbi_open");
+    lmdb_check(mdb_txn_commit(txn), "mdb_txn_commit");
+    // The environment goes when the process does: LMDB keeps its files
+    // open and mapped, so their names are not needed.
+    std::string data = dir_ + "/data.mdb", lock = dir_ + "/lock.mdb";
+    ::unlink(data.c_str());
+    ::unlink(lock.c_str());
+    ::rmdir(dir_.c_str());
+  }
+
+  /// One transaction for the whole batch; returns after mdb_txn_commit.
+  void commit(const std::deque<job>& batch) {
+    MDB_txn* txn = nullptr;
+    lmdb_check(mdb_txn_begin(env_, nullptr, 0, &txn), "mdb_txn_begin");
+    for (auto& j : batch) {
+      auto& next = next_id_[j.host];
+      ++next;
+      auto id = booking_id();
+      put(txn, bookings_, id, j.body + id + created_at);  // ~ bellhop's booking JSON
+      std::string calendar_key = j.host;
+      calendar_key.append("\1C").append(j.room).push_back('\0');
+      calendar_key.append(j.check_in);
+      put(txn, notes_, calendar_key, "2026-12-02" + id);  // checkOut + bookingId
+      std::string note_key = j.host;
+      note_key.push_back('\0');
+      for (int shift = 56; shift >= 0; shift -= 8)
+        note_key.push_back(static_cast<char>((next >> shift) & 0xff));
+      std::string note(400, 'n');  // bellhop's notification JSON is ~400 bytes
+      put(txn, notes_, note_key, note);
+      std::string counters_key = j.host;
+      counters_key.push_back('\0');
+      counters_key.append(8, '\xff');
+      counters_key.push_back('\0');
+      std::string counters(24 + 16 * 5, '\0');  // next, latest, unread; per category
+      std::memcpy(&counters[0], &next, sizeof next);
+      put(txn, notes_, counters_key, counters);
+    }
+    lmdb_check(mdb_txn_commit(txn), "mdb_txn_commit");
+  }
+
+private:
+  static constexpr const char* created_at = "2026-11-28T13:07:00.384Z";
+
+  static void put(MDB_txn* txn, MDB_dbi dbi, const std::string& k, const std::string& v) {
+    MDB_val key{k.size(), const_cast<char*>(k.data())};
+    MDB_val val{v.size(), const_cast<char*>(v.data())};
+    lmdb_check(mdb_put(txn, dbi, &key, &val, 0), "mdb_put");
+  }
+
+  /// Time-ordered like bellhop's ULIDs: milliseconds, then random digits.
+  std::string booking_id() {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch()).count();
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "bk_%012llx%016llx",
+                  static_cast<unsigned long long>(ms),
+                  static_cast<unsigned long long>(rng_()));
+    return buf;
+  }
+
+  std::string dir_;
+  MDB_env* env_ = nullptr;
+  MDB_dbi bookings_ = 0, notes_ = 0;
+  std::unordered_map<std::string, uint64_t> next_id_;
+  std::mt19937_64 rng_{42};
 };
 
 /// The other thread: answers (handoff) or commits then answers (commit).
@@ -63,6 +170,8 @@ struct job {
 class worker {
 public:
   worker(mode m, const std::string& dir) : mode_(m) {
+    if (m == mode::lmdb)
+      store_ = std::make_unique<floor_store>(dir);
     if (m == mode::commit) {
       auto path = dir + "/pistache-floor." + std::to_string(getpid());
       fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
@@ -104,6 +213,8 @@ private:
           std::perror("pistache-floor: write");
           std::exit(1);
         }
+      } else if (mode_ == mode::lmdb) {
+        store_->commit(batch);
       }
       for (auto& j : batch)
         answer(j.w);
@@ -113,6 +224,7 @@ private:
 
   mode mode_;
   int fd_ = -1;
+  std::unique_ptr<floor_store> store_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<job> jobs_;
@@ -145,7 +257,16 @@ public:
       answer(w);
       return;
     }
-    worker_->push(job{std::move(w), mode_ == mode::commit ? req.body() : std::string{}});
+    if (mode_ == mode::handoff) {
+      worker_->push(job{std::move(w), {}, {}, {}, {}});
+      return;
+    }
+    auto field = [&doc](const char* name) {
+      auto it = doc.find(name);
+      return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string{"x"};
+    };
+    worker_->push(job{std::move(w), req.body(), field("hostId"), field("roomId"),
+                      field("checkIn")});
   }
 
 private:
@@ -157,7 +278,7 @@ private:
 
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 3) {
-    std::cerr << "usage: pistache-floor inline|handoff|commit [DIR]\n";
+    std::cerr << "usage: pistache-floor inline|handoff|commit|lmdb [DIR]\n";
     return 2;
   }
   std::string name = argv[1];
@@ -168,6 +289,8 @@ int main(int argc, char** argv) {
     m = mode::handoff;
   else if (name == "commit")
     m = mode::commit;
+  else if (name == "lmdb")
+    m = mode::lmdb;
   else {
     std::cerr << "pistache-floor: unknown mode " << name << "\n";
     return 2;
