@@ -18,6 +18,7 @@
 #include "bellhop/storage/tables.hpp"
 #include "bellhop/telemetry/log.hpp"
 #include "bellhop/telemetry/metrics.hpp"
+#include "mail_backoff.hpp"
 #include "smtp_client.hpp"
 #include "write_ops.hpp"
 
@@ -32,12 +33,6 @@ struct mailer_state {
 };
 
 using mailer_self = mailer_actor::stateful_pointer<mailer_state>;
-
-std::chrono::milliseconds backoff(uint32_t attempt) {
-  // 500 ms, 1 s, 2 s, ... capped at 30 s.
-  auto ms = 500LL << std::min<uint32_t>(attempt, 16);
-  return std::chrono::milliseconds(std::min<long long>(ms, 30'000));
-}
 
 void finish(mailer_self self, const std::string& key,
             std::vector<audit_entry> entries) {
@@ -101,7 +96,7 @@ void on_job(mailer_self self, email_job& job) {
   st.store->submit(std::move(op));
   auto retry = job;
   retry.attempt += 1;
-  self->delayed_send(self, backoff(job.attempt), std::move(retry));
+  self->delayed_send(self, mail_backoff(job.attempt), std::move(retry));
 }
 
 mailer_actor::behavior_type mailer(mailer_self self, storage::store* st,

@@ -183,6 +183,55 @@ describe('host page', () => {
        await context2.close();
        await context.close();
      });
+
+  it('acks what it shows, polls the count with its ETag, and reconnects '
+     + 'with after=', async () => {
+    const host = 'h-wire';
+    const first = await book(server.base, host, 'r-1');
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const sockets = [];   // URL of every socket the page opened
+    const sent = [];      // every frame the page sent
+    const polls = [];     // If-None-Match of every count request
+    page.on('websocket', (ws) => {
+      sockets.push(ws.url());
+      ws.on('framesent', (f) => sent.push(String(f.payload)));
+    });
+    page.on('request', (req) => {
+      if (new URL(req.url()).pathname === '/notifications/count')
+        polls.push(req.headers()['if-none-match'] ?? null);
+    });
+    await page.goto(server.base + '/?token=' + token(host, 'host'));
+    await until('a socket', () => sockets.length >= 1);
+    // The first socket starts after the count: after= its latestId.
+    assert.match(sockets[0], new RegExp('[?&]after='
+                                        + first.notification.id + '(&|$)'));
+
+    // A notification shown live is acked by id.
+    await until('the socket is live', async () =>
+      (await statusOf(page)) === 'live');
+    const live = await book(server.base, host, 'r-2');
+    const ack = JSON.stringify({ op: 'ack', id: live.notification.id });
+    await until('the ack', () => sent.some(
+      (f) => JSON.stringify(JSON.parse(f)) === ack));
+
+    // After the TTL the page polls: with the ETag of what it shows, and
+    // no more often than every 5 s or so.
+    await until('polling', async () => (await statusOf(page)) === 'polling');
+    const before = polls.length;
+    await until('two conditional polls', () =>
+      polls.slice(before).filter((tag) => tag).length >= 2, 15000);
+    assert.ok(polls.length - before <= 3, 'polls: ' + polls.join(' '));
+
+    // Something new: the page reconnects after what it had.
+    const opened = sockets.length;
+    await book(server.base, host, 'r-3');
+    await until('a new socket', () => sockets.length > opened, 12000);
+    assert.match(sockets[opened], new RegExp('[?&]after='
+                                             + live.notification.id
+                                             + '(&|$)'));
+    await context.close();
+  });
 });
 
 describe('demo mode', () => {

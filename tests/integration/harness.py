@@ -67,6 +67,22 @@ def token(sub, role, secret=SECRET, exp_in=3600, alg="HS256", extra=None,
     return signing_input + "." + signature
 
 
+def make_key(kind, key_dir):
+    """A fresh key pair of `kind` ("rsa", 2048 bits, or "ec", P-256) made by
+    openssl, as PEM files in key_dir; returns (private, public) paths."""
+    fd, private = tempfile.mkstemp(prefix=kind + "-", suffix=".pem",
+                                   dir=key_dir)
+    os.close(fd)
+    public = private[:-4] + ".pub"
+    gen = (["openssl", "genrsa", "-out", private, "2048"] if kind == "rsa"
+           else ["openssl", "ecparam", "-name", "prime256v1", "-genkey",
+                 "-noout", "-out", private])
+    subprocess.run(gen, check=True, capture_output=True)
+    subprocess.run(["openssl", "pkey", "-in", private, "-pubout", "-out",
+                    public], check=True, capture_output=True)
+    return private, public
+
+
 def jwt_claims(jwt):
     """Decodes (without checking) the payload of a JWT."""
     return json.loads(b64url_decode(jwt.split(".")[1]))

@@ -62,6 +62,9 @@ class _Handler:
         self.sink = sink
 
     async def handle_DATA(self, server, session, envelope):
+        refusal = self.sink._take_refusal()
+        if refusal is not None:
+            return refusal
         try:
             item = Received(envelope)
         except Exception as exc:  # a message we cannot parse is a failure
@@ -76,6 +79,7 @@ class SmtpSink:
     def __init__(self, port=None):
         self.port = port or free_port()
         self.messages = []
+        self.refusals = []  # (time, reply) of each message refused
         self._cond = threading.Condition()
         self._controller = None
 
@@ -110,6 +114,20 @@ class SmtpSink:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    def refuse_next(self, count, reply="451 4.3.0 try again later"):
+        """Answers the next `count` messages with `reply` (a transient
+        failure by default) instead of accepting them."""
+        with self._cond:
+            self._refuse_left, self._refuse_reply = count, reply
+
+    def _take_refusal(self):
+        with self._cond:
+            if getattr(self, "_refuse_left", 0) <= 0:
+                return None
+            self._refuse_left -= 1
+            self.refusals.append((time.time(), self._refuse_reply))
+            return self._refuse_reply
 
     def _add(self, item):
         with self._cond:

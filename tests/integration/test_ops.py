@@ -60,6 +60,10 @@ class OpsTest(unittest.TestCase):
                      "bellhop_http_request_seconds_count",
                      "bellhop_storage_commit_seconds_count"):
             self.assertIn("# TYPE " + name.replace("_count", ""), before)
+        # The three durations are histograms, as the contract names them.
+        for name in ("bellhop_delivery_seconds", "bellhop_http_request_seconds",
+                     "bellhop_storage_commit_seconds"):
+            self.assertIn("# TYPE %s histogram" % name, before)
         ws = websocket.create_connection(
             "ws://127.0.0.1:%d/ws?access_token=%s"
             % (self.server.ws_port, harness.token(host, "host")), timeout=10)

@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -17,8 +16,8 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import (SECRET, Client, Server, b64url, jwt_claims,  # noqa: E402
-                     run_cli, token)
+from harness import (Client, Server, b64url, jwt_claims,  # noqa: E402
+                     make_key, run_cli, token)
 
 RFC3339_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 BOOKING_FIELDS = ("id", "hostId", "roomId", "guestId", "checkIn", "checkOut",
@@ -188,10 +187,9 @@ class ServerTestCase(ContractAssertions, unittest.TestCase):
 
 
 def booking_of(body):
-    """GET /bookings/{id} answers "with the booking": accept the booking
-    itself or a {"booking": {...}} envelope, as in POST's answer."""
-    if isinstance(body, dict) and isinstance(body.get("booking"), dict):
-        return body["booking"]
+    """GET /bookings/{id} answers with the booking object itself
+    (docs/decisions.md), not wrapped as in POST's answer."""
+    assert isinstance(body, dict) and "booking" not in body, body
     return body
 
 
@@ -300,6 +298,18 @@ class AuthTest(ServerTestCase):
     def test_service_on_count_is_403(self):
         self.assert_error(self.count("h1", tok=self.service), 403, "forbidden")
 
+    def test_guest_and_service_on_list_and_mark_read_are_403(self):
+        host = uid("h")
+        note = self.notify_ok(host)
+        for tok in (token("g1", "guest"), self.service):
+            with self.subTest(role=jwt_claims(tok)["role"]):
+                self.assert_error(self.list(host, tok=tok, hostId=host), 403,
+                                  "forbidden")
+                self.assert_error(self.mark(host, {"all": True}, tok=tok,
+                                            hostId=host), 403, "forbidden")
+        self.assertIsNone(self.list_ok(host)["items"][0]["readAt"])
+        self.assertEqual(note["id"], self.list_ids(host)[0])
+
     def test_host_on_post_notifications_is_403(self):
         host = uid("h")
         self.assert_error(self.notify(host, tok=host_token(host)), 403,
@@ -383,6 +393,14 @@ class CreateBookingTest(ServerTestCase):
             booking_body(uid("h"), uid("r"), guest_id="someone-else"),
             tok=token("g-real", "guest"))
         self.assertEqual(booking["guestId"], "g-real")
+
+    def test_a_guest_body_guest_id_is_ignored_even_when_invalid(self):
+        for ignored in (5, None, "", "not valid!", {"x": 1}):
+            with self.subTest(guest_id=ignored):
+                body = booking_body(uid("h"), uid("r"))
+                body["guestId"] = ignored
+                booking, _ = self.book_ok(body, tok=token("g-real", "guest"))
+                self.assertEqual(booking["guestId"], "g-real")
 
     def test_service_and_admin_must_name_guest_id(self):
         for tok in (self.service, self.admin):
@@ -632,37 +650,58 @@ class IdempotencyTest(ServerTestCase):
                             second[2]["booking"]["id"])
         self.assertEqual(self.count_ok(host)["unread"], 2)
 
-    def test_concurrent_requests_with_one_key_create_one_booking(self):
-        host = uid("h")
-        body = booking_body(host, uid("r"), guest_id="g1")
-        barrier = threading.Barrier(8)
-        results = [None] * 8
+    def race(self, path, body, key, n=8):
+        """Sends n requests with one Idempotency-Key at once; returns them."""
+        barrier = threading.Barrier(n)
+        results = [None] * n
 
         def worker(i):
             client = Client(self.server.http_port)
             client.req("GET", "/healthz")  # connect before the barrier
             barrier.wait()
             try:
-                results[i] = client.req(
-                    "POST", "/bookings", body, token=self.service,
-                    headers={"Idempotency-Key": "race-key"})
+                results[i] = client.req("POST", path, body,
+                                        token=self.service,
+                                        headers={"Idempotency-Key": key})
             except Exception as exc:  # noqa: BLE001 - reported below
                 results[i] = (0, {}, None, repr(exc).encode())
             client.close()
 
         threads = [threading.Thread(target=worker, args=(i,))
-                   for i in range(8)]
+                   for i in range(n)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(30)
-        statuses = [r[0] for r in results]
-        self.assertIn(201, statuses)
+        return results
+
+    def test_concurrent_requests_with_one_key_create_one_booking(self):
+        # All eight get the first one's 201: those that arrive while it is
+        # being committed wait for it (a 409 would be the overlap rule
+        # refusing a second booking the key should never have made).
+        host = uid("h")
+        results = self.race("/bookings",
+                            booking_body(host, uid("r"), guest_id="g1"),
+                            "race-key")
         for resp in results:
-            self.assertIn(resp[0], (201, 409), resp[3][:300])
-        ids = {r[2]["booking"]["id"] for r in results if r[0] == 201}
-        self.assertEqual(len(ids), 1, statuses)
+            self.assert_status(resp, 201)
+        self.assertEqual(len({json.dumps(r[2], sort_keys=True)
+                              for r in results}), 1)
+        self.assertEqual(len({r[1].get("location") for r in results}), 1)
         self.assertEqual(self.count_ok(host)["unread"], 1)
+
+    def test_concurrent_notifications_with_one_key_create_one(self):
+        # No overlap rule here to hide a second notification.
+        host = uid("h")
+        results = self.race("/notifications", {
+            "hostId": host, "type": "system", "title": "Once",
+            "body": "Only one"}, "race-n-key")
+        for resp in results:
+            self.assert_status(resp, 201)
+        self.assertEqual(len({json.dumps(r[2], sort_keys=True)
+                              for r in results}), 1)
+        self.assertEqual(self.count_ok(host)["unread"], 1)
+        self.assertEqual(len(self.list_ok(host)["items"]), 1)
 
     def test_same_key_replays_a_posted_notification(self):
         host = uid("h")
@@ -1099,6 +1138,51 @@ class MarkReadTest(ServerTestCase):
         self.assertIsNone(items[3]["readAt"])
 
 
+class BodyRulesOfEveryRouteTest(ServerTestCase):
+    """§4 Limits on every route that takes a body, not only bookings:
+    over 64 KiB is 413, a body that is not application/json is 415."""
+
+    def routes(self):
+        host = uid("h")
+        return [("POST", "/notifications", self.service,
+                 {"hostId": host, "type": "system", "title": "t", "body": "b"}),
+                ("POST", "/notifications/mark-read", host_token(host),
+                 {"all": True}),
+                ("PUT", "/preferences", host_token(host),
+                 {"email": None, "channels": {
+                     c: {"realtime": True, "email": False}
+                     for c in ("booking", "review", "message", "system")},
+                  "emailDelaySeconds": 0, "digest": False})]
+
+    def test_body_over_64_kib_is_413(self):
+        for method, path, tok, body in self.routes():
+            with self.subTest(route=path):
+                body = dict(body, pad="")
+                raw = json.dumps(body)
+                raw = json.dumps(dict(body, pad="p" * (64 * KIB + 1 - len(raw))))
+                self.assertEqual(len(raw), 64 * KIB + 1)
+                client = self.server.client()
+                self.addCleanup(client.close)
+                resp = client.req(method, path, raw_body=raw, token=tok)
+                self.assert_error(resp, 413, "payload_too_large")
+
+    def test_missing_or_non_json_content_type_is_415(self):
+        for method, path, tok, body in self.routes():
+            for ctype in ("text/plain", None):
+                with self.subTest(route=path, content_type=ctype):
+                    client = self.server.client()
+                    self.addCleanup(client.close)
+                    resp = client.req(method, path, raw_body=json.dumps(body),
+                                      token=tok, content_type=ctype)
+                    self.assert_error(resp, 415, "unsupported_media_type")
+
+    def test_the_same_bodies_as_json_are_accepted(self):
+        for method, path, tok, body in self.routes():
+            with self.subTest(route=path):
+                resp = self.req(method, path, body, token=tok)
+                self.assertIn(resp[0], (200, 201), resp[3][:300])
+
+
 class HostIsolationTest(ServerTestCase):
     """A host never sees or changes another host's notifications."""
 
@@ -1186,16 +1270,60 @@ class RateLimitTest(ServerTestCase):
         time.sleep(wait)
         self.assert_status(self.count(host), 200)
 
-    def test_booking_burst_beyond_limit_is_429_then_served_again(self):
+    def test_requests_without_a_valid_token_are_limited_by_address(self):
+        # Each one is a 401 until the address's bucket (burst 10) is empty.
+        for _ in range(300):
+            resp = self.req("GET", "/notifications/count")
+            if resp[0] == 429:
+                break
+            self.assert_error(resp, 401, "unauthorized")
+        self.assert_error(resp, 429, "rate_limited")
+        self.assertGreaterEqual(self.assert_retry_after(resp), 1)
+        # A valid token is another principal, with its own bucket.
+        self.assert_status(self.count(uid("h")), 200)
+
+
+class BookingRateLimitTest(ServerTestCase):
+    """--booking-rate-limit 2 alone (REST limit off): 2/s, burst 4, per
+    guestId."""
+
+    server_omit = ("--booking-rate-limit",)
+    server_args = ["--booking-rate-limit", "2"]
+
+    def burst(self, send):
+        """Sends until a 429; returns (201s before it, the 429)."""
+        for sent in range(20):
+            resp = send()
+            if resp[0] == 429:
+                return sent, resp
+            self.assert_status(resp, 201)
+        self.fail("no 429 after 20 bookings")
+
+    def test_a_guest_beyond_the_limit_gets_429_then_is_served_again(self):
         host, guest = uid("h"), token(uid("g"), "guest")
-        resp = self.first_429(
-            lambda: self.book(booking_body(host, uid("r")), tok=guest), 100)
+        sent, resp = self.burst(
+            lambda: self.book(booking_body(host, uid("r")), tok=guest))
+        self.assertLessEqual(sent, 5)  # burst 4, plus what refilled meanwhile
         self.assert_error(resp, 429, "rate_limited")
         wait = self.assert_retry_after(resp)
         self.assertGreaterEqual(wait, 1)
+        # Another guest is not held back by the first one's limit.
+        self.assert_status(self.book(booking_body(host, uid("r")),
+                                     tok=token(uid("g"), "guest")), 201)
         time.sleep(wait)
         self.assert_status(self.book(booking_body(host, uid("r")), tok=guest),
                            201)
+
+    def test_a_service_is_limited_per_guest_named_in_the_body(self):
+        host, guest = uid("h"), uid("g")
+        sent, resp = self.burst(
+            lambda: self.book(booking_body(host, uid("r"), guest_id=guest)))
+        self.assertLessEqual(sent, 5)
+        self.assert_error(resp, 429, "rate_limited")
+        self.assert_status(self.book(booking_body(host, uid("r"),
+                                                  guest_id=uid("g"))), 201)
+        # Other routes are not the booking limit's business.
+        self.assert_status(self.count(host), 200)
 
 
 class StorageFullTest(ServerTestCase):
@@ -1238,6 +1366,13 @@ class CliTest(ContractAssertions, unittest.TestCase):
     def test_help_exits_0(self):
         result = run_cli("--help")
         self.assertEqual(result.returncode, 0, result.stderr)
+        for command in ("serve", "token", "sim", "--version"):
+            self.assertIn(command, result.stdout)
+        for command in ("serve", "token", "sim"):
+            with self.subTest(command=command):
+                result = run_cli(command, "--help")
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertIn("usage: bellhop " + command, result.stdout)
 
     def test_unknown_option_exits_2(self):
         data_dir = tempfile.mkdtemp(prefix="bellhop-it-")
@@ -1368,15 +1503,7 @@ class CliTest(ContractAssertions, unittest.TestCase):
         """A PEM public key of `kind` ("rsa" or "ec"), made by openssl."""
         key_dir = tempfile.mkdtemp(prefix="bellhop-key-")
         self.addCleanup(shutil.rmtree, key_dir, True)
-        private = os.path.join(key_dir, "key.pem")
-        public = os.path.join(key_dir, "key.pub")
-        gen = (["openssl", "genrsa", "-out", private, "2048"] if kind == "rsa"
-               else ["openssl", "ecparam", "-name", "prime256v1", "-genkey",
-                     "-noout", "-out", private])
-        subprocess.run(gen, check=True, capture_output=True)
-        subprocess.run(["openssl", "pkey", "-in", private, "-pubout", "-out",
-                        public], check=True, capture_output=True)
-        return public
+        return make_key(kind, key_dir)[1]
 
     def serve_exit_code(self, *args):
         data_dir = tempfile.mkdtemp(prefix="bellhop-it-")

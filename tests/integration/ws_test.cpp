@@ -282,6 +282,17 @@ TEST_CASE("ws: handshake refusals and accepted ways in", "[ws][handshake]") {
   CHECK(fa[1]["data"]["hostId"] == h3);
 }
 
+TEST_CASE("ws: 16 live sessions per host by default, the 17th is 429", "[ws][handshake]") {
+  server_process srv{{"--ws-ttl-ms", "0"}};
+  ws_client c;
+  auto host = uid("many-host");
+  for (int i = 0; i < 16; ++i)
+    open_host(c, srv, host);
+  auto seventeenth = c.connect(srv.ws_url(ws_query(host_token(host))));
+  CHECK(c.wait_refused(seventeenth) == 429);
+  open_host(c, srv, uid("many-host"));  // another host has its own 16
+}
+
 TEST_CASE("ws: bad tokens from one address are limited, valid ones never",
           "[ws][handshake]") {
   server_process srv{{"--ws-ttl-ms", "0"}};
@@ -531,6 +542,54 @@ TEST_CASE("ws: mark-read sends a read event to every device", "[ws][read]") {
     check_read_event(f[4], json::array({fresh}), nullptr, 0, fresh);
   }
   CHECK(c.frames(bystander).size() == 1);
+}
+
+TEST_CASE("ws: a read event names the watermark applied, or only the ids that changed",
+          "[ws][read]") {
+  server_process srv{{"--ws-ttl-ms", "0"}};
+  ws_client c;
+  auto host = uid("mark-host");
+  auto ids = seed(srv, host, 4);
+  auto a = open_host(c, srv, host);
+
+  // upTo: ids null, upTo the watermark asked for (not latestId).
+  auto r = srv.post_json("/notifications/mark-read", host_token(host),
+                         json{{"upTo", ids[1]}});
+  REQUIRE(r.status == 200);
+  auto f = frames_at_least(c, a, 2);
+  check_read_event(f[1], nullptr, ids[1], 2, ids[3]);
+
+  // ids with one already read: only the one that changed is named.
+  c.send(a, json{{"op", "mark-read"}, {"ids", {ids[0], ids[2]}}}.dump());
+  f = frames_at_least(c, a, 3);
+  check_read_event(f[2], json::array({ids[2]}), nullptr, 1, ids[3]);
+  CHECK(rest_count(srv, host)["unread"] == 1);
+}
+
+TEST_CASE("ws: what a session got but did not ack stays unread and comes again by after=",
+          "[ws][replay]") {
+  server_process srv{{"--ws-ttl-ms", "600"}};
+  ws_client c;
+  auto host = uid("unacked-host");
+  auto first = open_host(c, srv, host);
+  auto before = c.frames(first)[0]["data"]["latestId"].get<int64_t>();
+  auto ids = seed(srv, host, 2);
+  auto f = frames_at_least(c, first, 3);
+  REQUIRE(c.wait_closed(first, ms(10000)));  // the TTL, no ack sent
+  CHECK(c.state(first).close_code == 4000);
+
+  CHECK(rest_count(srv, host)["unread"] == 2);
+  for (auto id : ids)
+    CHECK(rest_notification(srv, host, id)["readAt"].is_null());
+  // The page reconnects with after=<latestId it had before them>.
+  auto again = open_host(c, srv, host, "&after=" + std::to_string(before));
+  f = frames_at_least(c, again, 3);
+  std::this_thread::sleep_for(settle);
+  f = c.frames(again);
+  INFO("frames:\n" << dump_frames(f));
+  REQUIRE(f.size() == 3);
+  CHECK(f[1]["data"]["id"] == ids[0]);
+  CHECK(f[2]["data"]["id"] == ids[1]);
 }
 
 // ============================================================ close codes
