@@ -4,6 +4,7 @@
 // the storage writer, and the WebSocket gateway's Asio thread; the main
 // thread only waits for a signal. `--demo` adds the demo hosts and the
 // /demo page (demo.hpp).
+#include <atomic>
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
@@ -158,6 +159,30 @@ int64_t default_actor_threads() {
 
 /// Blocks SIGINT and SIGTERM in this thread and in every thread started
 /// after it, so that only sigwait sees them.
+/// Publishes the store's use as metrics, and warns once at each of 80, 90
+/// and 95 % of --map-size (past 100 % writes get 503). Called once before the
+/// writer starts, then on the writer thread after every commit.
+void watch_space(const storage::store& st) {
+  static std::atomic<int> steps_passed{0};
+  constexpr int steps[] = {80, 90, 95};
+  auto use = st.space();
+  auto& m = telemetry::metrics();
+  m.storage_used_bytes.set(static_cast<int64_t>(use.used_bytes));
+  m.storage_map_bytes.set(static_cast<int64_t>(use.map_bytes));
+  if (use.map_bytes == 0)
+    return;
+  auto percent = 100.0 * static_cast<double>(use.used_bytes)
+                 / static_cast<double>(use.map_bytes);
+  for (int i = steps_passed.load(); i < 3 && percent >= steps[i]; ++i) {
+    steps_passed.store(i + 1);
+    telemetry::log(telemetry::level::warn, "the store is filling up",
+                   {{"percent", static_cast<int64_t>(steps[i])},
+                    {"used_bytes", static_cast<int64_t>(use.used_bytes)},
+                    {"map_bytes", static_cast<int64_t>(use.map_bytes)},
+                    {"hint", std::string_view{"raise --map-size; when full, writes get 503"}}});
+  }
+}
+
 sigset_t block_stop_signals() {
   sigset_t set;
   sigemptyset(&set);
@@ -236,9 +261,11 @@ int serve_command(int argc, char** argv) {
       std::cerr << "bellhop serve: " << e.what() << "\n";
       return 1;
     }
-    st->on_commit([](std::chrono::nanoseconds took, std::size_t) {
+    watch_space(*st);
+    st->on_commit([store = st.get()](std::chrono::nanoseconds took, std::size_t) {
       telemetry::metrics().storage_commit_seconds.observe(
         std::chrono::duration<double>(took).count());
+      watch_space(*store);
     });
     st->start_writer();
 

@@ -83,6 +83,15 @@ store::store(options opts) : opts_(std::move(opts)) {
   }
 }
 
+store::space_use store::space() const {
+  MDB_envinfo info{};
+  MDB_stat stat{};
+  mdb_env_info(env_, &info);
+  mdb_env_stat(env_, &stat);
+  return {(static_cast<uint64_t>(info.me_last_pgno) + 1) * stat.ms_psize,
+          static_cast<uint64_t>(info.me_mapsize)};
+}
+
 store::~store() {
   stop_writer();
   // Ops still queued with no writer to run them are committed now, so that

@@ -129,6 +129,12 @@ std::string registry::render() const {
   header(out, "bellhop_storage_commit_seconds", "histogram",
          "Duration of one group commit (apply and fsync).");
   storage_commit_seconds.render(out, "bellhop_storage_commit_seconds");
+  header(out, "bellhop_storage_used_bytes", "gauge",
+         "Bytes of the store in use (high-water mark; freed pages are reused).");
+  line(out, "bellhop_storage_used_bytes", "", std::to_string(storage_used_bytes.value()));
+  header(out, "bellhop_storage_map_bytes", "gauge",
+         "The store's size limit (--map-size); past it, writes get 503.");
+  line(out, "bellhop_storage_map_bytes", "", std::to_string(storage_map_bytes.value()));
   return out;
 }
 

@@ -58,7 +58,8 @@ class OpsTest(unittest.TestCase):
                      "bellhop_host_actors", "bellhop_rate_limited_total",
                      "bellhop_delivery_seconds_count",
                      "bellhop_http_request_seconds_count",
-                     "bellhop_storage_commit_seconds_count"):
+                     "bellhop_storage_commit_seconds_count",
+                     "bellhop_storage_used_bytes", "bellhop_storage_map_bytes"):
             self.assertIn("# TYPE " + name.replace("_count", ""), before)
         # The three durations are histograms, as the contract names them.
         for name in ("bellhop_delivery_seconds", "bellhop_http_request_seconds",

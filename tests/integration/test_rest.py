@@ -1351,6 +1351,22 @@ class StorageFullTest(ServerTestCase):
             self.assert_status(resp, 200)
             self.assertEqual(booking_of(resp[2]), booking)
         self.assertEqual(self.count_ok(host)["unread"], len(created))
+        # Operators see it coming: the metrics show the store's use, and the
+        # log warned at 80, 90 and 95 % of --map-size.
+        metrics = self.req("GET", "/metrics")[3].decode()
+        used = re.search(r"^bellhop_storage_used_bytes (\d+)$", metrics, re.M)
+        size = re.search(r"^bellhop_storage_map_bytes (\d+)$", metrics, re.M)
+        self.assertEqual(int(size.group(1)), 1048576, metrics[-600:])
+        self.assertGreaterEqual(int(used.group(1)), 0.95 * 1048576)
+        self.assertLessEqual(int(used.group(1)), 1048576)
+        deadline = time.time() + 5
+        while "percent=95" not in self.server.stderr_text() and \
+                time.time() < deadline:
+            time.sleep(0.1)
+        log = self.server.stderr_text()
+        for percent in (80, 90, 95):
+            self.assertEqual(log.count("the store is filling up percent=%d "
+                                       % percent), 1, log[-2000:])
 
 
 # ================================================================== CLI

@@ -116,6 +116,25 @@ TEST_CASE("a full map refuses what does not fit and keeps what does") {
   CHECK(small == status::ok);
 }
 
+TEST_CASE("space() reports the map's size and a use that grows with writes") {
+  temp_dir dir;
+  options opts{dir.path};
+  opts.map_size = 4 * 1024 * 1024;
+  store st{opts};
+  auto before = st.space();
+  CHECK(before.map_bytes == 4 * 1024 * 1024);
+  CHECK(before.used_bytes > 0);
+  std::atomic<int> n{0};
+  status result = status::failed;
+  st.submit(std::make_unique<put_op>("large", std::string(512 * 1024, 'x'), &n,
+                                     &result));
+  st.drain();
+  REQUIRE(result == status::ok);
+  auto after = st.space();
+  CHECK(after.used_bytes >= before.used_bytes + 512 * 1024);
+  CHECK(after.used_bytes <= after.map_bytes);
+}
+
 /// An op whose apply throws, as a failed read inside it would.
 struct throwing_op : write_op {
   status* result;

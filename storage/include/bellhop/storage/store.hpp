@@ -135,6 +135,16 @@ public:
   /// Stops the writer after it committed everything queued. Idempotent.
   void stop_writer();
 
+  /// How much of the map is in use: the high-water mark of its pages (freed
+  /// pages are reused below it, so it never shrinks) and the map's size
+  /// (`--map-size`). Writes fail with `status::full` when one needs a page
+  /// past the map. Cheap (reads the newest meta page); any thread.
+  struct space_use {
+    uint64_t used_bytes = 0;
+    uint64_t map_bytes = 0;
+  };
+  space_use space() const;
+
   /// Called with the duration of each commit (writer thread). Set before
   /// `start_writer`.
   void on_commit(std::function<void(std::chrono::nanoseconds, std::size_t)> f);

@@ -29,6 +29,9 @@ public:
   void add(int64_t n) {
     v_.fetch_add(n, std::memory_order_relaxed);
   }
+  void set(int64_t n) {
+    v_.store(n, std::memory_order_relaxed);
+  }
   int64_t value() const {
     return v_.load(std::memory_order_relaxed);
   }
@@ -87,6 +90,8 @@ struct registry {
   histogram http_request_seconds;
   counter rate_limited;
   histogram storage_commit_seconds;
+  gauge storage_used_bytes;  ///< the store's high-water mark
+  gauge storage_map_bytes;   ///< --map-size: past it, writes get 503
 
   void request(route r, int status, double seconds);
   void delivery(channel c, result r) {
