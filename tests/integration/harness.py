@@ -48,9 +48,10 @@ def b64url_decode(text):
 
 def token(sub, role, secret=SECRET, exp_in=3600, alg="HS256", extra=None,
           drop=()):
-    """Mints a JWT by hand. The signature is always HMAC-SHA256 (empty for
-    alg "none"), so a different `alg` label makes an algorithm-mismatch token.
-    `drop` names claims to leave out (e.g. ("exp",))."""
+    """Mints a JWT by hand: HMAC with SHA-256, -384 or -512 for HS256, HS384
+    and HS512 (so those are genuine tokens of that algorithm), SHA-256 under
+    any other label, and no signature for alg "none". `drop` names claims to
+    leave out (e.g. ("exp",))."""
     now = int(time.time())
     header = {"alg": alg, "typ": "JWT"}
     claims = {"sub": sub, "role": role, "iat": now, "exp": now + exp_in}
@@ -62,8 +63,10 @@ def token(sub, role, secret=SECRET, exp_in=3600, alg="HS256", extra=None,
     if alg == "none":
         signature = ""
     else:
+        digest = {"HS384": hashlib.sha384,
+                  "HS512": hashlib.sha512}.get(alg, hashlib.sha256)
         signature = b64url(hmac.new(secret.encode(), signing_input.encode(),
-                                    hashlib.sha256).digest())
+                                    digest).digest())
     return signing_input + "." + signature
 
 
