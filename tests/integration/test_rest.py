@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -1545,6 +1546,70 @@ class CliTest(ContractAssertions, unittest.TestCase):
 
 
 # ========================================================= process life
+
+class HotBackupTest(ContractAssertions, unittest.TestCase):
+    """docs/operations.md, backups: `mdb_copy -c` of the data directory of a
+    running server, under writes, is a store another server opens with
+    every booking answered before the copy began."""
+
+    def test_mdb_copy_of_a_live_store_opens_with_everything_committed(self):
+        server = Server()
+        self.addCleanup(server.cleanup)
+        client = server.client()
+        self.addCleanup(client.close)
+        service, host = token("svc", "service"), uid("h")
+        before = []
+        for i in range(30):
+            resp = client.req("POST", "/bookings",
+                              booking_body(host, "r%d" % i, guest_id="g1"),
+                              token=service)
+            self.assert_status(resp, 201)
+            before.append(resp[2]["booking"])
+
+        stop = threading.Event()
+
+        def keep_booking():  # writes go on while the copy is made
+            other = server.client()
+            n = 0
+            while not stop.is_set():
+                other.req("POST", "/bookings",
+                          booking_body(host, "w%d" % n, guest_id="g1"),
+                          token=service)
+                n += 1
+            other.close()
+
+        writer = threading.Thread(target=keep_booking)
+        writer.start()
+        copy_dir = tempfile.mkdtemp(prefix="bellhop-copy-")
+        self.addCleanup(shutil.rmtree, copy_dir, True)
+        try:
+            result = subprocess.run(["mdb_copy", "-c", server.data_dir,
+                                     copy_dir], capture_output=True,
+                                    text=True, timeout=60)
+        finally:
+            stop.set()
+            writer.join(30)
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+        copy = Server(data_dir=copy_dir)
+        self.addCleanup(copy.cleanup)
+        other = copy.client()
+        self.addCleanup(other.close)
+        admin = token("a", "admin")
+        for booking in before:
+            got = other.req("GET", "/bookings/" + booking["id"], token=admin)
+            self.assert_status(got, 200)
+            self.assertEqual(got[2], booking)
+        count = other.req("GET", "/notifications/count",
+                          token=token(host, "host"))[2]
+        self.assertGreaterEqual(count["unread"], 30)
+        # The copy goes on from its own latest id.
+        resp = other.req("POST", "/bookings",
+                         booking_body(host, "after-copy", guest_id="g1"),
+                         token=service)
+        self.assert_status(resp, 201)
+        self.assertEqual(resp[2]["notification"]["id"], count["latestId"] + 1)
+
 
 class ShutdownTest(ContractAssertions, unittest.TestCase):
     """SIGTERM/SIGINT: exit 0 with committed data flushed."""
