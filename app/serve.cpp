@@ -4,8 +4,8 @@
 // the storage writer, and the WebSocket gateway's Asio thread; the main
 // thread only waits for a signal. `--demo` adds the demo hosts and the
 // /demo page (demo.hpp).
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -157,8 +157,6 @@ int64_t default_actor_threads() {
   return std::clamp<int64_t>(CPU_COUNT(&set), 1, 64);
 }
 
-/// Blocks SIGINT and SIGTERM in this thread and in every thread started
-/// after it, so that only sigwait sees them.
 /// Publishes the store's use as metrics, and warns once at each of 80, 90
 /// and 95 % of --map-size (past 100 % writes get 503). Called once before the
 /// writer starts, then on the writer thread after every commit.
@@ -183,6 +181,8 @@ void watch_space(const storage::store& st) {
   }
 }
 
+/// Blocks SIGINT and SIGTERM in this thread and in every thread started
+/// after it, so that only sigwait sees them.
 sigset_t block_stop_signals() {
   sigset_t set;
   sigemptyset(&set);
