@@ -51,6 +51,9 @@ store::store(options opts) : opts_(std::move(opts)) {
     // each commit syncs the data file before it returns.
     check(mdb_env_open(env_, opts_.dir.c_str(), MDB_NOTLS, 0644),
           ("cannot open data directory " + opts_.dir).c_str());
+    MDB_stat stat{};
+    check(mdb_env_stat(env_, &stat), "mdb_env_stat");
+    page_size_ = stat.ms_psize;
     MDB_txn* txn = nullptr;
     check(mdb_txn_begin(env_, nullptr, 0, &txn), "mdb_txn_begin");
     auto open = [&](const char* name, MDB_dbi& dbi) {
@@ -85,10 +88,8 @@ store::store(options opts) : opts_(std::move(opts)) {
 
 store::space_use store::space() const {
   MDB_envinfo info{};
-  MDB_stat stat{};
   mdb_env_info(env_, &info);
-  mdb_env_stat(env_, &stat);
-  return {(static_cast<uint64_t>(info.me_last_pgno) + 1) * stat.ms_psize,
+  return {(static_cast<uint64_t>(info.me_last_pgno) + 1) * page_size_,
           static_cast<uint64_t>(info.me_mapsize)};
 }
 

@@ -264,6 +264,18 @@ class EmailCase(unittest.TestCase):
         self.assertEqual(ws.hello["data"]["hostId"], host)
         return ws
 
+    def push_live(self, prefix, type_="new_message"):
+        """A host that wants emails, one live session of it, and one
+        notification pushed to it (not acked). Returns (host, ws, t0, note),
+        t0 the time just before the notification was posted."""
+        host = uid(prefix)
+        self.put_prefs(host, prefs(address(host)))
+        ws = self.connect(host)
+        t0 = time.time()
+        note = self.notify(host, type_)
+        self.expect_frame(ws, note)
+        return host, ws, t0, note
+
     def expect_frame(self, ws, note, timeout=5):
         frame = ws.recv(timeout)
         self.assertIsNotNone(frame, "no frame for notification %r" % note)
@@ -399,12 +411,7 @@ class FallbackTest(SharedServerCase):
         self.assertIn("Ünïcödé body ✓ — line", mail.text())
 
     def test_ack_within_timeout_means_no_email(self):
-        host = uid("h-ack")
-        self.put_prefs(host, prefs(address(host)))
-        ws = self.connect(host)
-        t0 = time.time()
-        note = self.notify(host)
-        self.expect_frame(ws, note)
+        host, ws, t0, note = self.push_live("h-ack")
         ws.ack(note["id"])
         self.wait_audit(host, lambda items: any(
             e["action"] == "acked" and e["notificationId"] == note["id"]
@@ -413,12 +420,7 @@ class FallbackTest(SharedServerCase):
         self.assert_no_mail_to(address(host))
 
     def test_no_ack_means_email_after_the_ack_timeout(self):
-        host = uid("h-noack")
-        self.put_prefs(host, prefs(address(host)))
-        ws = self.connect(host)
-        t0 = time.time()
-        note = self.notify(host, "new_message")
-        self.expect_frame(ws, note)
+        host, _, t0, note = self.push_live("h-noack")
         mail = self.wait_mail(mid(host, note["id"]), timeout=ACK_S + 5)
         self.assertGreaterEqual(mail.at - t0, ACK_S - EARLY_S,
                                 "emailed before the ack timeout")
@@ -432,16 +434,10 @@ class FallbackTest(SharedServerCase):
     def test_read_within_the_ack_timeout_means_no_email(self):
         # A live session that never acks: a read over REST in the ack
         # window settles it ("never for a notification that was read").
-        host = uid("h-read-live")
-        self.put_prefs(host, prefs(address(host)))
-        ws = self.connect(host)
-        t0 = time.time()
-        note = self.notify(host)
-        self.expect_frame(ws, note)
+        host, _, t0, note = self.push_live("h-read-live")
         self.mark_read(host, [note["id"]])
         sleep_until(t0 + ACK_S + MARGIN_S)
         self.assert_no_mail_to(address(host))
-        ws.close()
 
     def test_delay_then_read_means_no_email(self):
         host = uid("h-delay-read")
@@ -521,17 +517,11 @@ class DefaultAckTimeoutTest(EmailCase):
         self.addCleanup(self.server.cleanup)
 
     def test_no_ack_means_email_2_s_after_the_push(self):
-        host = uid("h-default-ack")
-        self.put_prefs(host, prefs(address(host)))
-        ws = self.connect(host)
-        t0 = time.time()
-        note = self.notify(host)
-        self.expect_frame(ws, note)
+        host, _, t0, note = self.push_live("h-default-ack")
         mail = self.wait_mail(mid(host, note["id"]), timeout=2 + 5)
         self.assertGreaterEqual(mail.at - t0, 2 - EARLY_S,
                                 "emailed before the default ack timeout")
         self.assertLess(mail.at - t0, 2 + 3)
-        ws.close()
 
 
 class DigestTest(SharedServerCase):

@@ -169,6 +169,7 @@ private:
   options opts_;
   int dir_lock_ = -1;  // one server per directory (storage/src/dir_lock.hpp)
   MDB_env* env_ = nullptr;
+  uint64_t page_size_ = 0;  // for space(), read once at open
   tables db_{};
   std::mutex mtx_;
   std::condition_variable cv_;
