@@ -311,7 +311,8 @@ int serve_command(int argc, char** argv) {
     sigwait(&signals, &sig);
     telemetry::log(telemetry::level::info, "stopping",
                    {{"signal", int64_t{sig}}});
-    gateway.shutdown();  // sockets close with 1001
+    rest.stop_accepting();  // new requests get 503 from here on
+    gateway.shutdown();     // sockets close with 1001
     rest.drain(std::chrono::seconds(5));
     rest.shutdown();
     caf::anon_send_exit(router, caf::exit_reason::user_shutdown);

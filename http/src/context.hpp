@@ -33,7 +33,8 @@ struct context {
   auth::rate_limiter rest_limit;
   auth::rate_limiter booking_limit;
   std::atomic<bool> ready{true};
-  std::atomic<int64_t> in_flight{0};  ///< asks not yet answered
+  /// Requests in a handler plus asks not yet answered (drain() waits for 0).
+  std::atomic<int64_t> in_flight{0};
 };
 
 } // namespace bellhop::http

@@ -1,6 +1,8 @@
 // Response helpers.
 #include "reply.hpp"
 
+#include <atomic>
+
 #include <nlohmann/json.hpp>
 
 #include "bellhop/telemetry/log.hpp"
@@ -47,6 +49,11 @@ void keep_alive(const Request& req, ResponseWriter& w) {
                                    : Pistache::Http::ConnectionControl::KeepAlive);
 }
 
+void close_after(ResponseWriter& w) {
+  w.headers().remove<H::Connection>();
+  w.headers().add<H::Connection>(Pistache::Http::ConnectionControl::Close);
+}
+
 namespace {
 
 thread_local exchange* current = nullptr;
@@ -76,14 +83,45 @@ void finish_exchange(int status) {
                     {"ms", took.count() * 1000}});
 }
 
+namespace {
+
+std::atomic<int64_t> unwritten{0};
+
+/// Counts a queued answer until its write completes or fails. Counted
+/// before the send, so that the count never reads 0 while it is pending.
+template <class Send>
+void send_counted(Send send) {
+  if (current == nullptr || !current->queued) {
+    send();
+    return;
+  }
+  unwritten.fetch_add(1);
+  try {
+    send().then([](ssize_t) { unwritten.fetch_sub(1); },
+                [](std::exception_ptr&) { unwritten.fetch_sub(1); });
+  } catch (...) {
+    unwritten.fetch_sub(1);
+    throw;
+  }
+}
+
+} // namespace
+
+int64_t answers_unwritten() {
+  return unwritten.load();
+}
+
 void send_json(ResponseWriter& w, int status, std::string_view body) {
-  w.send(static_cast<Pistache::Http::Code>(status), body.data(), body.size(),
-         MIME(Application, Json));
+  send_counted([&] {
+    return w.send(static_cast<Pistache::Http::Code>(status), body.data(),
+                  body.size(), MIME(Application, Json));
+  });
   finish_exchange(status);
 }
 
 void send_status(ResponseWriter& w, int status) {
-  w.send(static_cast<Pistache::Http::Code>(status));
+  send_counted(
+    [&] { return w.send(static_cast<Pistache::Http::Code>(status)); });
   finish_exchange(status);
 }
 

@@ -23,7 +23,14 @@ struct exchange {
   telemetry::route route = telemetry::route::unknown;
   std::chrono::steady_clock::time_point start;
   const char* method = "";
+  /// Answered from an actor's thread: Pistache queues the write to the
+  /// connection's reactor, and the answer counts as unwritten until then.
+  bool queued = false;
 };
+
+/// Answers queued to a reactor and not yet written (or failed). A stopping
+/// server waits for 0 before it stops the reactors, which would drop them.
+int64_t answers_unwritten();
 
 /// Makes `ex` the current exchange of this thread (nullptr: none).
 void set_exchange(exchange* ex);
@@ -38,6 +45,9 @@ void send_status(ResponseWriter& w, int status);
 /// Keeps the connection open after the response unless the client asked to
 /// close it (or speaks HTTP/1.0 without asking for keep-alive).
 void keep_alive(const Request& req, ResponseWriter& w);
+
+/// Closes the connection after this response, whatever the client asked.
+void close_after(ResponseWriter& w);
 
 void send_json(ResponseWriter& w, int status, std::string_view body);
 

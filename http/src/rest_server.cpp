@@ -14,6 +14,19 @@ namespace {
 
 using Pistache::Http::Method;
 
+/// Counts one request in flight for its scope.
+struct in_flight_guard {
+  explicit in_flight_guard(std::atomic<int64_t>& n) : n(n) {
+    n.fetch_add(1);
+  }
+  ~in_flight_guard() {
+    n.fetch_sub(1);
+  }
+  in_flight_guard(const in_flight_guard&) = delete;
+  in_flight_guard& operator=(const in_flight_guard&) = delete;
+  std::atomic<int64_t>& n;
+};
+
 /// Dispatches on method and path; one instance per reactor thread (Pistache
 /// clones it), all sharing one context.
 class rest_handler : public Pistache::Http::Handler {
@@ -24,6 +37,11 @@ public:
   }
 
   void onRequest(const Request& req, ResponseWriter w) override {
+    // Counted in flight while in the handler, before dispatch() reads
+    // `ready`: drain() clears `ready` and then waits for zero, so a request
+    // that saw `ready` set is either still counted here or has handed its
+    // ask over (which counts itself) by the time drain() looks.
+    in_flight_guard guard{ctx_->in_flight};
     keep_alive(req, w);
     exchange ex{telemetry::route::unknown, std::chrono::steady_clock::now(),
                 Pistache::Http::methodString(req.method())};
@@ -54,9 +72,16 @@ private:
     if (is("/readyz", Method::Get, route::readyz))
       return ctx.ready ? send_json(w, 200, R"({"status":"ready"})")
                        : send_retry_later(w, 503, "unavailable",
-                                          "storage is not open", 1);
+                                          "the server is stopping", 1);
     if (is("/metrics", Method::Get, route::metrics))
       return send_metrics(w);
+    if (!ctx.ready) {
+      // Stopping: no new work, so that the asks in flight can finish
+      // (drain); the client retries, on this server's successor or another.
+      close_after(w);
+      return send_retry_later(w, 503, "unavailable", "the server is stopping",
+                              1);
+    }
     if (is("/bookings", Method::Post, route::post_bookings))
       return post_booking(ctx, req, std::move(w));
     constexpr std::string_view booking_prefix = "/bookings/";
@@ -150,10 +175,16 @@ uint16_t rest_server::port() const {
   return static_cast<uint16_t>(impl_->endpoint->getPort());
 }
 
-void rest_server::drain(std::chrono::milliseconds grace) {
+void rest_server::stop_accepting() {
   impl_->ctx->ready = false;
+}
+
+void rest_server::drain(std::chrono::milliseconds grace) {
+  stop_accepting();
   auto deadline = std::chrono::steady_clock::now() + grace;
-  while (impl_->ctx->in_flight.load() > 0
+  // An ask's answer is queued to its reactor before the ask stops counting,
+  // so in_flight and answers_unwritten() are never both 0 while one is due.
+  while ((impl_->ctx->in_flight.load() > 0 || answers_unwritten() > 0)
          && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }

@@ -1,12 +1,14 @@
 """REST contract tests (API.md sections 1-4, 9) against the bellhop binary."""
 
 import datetime
+import http.client
 import itertools
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -86,6 +88,14 @@ class ContractAssertions:
         self.assertIsNotNone(value, "no Retry-After header: %r" % resp[1])
         self.assertRegex(value.strip(), r"^\d+$")
         return int(value)
+
+    def assert_stored(self, client, bookings):
+        """Each booking (as its 201 returned it) reads back unchanged."""
+        admin = token("a", "admin")
+        for booking in bookings:
+            got = client.req("GET", "/bookings/" + booking["id"], token=admin)
+            self.assert_status(got, 200)
+            self.assertEqual(booking_of(got[2]), booking)
 
     def assert_booking_shape(self, booking):
         for name in BOOKING_FIELDS:
@@ -1638,6 +1648,138 @@ class ShutdownTest(ContractAssertions, unittest.TestCase):
                          server.stderr_text()[-2000:])
 
 
+class StopUnderLoadTest(ContractAssertions, unittest.TestCase):
+    """§1 "stop accepting", under booking load: once SIGTERM arrives, every
+    request that reaches the server is answered 201 (and is on disk after a
+    restart) or 503 `unavailable` with Retry-After and `Connection: close`,
+    after which the server closes that connection; /readyz says 503; the
+    server exits 0."""
+
+    CLIENTS = 8
+    ATTEMPTS = 10  # a refusal needs a request to land in the short stop window
+
+    def test_sigterm_refuses_new_work_and_keeps_every_201(self):
+        refusals, readyz = [], []
+        for _ in range(self.ATTEMPTS):
+            got, ready = self.stop_under_load()
+            refusals += got
+            readyz += ready
+            if refusals:
+                break
+        self.assertTrue(refusals, "no request landed between SIGTERM and "
+                        "the stop in %d runs" % self.ATTEMPTS)
+        for resp, then in refusals:
+            self.assert_error(resp, 503, "unavailable")
+            self.assert_retry_after(resp)
+            self.assertEqual(resp[1].get("connection", "").lower(), "close",
+                             resp[1])
+            self.assertEqual(then, b"", "the connection stayed open after "
+                             "the refusal")
+        for resp in readyz:
+            self.assert_error(resp, 503, "unavailable")
+
+    @staticmethod
+    def exchange(sock, method, path, body=None, headers=()):
+        """One request on a raw socket; (status, headers, JSON, raw)."""
+        data = json.dumps(body).encode() if body is not None else b""
+        head = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1",
+                "Content-Length: %d" % len(data)] + list(headers)
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + data)
+        resp = http.client.HTTPResponse(sock)
+        resp.begin()
+        raw = resp.read()
+        parsed = json.loads(raw) if raw else None
+        return (resp.status, {k.lower(): v for k, v in resp.getheaders()},
+                parsed, raw)
+
+    def stop_under_load(self):
+        """One server, CLIENTS connections booking without pause, SIGTERM
+        once bookings flow. Returns the refusals (each with what the
+        connection read next) and the /readyz answers that were not 200."""
+        server = Server()
+        self.addCleanup(server.cleanup)
+        service = token("svc", "service")
+        auth = ["Authorization: Bearer " + service,
+                "Content-Type: application/json"]
+        hosts = [uid("hstop") for _ in range(self.CLIENTS)]
+        booked = {host: [] for host in hosts}
+        refusals, readyz, unexpected = [], [], []
+        stopping = threading.Event()
+
+        def book(host):
+            sock = socket.create_connection(("127.0.0.1", server.http_port),
+                                            timeout=15)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                for i in itertools.count():
+                    try:
+                        resp = self.exchange(sock, "POST", "/bookings",
+                                             booking_body(host, "r%d" % i,
+                                                          guest_id="g"),
+                                             auth)
+                    except (http.client.HTTPException, OSError):
+                        return  # closed by the stopping server
+                    if resp[0] == 201:
+                        booked[host].append(resp[2]["booking"])
+                        continue
+                    if resp[0] != 503:
+                        unexpected.append(resp[:3])
+                        return
+                    try:
+                        then = sock.recv(1)
+                    except OSError:
+                        then = b""
+                    refusals.append((resp, then))
+                    return
+            finally:
+                sock.close()
+
+        def poll_readyz():
+            sock = socket.create_connection(("127.0.0.1", server.http_port),
+                                            timeout=15)
+            try:
+                while True:
+                    try:
+                        resp = self.exchange(sock, "GET", "/readyz")
+                    except (http.client.HTTPException, OSError):
+                        return
+                    if resp[0] != 200:
+                        readyz.append(resp)
+                        return
+                    time.sleep(0.0005 if stopping.is_set() else 0.005)
+            finally:
+                sock.close()
+
+        threads = [threading.Thread(target=book, args=(h,)) for h in hosts]
+        threads.append(threading.Thread(target=poll_readyz))
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 20
+        while (sum(len(b) for b in booked.values()) < 20 * self.CLIENTS
+               and time.monotonic() < deadline
+               and all(t.is_alive() for t in threads)):
+            time.sleep(0.01)
+        stopping.set()
+        server.proc.send_signal(signal.SIGTERM)
+        for thread in threads:
+            thread.join(30)
+        self.assertEqual(server.stop(), 0, server.stderr_text()[-2000:])
+        self.assertEqual(unexpected, [])
+        self.assertTrue(all(booked.values()), "not every client booked")
+
+        server.restart()
+        client = server.client()
+        self.addCleanup(client.close)
+        for host in hosts:
+            self.assert_stored(client, booked[host])
+            count = client.req("GET", "/notifications/count",
+                               token=host_token(host))
+            self.assert_status(count, 200)
+            # Every booking committed was answered 201 before the stop.
+            self.assertEqual(count[2]["unread"], len(booked[host]))
+        server.stop()
+        return refusals, readyz
+
 class CrashRecoveryTest(ContractAssertions, unittest.TestCase):
     """kill -9 after 201s: every acknowledged booking survives a restart."""
 
@@ -1672,14 +1814,8 @@ class CrashRecoveryTest(ContractAssertions, unittest.TestCase):
         server.restart()
         client = server.client()
         self.addCleanup(client.close)
-        admin = token("a", "admin")
         for host in hosts:
-            for resp in results[host]:
-                booking = resp[2]["booking"]
-                got = client.req("GET", "/bookings/" + booking["id"],
-                                 token=admin)
-                self.assert_status(got, 200)
-                self.assertEqual(booking_of(got[2]), booking)
+            self.assert_stored(client, [r[2]["booking"] for r in results[host]])
             note_ids = sorted(r[2]["notification"]["id"]
                               for r in results[host])
             self.assertEqual(note_ids, list(range(1, self.PER_HOST + 1)))

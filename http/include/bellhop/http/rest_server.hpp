@@ -47,8 +47,12 @@ public:
   void start();
   /// The bound port (after start).
   uint16_t port() const;
-  /// Marks the server not ready (/readyz answers 503) and waits, up to
-  /// `grace`, until every request handed to an actor has been answered.
+  /// From now on /readyz and every new API request answer 503
+  /// (`unavailable`, Retry-After, and the connection closes); /healthz and
+  /// /metrics still answer. Safe from any thread.
+  void stop_accepting();
+  /// stop_accepting(), then waits, up to `grace`, until every request
+  /// already handed to an actor has been answered.
   void drain(std::chrono::milliseconds grace);
   /// Stops accepting and closes connections.
   void shutdown();
