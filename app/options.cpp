@@ -1,7 +1,10 @@
 // Option parsing and the TOML config file.
 #include "options.hpp"
 
+#include <cctype>
 #include <cstdlib>
+#include <initializer_list>
+#include <string_view>
 
 #include <toml++/toml.h>
 
@@ -150,24 +153,64 @@ double options::number(const std::string& name, double fallback) const {
   throw usage_error("--" + name + " must be a non-negative number");
 }
 
+namespace {
+
+struct unit {
+  std::string_view name;
+  uint64_t factor;
+};
+
+/// "<digits><unit>", the unit one of `units`: the number times the unit's
+/// factor, or nullopt (no leading sign or space, no overflow).
+std::optional<uint64_t> number_with_unit(const std::string& text,
+                                         std::initializer_list<unit> units) {
+  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])))
+    return std::nullopt;
+  std::size_t used = 0;
+  uint64_t v = 0;
+  try {
+    v = std::stoull(text, &used);
+  } catch (...) {
+    return std::nullopt;
+  }
+  auto suffix = std::string_view{text}.substr(used);
+  for (const auto& u : units)
+    if (suffix == u.name) {
+      if (u.factor != 0 && v > UINT64_MAX / u.factor)
+        return std::nullopt;
+      return v * u.factor;
+    }
+  return std::nullopt;
+}
+
+} // namespace
+
 uint64_t options::size(const std::string& name, uint64_t fallback) const {
   if (!has(name))
     return fallback;
-  auto text = str(name, "");
-  try {
-    std::size_t used = 0;
-    auto v = std::stoull(text, &used);
-    auto suffix = text.substr(used);
-    uint64_t mult = 1;
-    if (suffix == "K" || suffix == "KiB") mult = 1ull << 10;
-    else if (suffix == "M" || suffix == "MiB") mult = 1ull << 20;
-    else if (suffix == "G" || suffix == "GiB") mult = 1ull << 30;
-    else if (!suffix.empty()) throw usage_error("");
-    if (v > 0)
-      return v * mult;
-  } catch (...) {
-  }
+  auto v = number_with_unit(str(name, ""),
+                            {{"", 1}, {"K", 1ull << 10}, {"KiB", 1ull << 10},
+                             {"M", 1ull << 20}, {"MiB", 1ull << 20},
+                             {"G", 1ull << 30}, {"GiB", 1ull << 30}});
+  if (v && *v > 0)
+    return *v;
   throw usage_error("--" + name + " must be a size such as 1073741824 or 1G");
+}
+
+std::chrono::milliseconds options::duration(
+  const std::string& name, std::chrono::milliseconds fallback) const {
+  if (!has(name))
+    return fallback;
+  auto text = str(name, "");
+  auto v = number_with_unit(text, {{"ms", 1}, {"s", 1000}, {"m", 60'000},
+                                   {"h", 3'600'000}, {"d", 86'400'000}});
+  if (text == "0")
+    v = 0;
+  constexpr uint64_t century_ms = 3'153'600'000'000;
+  if (v && *v <= century_ms)
+    return std::chrono::milliseconds(static_cast<int64_t>(*v));
+  throw usage_error("--" + name
+                    + " must be a duration such as 30d, 12h, 90m, 45s or 0");
 }
 
 bool options::flag(const std::string& name) const {

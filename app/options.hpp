@@ -5,6 +5,7 @@
 // file.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -50,6 +51,10 @@ public:
   double number(const std::string& name, double fallback) const;
   /// A size in bytes: a number with an optional K, M, G suffix (powers of 2).
   uint64_t size(const std::string& name, uint64_t fallback) const;
+  /// A duration: a whole number with a unit, ms, s, m, h or d ("30d");
+  /// "0" alone is zero.
+  std::chrono::milliseconds duration(const std::string& name,
+                                     std::chrono::milliseconds fallback) const;
   bool flag(const std::string& name) const;
 
   static std::string help_text(const std::vector<option_spec>& specs);

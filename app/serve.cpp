@@ -59,6 +59,7 @@ const std::vector<option_spec>& serve_specs() {
     {"actor-threads", true, false, "CAF scheduler threads (default: one per CPU the process may use)"},
     {"host-idle-ms", true, false, "stop an idle host actor after this long (default 60000)"},
     {"ack-timeout-ms", true, false, "time a live device has to ack before email (default 2000)"},
+    {"retention", true, false, "delete notifications read longer ago than this, and audit entries older than it, e.g. 90d (default 0: keep all)"},
     {"smtp-url", true, false, "SMTP server for email, e.g. smtp://127.0.0.1:2525 (default: no email)"},
     {"smtp-from", true, false, "sender address (default bellhop@localhost)"},
     {"smtp-user", true, false, "SMTP user name"},
@@ -236,6 +237,7 @@ int serve_command(int argc, char** argv) {
     auto actor_threads = opts.integer("actor-threads", default_actor_threads(), 1, 64);
     core.ack_timeout = std::chrono::milliseconds(
       opts.integer("ack-timeout-ms", 2000, 0, 3'600'000));
+    core.retention = opts.duration("retention", std::chrono::milliseconds(0));
     smtp_config smtp;
     smtp.url = opts.str("smtp-url", "");
     smtp.from = opts.str("smtp-from", smtp.from);

@@ -10,6 +10,7 @@
 #include "bellhop/telemetry/metrics.hpp"
 #include "host_actor.hpp"
 #include "idem_sweeper.hpp"
+#include "retention_sweeper.hpp"
 
 namespace bellhop {
 
@@ -43,6 +44,8 @@ router(router_actor::stateful_pointer<router_state> self, storage::store* st,
   self->state.cfg = cfg;
   // Linked: the sweeper stops with the router.
   self->spawn<caf::linked>(idem_sweeper, st, cfg.idem_sweep_interval);
+  if (cfg.retention.count() > 0)
+    self->spawn<caf::linked>(retention_sweeper, st, cfg.retention);
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& s = self->state;
     auto i = s.names.find(dm.source);

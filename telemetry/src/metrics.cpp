@@ -135,6 +135,10 @@ std::string registry::render() const {
   header(out, "bellhop_storage_map_bytes", "gauge",
          "The store's size limit (--map-size); past it, writes get 503.");
   line(out, "bellhop_storage_map_bytes", "", std::to_string(storage_map_bytes.value()));
+  header(out, "bellhop_retention_deleted_total", "counter",
+         "Read notifications and audit entries deleted by --retention.");
+  line(out, "bellhop_retention_deleted_total", "",
+       std::to_string(retention_deleted.value()));
   return out;
 }
 

@@ -218,5 +218,83 @@ class OpsTest(unittest.TestCase):
             self.assertNotIn(secret, log)
 
 
+
+class RetentionTest(unittest.TestCase):
+    """--retention: notifications read longer ago than the retention and
+    audit entries older than it are deleted; unread notifications, counts,
+    ids and bookings stay."""
+
+    RETENTION_S = 2
+
+    def setUp(self):
+        self.server = harness.Server(
+            extra_args=("--retention", "%ds" % self.RETENTION_S))
+        self.addCleanup(self.server.cleanup)
+        self.http = self.server.client()
+        self.addCleanup(self.http.close)
+        self.host = "ret-" + uuid.uuid4().hex[:8]
+        self.host_token = harness.token(self.host, "host")
+        self.admin = harness.token("root", "admin")
+
+    def book(self, room):
+        resp = self.http.req("POST", "/bookings", booking(self.host, room),
+                             token=harness.token("svc", "service"))
+        self.assertEqual(resp[0], 201, resp[3])
+        return resp[2]
+
+    def listed_ids(self):
+        resp = self.http.req("GET", "/notifications/list?limit=100",
+                             token=self.host_token)
+        self.assertEqual(resp[0], 200, resp[3])
+        return [n["id"] for n in resp[2]["items"]]
+
+    def audit(self):
+        resp = self.http.req("GET", "/admin/audit?limit=100&hostId=" + self.host,
+                             token=self.admin)
+        self.assertEqual(resp[0], 200, resp[3])
+        return resp[2]["items"]
+
+    def test_read_notifications_and_old_audit_go_unread_ones_stay(self):
+        made = [self.book("r%d" % i) for i in range(3)]
+        resp = self.http.req("POST", "/notifications/mark-read",
+                             {"ids": [1, 2]}, token=self.host_token)
+        self.assertEqual(resp[0], 200, resp[3])
+        self.assertEqual(self.listed_ids(), [3, 2, 1])
+        self.assertTrue(self.audit())
+
+        # A pass runs every second: give it the retention and a few passes.
+        # (An audit entry's time is taken at commit, a little after the
+        # readAt of its mark-read: it may go one pass later.)
+        deadline = time.monotonic() + self.RETENTION_S + 10
+        while ((self.listed_ids(), self.audit()) != ([3], [])
+               and time.monotonic() < deadline):
+            time.sleep(0.2)
+        self.assertEqual(self.listed_ids(), [3])
+        self.assertEqual(self.audit(), [])
+        metrics = self.http.req("GET", "/metrics")[3].decode()
+        # 2 notifications; 5 audit entries (3 created, 2 read).
+        self.assertEqual(
+            metric(metrics, "bellhop_retention_deleted_total"), 7.0)
+
+        # The unread one, the counts, the ids and the bookings are kept.
+        count = self.http.req("GET", "/notifications/count",
+                              token=self.host_token)
+        self.assertEqual(count[2], {"unread": 1, "latestId": 3})
+        for body in made:
+            got = self.http.req("GET", "/bookings/" + body["booking"]["id"],
+                                token=self.admin)
+            self.assertEqual(got[0], 200, got[3])
+        later = self.book("r-later")
+        self.assertEqual(later["notification"]["id"], 4)
+        self.assertEqual(self.listed_ids(), [4, 3])
+        self.assertEqual([e["notificationId"] for e in self.audit()], [4])
+
+    def test_the_flag_takes_a_duration(self):
+        got = harness.run_cli("serve", "--retention", "30", "--jwt-secret",
+                              "s", "--data-dir", self.server.data_dir)
+        self.assertEqual(got.returncode, 2, got.stderr)
+        self.assertIn("--retention", got.stderr)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -25,6 +25,9 @@ struct core_config {
   /// How often expired idempotency records (older than 24 h) are deleted;
   /// a pass also runs at start-up.
   std::chrono::milliseconds idem_sweep_interval{600'000};
+  /// Read notifications and audit entries older than this are deleted
+  /// (retention_sweeper.hpp); 0 keeps everything.
+  std::chrono::milliseconds retention{0};
   /// Where due emails go; a null handle turns email off.
   mailer_actor mailer;
 };

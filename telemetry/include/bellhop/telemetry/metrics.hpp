@@ -92,6 +92,7 @@ struct registry {
   histogram storage_commit_seconds;
   gauge storage_used_bytes;  ///< the store's high-water mark
   gauge storage_map_bytes;   ///< --map-size: past it, writes get 503
+  counter retention_deleted;  ///< records deleted by --retention
 
   void request(route r, int status, double seconds);
   void delivery(channel c, result r) {
