@@ -50,8 +50,15 @@ struct retention_op final : storage::write_op {
   }
 
   void done(storage::status result) override {
-    if (result != storage::status::ok)
-      progress = sweep_progress{{}, 0, true};  // the next pass tries again
+    if (result != storage::status::ok) {
+      // Nothing of this chunk was deleted; the next pass tries again.
+      telemetry::log(telemetry::level::warn,
+                     "retention: deleting old records failed; next pass retries",
+                     {{"storage", std::string_view{result == storage::status::full
+                                                     ? "full"
+                                                     : "failed"}}});
+      progress = sweep_progress{{}, 0, true};
+    }
     caf::anon_send(sweeper, std::move(progress));
   }
 };
@@ -72,7 +79,7 @@ void sweep_chunk(caf::event_based_actor* self, sweeper_state& s,
   auto op = std::make_unique<retention_op>();
   op->sweeper = caf::actor_cast<caf::actor>(self);
   op->cut = s.cut;
-  {
+  try {
     auto txn = s.store->begin_read();
     storage::cursor cur{txn.ref(), txn.ref().db->notes};
     bool ok = from.empty() ? cur.first() : cur.seek(from);
@@ -83,6 +90,14 @@ void sweep_chunk(caf::event_based_actor* self, sweeper_state& s,
     op->progress.finished = !ok;
     if (ok)
       op->progress.next = std::string{cur.key()};
+  } catch (const std::exception& e) {
+    // An exception would end this actor, and with it the router it is
+    // linked to: end the pass instead; the next one tries again.
+    telemetry::log(telemetry::level::warn,
+                   "retention: reading the store failed; next pass retries",
+                   {{"error", std::string_view{e.what()}}});
+    self->send(self, sweep_progress{{}, 0, true});
+    return;
   }
   if (op->keys.empty()) {
     self->send(self, std::move(op->progress));

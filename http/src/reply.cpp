@@ -87,22 +87,27 @@ namespace {
 
 std::atomic<int64_t> unwritten{0};
 
-/// Counts a queued answer until its write completes or fails. Counted
-/// before the send, so that the count never reads 0 while it is pending.
+/// One answer not yet written: counted from before its send until the
+/// write's continuation is destroyed — after it ran, or when Pistache drops
+/// the write (a peer reset or gone), which it does without resolving or
+/// rejecting the promise.
+struct unwritten_answer {
+  unwritten_answer() {
+    unwritten.fetch_add(1);
+  }
+  ~unwritten_answer() {
+    unwritten.fetch_sub(1);
+  }
+  unwritten_answer(const unwritten_answer&) = delete;
+  unwritten_answer& operator=(const unwritten_answer&) = delete;
+};
+
+/// Sends, counting the answer until Pistache is done with its write. Every
+/// answer counts, the reactor's own too: Pistache queues those as well.
 template <class Send>
 void send_counted(Send send) {
-  if (current == nullptr || !current->queued) {
-    send();
-    return;
-  }
-  unwritten.fetch_add(1);
-  try {
-    send().then([](ssize_t) { unwritten.fetch_sub(1); },
-                [](std::exception_ptr&) { unwritten.fetch_sub(1); });
-  } catch (...) {
-    unwritten.fetch_sub(1);
-    throw;
-  }
+  auto pending = std::make_shared<unwritten_answer>();
+  send().then([pending](ssize_t) {}, [pending](std::exception_ptr&) {});
 }
 
 } // namespace
@@ -111,12 +116,17 @@ int64_t answers_unwritten() {
   return unwritten.load();
 }
 
-void send_json(ResponseWriter& w, int status, std::string_view body) {
+void send_body(ResponseWriter& w, int status, std::string_view body,
+               const Pistache::Http::Mime::MediaType& type) {
   send_counted([&] {
     return w.send(static_cast<Pistache::Http::Code>(status), body.data(),
-                  body.size(), MIME(Application, Json));
+                  body.size(), type);
   });
   finish_exchange(status);
+}
+
+void send_json(ResponseWriter& w, int status, std::string_view body) {
+  send_body(w, status, body, MIME(Application, Json));
 }
 
 void send_status(ResponseWriter& w, int status) {

@@ -23,13 +23,11 @@ struct exchange {
   telemetry::route route = telemetry::route::unknown;
   std::chrono::steady_clock::time_point start;
   const char* method = "";
-  /// Answered from an actor's thread: Pistache queues the write to the
-  /// connection's reactor, and the answer counts as unwritten until then.
-  bool queued = false;
 };
 
-/// Answers queued to a reactor and not yet written (or failed). A stopping
-/// server waits for 0 before it stops the reactors, which would drop them.
+/// Answers sent and not yet written (or dropped) by Pistache, which queues
+/// every write to the connection's reactor. A stopping server waits for 0
+/// before it stops the reactors, which would drop them.
 int64_t answers_unwritten();
 
 /// Makes `ex` the current exchange of this thread (nullptr: none).
@@ -50,6 +48,11 @@ void keep_alive(const Request& req, ResponseWriter& w);
 void close_after(ResponseWriter& w);
 
 void send_json(ResponseWriter& w, int status, std::string_view body);
+
+/// A body of any media type (every answer goes through this or send_status,
+/// so that a stopping server knows when all of them are written).
+void send_body(ResponseWriter& w, int status, std::string_view body,
+               const Pistache::Http::Mime::MediaType& type);
 
 /// {"error":{"code":..,"message":..,"field":..}}; `field` only when given.
 std::string error_body(std::string_view code, std::string_view message,

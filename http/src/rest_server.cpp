@@ -5,6 +5,7 @@
 
 #include <pistache/endpoint.h>
 
+#include "bellhop/telemetry/log.hpp"
 #include "routes.hpp"
 #include "static_files.hpp"
 
@@ -120,10 +121,9 @@ private:
 
   static void send_metrics(ResponseWriter& w) {
     auto body = telemetry::metrics().render();
-    w.send(Pistache::Http::Code::Ok, body.data(), body.size(),
-           Pistache::Http::Mime::MediaType::fromString(
-             "text/plain; version=0.0.4; charset=utf-8"));
-    finish_exchange(200);
+    send_body(w, 200, body,
+              Pistache::Http::Mime::MediaType::fromString(
+                "text/plain; version=0.0.4; charset=utf-8"));
   }
 
   std::shared_ptr<context> ctx_;
@@ -182,11 +182,19 @@ void rest_server::stop_accepting() {
 void rest_server::drain(std::chrono::milliseconds grace) {
   stop_accepting();
   auto deadline = std::chrono::steady_clock::now() + grace;
-  // An ask's answer is queued to its reactor before the ask stops counting,
-  // so in_flight and answers_unwritten() are never both 0 while one is due.
-  while ((impl_->ctx->in_flight.load() > 0 || answers_unwritten() > 0)
-         && std::chrono::steady_clock::now() < deadline)
+  // An answer counts as unwritten from before its send, and a request (or
+  // ask) stops counting as in flight only after it, so the two are never
+  // both 0 while an answer is due.
+  auto busy = [this] {
+    return impl_->ctx->in_flight.load() > 0 || answers_unwritten() > 0;
+  };
+  while (busy() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (busy())
+    telemetry::log(telemetry::level::warn,
+                   "stopping with requests unanswered after the grace period",
+                   {{"inFlight", int64_t{impl_->ctx->in_flight.load()}},
+                    {"unwritten", int64_t{answers_unwritten()}}});
 }
 
 void rest_server::shutdown() {

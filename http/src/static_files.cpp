@@ -85,9 +85,9 @@ void send_file(const Request& req, ResponseWriter& w, const embedded_file& f) {
     send_status(w, 304);
     return;
   }
-  w.send(Code::Ok, reinterpret_cast<const char*>(f.data), f.size,
-         MediaType::fromString(std::string{content_type(f.path)}));
-  finish_exchange(200);
+  send_body(w, 200,
+            {reinterpret_cast<const char*>(f.data), static_cast<std::size_t>(f.size)},
+            MediaType::fromString(std::string{content_type(f.path)}));
 }
 
 /// {"wsPort":N,"demo":bool}: what the page cannot know from its own URL.

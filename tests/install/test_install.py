@@ -5,8 +5,8 @@ The build tree is installed under a scratch DESTDIR. Checked: the unit's
 ExecStart names the installed binary; `systemd-analyze verify` accepts the
 unit (when systemd-analyze is on the machine); and the ExecStart command
 line, expanded as systemd expands it (`${STATE_DIRECTORY}` as one word,
-`$BELLHOP_ARGS` split at spaces, the secret from the environment file),
-starts a server that answers /healthz, keeps its store in the state
+`$BELLHOP_ARGS` split at spaces) in the environment that /etc/bellhop/env
+would give it (the secret, the extra flags), starts a server that answers /healthz, keeps its store in the state
 directory and exits 0 on SIGTERM.
 """
 

@@ -110,8 +110,8 @@ caf::message round_trip(caf::actor_system& sys, const caf::message& m) {
   return out;
 }
 
-/// `x` (every field unlike its default) comes back equal, as the only
-/// element of the message, under the same type.
+/// `x` (not the default value; the callers set every field) comes back
+/// equal, as the only element of the message, under the same type.
 template <class T>
 void check_round_trip(caf::actor_system& sys, const T& x) {
   INFO(caf::deep_to_string(x));
@@ -185,9 +185,13 @@ TEST_CASE("messages: bellhop's errors keep their code and text across nodes",
 
 TEST_CASE("messages: the timer atoms cross nodes", "[messages]") {
   node n;
-  auto out = round_trip(n.sys, caf::make_message(idle_atom::value, ttl_atom::value,
-                                                 sweep_atom::value));
-  CHECK(out.match_elements<idle_atom, ttl_atom, sweep_atom>());
+  auto out = round_trip(
+    n.sys, caf::make_message(idle_atom::value, ttl_atom::value,
+                             expiry_atom::value, ping_atom::value,
+                             closed_atom::value, email_atom::value,
+                             sweep_atom::value));
+  CHECK(out.match_elements<idle_atom, ttl_atom, expiry_atom, ping_atom,
+                           closed_atom, email_atom, sweep_atom>());
 }
 
 } // namespace bellhop

@@ -48,7 +48,7 @@ public:
   /// The bound port (after start).
   uint16_t port() const;
   /// From now on /readyz and every new API request answer 503
-  /// (`unavailable`, Retry-After, and the connection closes); /healthz and
+  /// (`unavailable`, Retry-After, `Connection: close`); /healthz and
   /// /metrics still answer. Safe from any thread.
   void stop_accepting();
   /// stop_accepting(), then waits, up to `grace`, until every request
