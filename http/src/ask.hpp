@@ -32,6 +32,7 @@ void ask(context& ctx, ResponseWriter w, Message msg, OnReply on_reply) {
   pending->fetch_add(1);
   // The answer is sent on a CAF thread: it takes the exchange along.
   exchange ex = current_exchange() ? *current_exchange() : exchange{};
+  ex.queued = true;
   set_exchange(nullptr);
   ctx.sys.spawn([router = ctx.router, msg = std::move(msg), writer, on_reply,
                  pending, ex](caf::event_based_actor* self) mutable {

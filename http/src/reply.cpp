@@ -102,10 +102,17 @@ struct unwritten_answer {
   unwritten_answer& operator=(const unwritten_answer&) = delete;
 };
 
-/// Sends, counting the answer until Pistache is done with its write. Every
-/// answer counts, the reactor's own too: Pistache queues those as well.
+/// Sends, counting an actor's answer until Pistache is done with its write.
+/// Answers made on the reactor (reads, refusals, errors: nothing that
+/// changed the store) are not counted, which keeps their path free of the
+/// continuation's cost; at the very end of a stop one of those may still be
+/// dropped with its connection, and the client asks again.
 template <class Send>
 void send_counted(Send send) {
+  if (current == nullptr || !current->queued) {
+    send();
+    return;
+  }
   auto pending = std::make_shared<unwritten_answer>();
   send().then([pending](ssize_t) {}, [pending](std::exception_ptr&) {});
 }

@@ -23,9 +23,12 @@ struct exchange {
   telemetry::route route = telemetry::route::unknown;
   std::chrono::steady_clock::time_point start;
   const char* method = "";
+  /// Answered from an actor's thread (`ask`): such an answer counts as
+  /// unwritten until Pistache is done with its write.
+  bool queued = false;
 };
 
-/// Answers sent and not yet written (or dropped) by Pistache, which queues
+/// Actors' answers not yet written (or dropped) by Pistache, which queues
 /// every write to the connection's reactor. A stopping server waits for 0
 /// before it stops the reactors, which would drop them.
 int64_t answers_unwritten();
@@ -49,8 +52,8 @@ void close_after(ResponseWriter& w);
 
 void send_json(ResponseWriter& w, int status, std::string_view body);
 
-/// A body of any media type (every answer goes through this or send_status,
-/// so that a stopping server knows when all of them are written).
+/// A body of any media type. Every answer goes through this, send_json or
+/// send_status (an actor's is counted until written: answers_unwritten).
 void send_body(ResponseWriter& w, int status, std::string_view body,
                const Pistache::Http::Mime::MediaType& type);
 

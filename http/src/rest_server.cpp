@@ -182,9 +182,9 @@ void rest_server::stop_accepting() {
 void rest_server::drain(std::chrono::milliseconds grace) {
   stop_accepting();
   auto deadline = std::chrono::steady_clock::now() + grace;
-  // An answer counts as unwritten from before its send, and a request (or
-  // ask) stops counting as in flight only after it, so the two are never
-  // both 0 while an answer is due.
+  // An actor's answer counts as unwritten from before its send, and its ask
+  // stops counting as in flight only after it, so the two are never both 0
+  // while such an answer is due.
   auto busy = [this] {
     return impl_->ctx->in_flight.load() > 0 || answers_unwritten() > 0;
   };
