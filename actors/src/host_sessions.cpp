@@ -2,6 +2,7 @@
 // replay of missed notifications), forgetting ended ones, and pushing one
 // frame to all of them.
 #include <algorithm>
+#include <cstdint>
 
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -52,7 +53,8 @@ caf::result<subscribe_reply> on_subscribe(host_self self, subscribe_request& r) 
   auto c = storage::get_counters(t, st.host_id);
   reply.unread = c.unread;
   reply.latest_id = c.latest_id;
-  if (r.has_after) {
+  // Nothing is newer than the largest id (after + 1 would wrap to 0).
+  if (r.has_after && r.after < UINT64_MAX) {
     auto prefix = storage::host_prefix(st.host_id);
     storage::cursor cur{t, t.db->notes};
     for (bool ok = cur.seek(storage::note_key(st.host_id, r.after + 1));

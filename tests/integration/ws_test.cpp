@@ -444,6 +444,18 @@ TEST_CASE("ws: after= replays newer notifications before live ones", "[ws][repla
       got.push_back(f[i]["data"]["id"].get<int64_t>());
     CHECK(got == std::vector<int64_t>(ids.begin(), ids.begin() + 100));
   }
+
+  SECTION("after= the largest id: nothing is newer") {
+    auto host = uid("replay-host");
+    seed(srv, host, 2);
+    auto id = open_host(c, srv, host, "&after=18446744073709551615");
+    frames_at_least(c, id, 1);
+    std::this_thread::sleep_for(settle);
+    auto f = c.frames(id);
+    INFO("frames:\n" << dump_frames(f));
+    REQUIRE(f.size() == 1);
+    CHECK(event_of(f[0]) == "hello");
+  }
 }
 
 // ==================================================================== ops

@@ -274,6 +274,37 @@ struct email_fixture : deterministic_core {
 } // namespace
 
 TEST_CASE_METHOD(email_fixture,
+                 "close on delivery: an ack already on its way when the first closes still counts") {
+  auto sc = h1_session("s_cod");
+  sc.ttl = 0ms;
+  sc.close_on_delivery = true;
+  sess = sys.spawn(session, sc, sink, router);
+  settle();
+  for (auto title : {"one", "two"}) {
+    notification_request n;
+    n.principal = "service:s";
+    n.host_id = "h1";
+    n.type = "new_message";
+    n.title = title;
+    n.data_json = "{}";
+    self->send(router, n);
+  }
+  settle();
+  REQUIRE(sink->count("\"event\":\"new_message\"") == 2);
+  // The device acks both at once: the first ack closes the session (4001)
+  // while the second is already in its mailbox.
+  caf::anon_send(sess, client_text{R"({"op":"ack","id":1})"});
+  caf::anon_send(sess, client_text{R"({"op":"ack","id":2})"});
+  settle();
+  REQUIRE(sink->closes.size() == 1);
+  CHECK(sink->closes[0].first == 4001);
+  // The window runs on the wall clock; virtual time fires the timer.
+  std::this_thread::sleep_for(2100ms);
+  advance(2100ms);
+  CHECK(emails == 0);
+}
+
+TEST_CASE_METHOD(email_fixture,
                  "a push to a session that joined during the write gets the ack window") {
   notify_while_a_session_joins();
   advance(5ms);

@@ -99,14 +99,21 @@ bool flooding(self_ptr self) {
 
 void on_client_text(self_ptr self, const std::string& text) {
   auto& st = self->state;
-  if (st.closing)
-    return;
   if (flooding(self)) {
-    telemetry::metrics().rate_limited.inc();
-    close_session(self, policy_violation, "too many messages");
+    if (!st.closing) {
+      telemetry::metrics().rate_limited.inc();
+      close_session(self, policy_violation, "too many messages");
+    }
     return;
   }
   auto op = decode_client_op(text);
+  // A closing session still passes on the acks and mark-reads that were on
+  // their way when it began to close (two acks sent together, the first of
+  // which closes it on delivery): a device that confirmed a notification
+  // must not be emailed it too. It answers nothing more.
+  if (st.closing && op.kind != client_op::ack
+      && op.kind != client_op::mark_read)
+    return;
   switch (op.kind) {
     case client_op::invalid:
       send_error(self, op.error);
@@ -116,7 +123,7 @@ void on_client_text(self_ptr self, const std::string& text) {
       break;
     case client_op::ack:
       self->send(st.router, ack_msg{st.cfg.host_id, op.ack_id, st.cfg.session_id});
-      if (st.delivered && st.delivered->count(op.ack_id) > 0)
+      if (!st.closing && st.delivered && st.delivered->count(op.ack_id) > 0)
         close_session(self, delivered, "delivered");
       break;
     case client_op::mark_read: {
@@ -127,8 +134,10 @@ void on_client_text(self_ptr self, const std::string& text) {
       req.session_id = st.cfg.session_id;
       // The read event reaches every session of the host, this one too.
       self->request(st.router, std::chrono::seconds(10), std::move(req))
-        .then([](mark_read_reply&) {},
-              [=](caf::error& err) { send_error(self, message_of(err)); });
+        .then([](mark_read_reply&) {}, [=](caf::error& err) {
+          if (!self->state.closing)
+            send_error(self, message_of(err));
+        });
       break;
     }
   }
