@@ -5,6 +5,8 @@
 // write is answered when its commit returns), so no promise may be dropped.
 // Ops already handed to the writer may still commit: the client was told to
 // try again, and a retry with its Idempotency-Key replays the first answer.
+// The router starts no new actor for the host until those ops are settled
+// (router.cpp, settle_after_failure).
 #include "host_actor.hpp"
 
 #include "bellhop/actors/errors.hpp"

@@ -3,9 +3,11 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "bellhop/actors/errors.hpp"
 #include "bellhop/storage/store.hpp"
 #include "bellhop/telemetry/metrics.hpp"
 #include "host_actor.hpp"
@@ -35,6 +37,55 @@ host_actor& host_for(self_ptr self, const std::string& host_id) {
   return i->second.handle;
 }
 
+/// Waits for everything queued at the writer before it, then tells the
+/// router (writes_settled). Writes nothing.
+struct settle_op final : storage::write_op {
+  router_actor router;
+  std::string host_id;
+  storage::status apply(storage::txn_ref) override {
+    return storage::status::ok;
+  }
+  void done(storage::status) override {
+    caf::anon_send(router, writes_settled{std::move(host_id)});
+  }
+};
+
+/// A host actor ended with an error (a handler threw): its writes may still
+/// be queued at the writer. Its host waits until they are settled.
+void settle_after_failure(self_ptr self, const std::string& host_id) {
+  auto& s = self->state;
+  if (!s.recovering.emplace(host_id, std::vector<caf::message>{}).second)
+    return;
+  auto op = std::make_unique<settle_op>();
+  op->router = caf::actor_cast<router_actor>(self);
+  op->host_id = host_id;
+  s.store->submit(std::move(op));
+}
+
+bool settling(self_ptr self, const std::string& host_id) {
+  return self->state.recovering.count(host_id) > 0;
+}
+
+/// Forwards a request to its host's actor (which answers the sender), or
+/// answers 503 while the host's writes settle.
+template <class Reply, class Request>
+caf::result<Reply> forward(self_ptr self, Request& r) {
+  if (settling(self, r.host_id))
+    return make_error(ec::unavailable, "try again");
+  return self->delegate(host_for(self, r.host_id), std::move(r));
+}
+
+/// An ack or a wake for `host_id`, held while its writes settle.
+template <class Msg>
+void send_or_hold(self_ptr self, const std::string& host_id, Msg msg) {
+  auto i = self->state.recovering.find(host_id);
+  if (i != self->state.recovering.end()) {
+    i->second.push_back(caf::make_message(std::move(msg)));
+    return;
+  }
+  self->send(host_for(self, host_id), std::move(msg));
+}
+
 } // namespace
 
 router_actor::behavior_type
@@ -55,6 +106,8 @@ router(router_actor::stateful_pointer<router_state> self, storage::store* st,
     auto h = s.hosts.find(i->second);
     if (h != s.hosts.end() && h->second.handle.address() == dm.source)
       s.hosts.erase(h);
+    if (dm.reason && dm.reason != caf::make_error(caf::exit_reason::user_shutdown))
+      settle_after_failure(self, i->second);
     s.names.erase(i);
   });
   // Host actors stop with the router.
@@ -64,33 +117,32 @@ router(router_actor::stateful_pointer<router_state> self, storage::store* st,
     self->quit(std::move(msg.reason));
   });
   return {
-    [=](booking_request& r) {
-      auto& h = host_for(self, r.host_id);
-      return self->delegate(h, std::move(r));
-    },
-    [=](notification_request& r) {
-      auto& h = host_for(self, r.host_id);
-      return self->delegate(h, std::move(r));
-    },
-    [=](mark_read_request& r) {
-      auto& h = host_for(self, r.host_id);
-      return self->delegate(h, std::move(r));
-    },
-    [=](subscribe_request& r) {
-      auto& h = host_for(self, r.host_id);
-      return self->delegate(h, std::move(r));
-    },
+    [=](booking_request& r) { return forward<created_reply>(self, r); },
+    [=](notification_request& r) { return forward<created_reply>(self, r); },
+    [=](mark_read_request& r) { return forward<mark_read_reply>(self, r); },
+    [=](subscribe_request& r) { return forward<subscribe_reply>(self, r); },
     [=](ack_msg& a) {
-      auto& h = host_for(self, a.host_id);
-      self->send(h, std::move(a));
+      auto host_id = a.host_id;
+      send_or_hold(self, host_id, std::move(a));
     },
-    [=](preferences_put& p) {
-      auto& h = host_for(self, p.host_id);
-      return self->delegate(h, std::move(p));
-    },
+    [=](preferences_put& p) { return forward<std::string>(self, p); },
     [=](wake_msg& w) {
-      auto& h = host_for(self, w.host_id);
-      self->send(h, std::move(w));
+      auto host_id = w.host_id;
+      send_or_hold(self, host_id, std::move(w));
+    },
+    [=](writes_settled& w) {
+      auto i = self->state.recovering.find(w.host_id);
+      if (i == self->state.recovering.end())
+        return;
+      auto held = std::move(i->second);
+      self->state.recovering.erase(i);
+      for (auto& m : held) {
+        auto& h = host_for(self, w.host_id);
+        if (m.match_elements<ack_msg>())
+          self->send(h, m.get_as<ack_msg>(0));
+        else if (m.match_elements<wake_msg>())
+          self->send(h, m.get_as<wake_msg>(0));
+      }
     },
     [=](retire_request& r) -> bool {
       auto& s = self->state;

@@ -5,6 +5,9 @@
 
 #include <string>
 #include <unordered_map>
+#include <vector>
+
+#include <caf/message.hpp>
 
 #include "bellhop/actors/core.hpp"
 #include "bellhop/actors/interfaces.hpp"
@@ -23,6 +26,11 @@ struct router_state {
   core_config cfg;
   std::unordered_map<std::string, entry> hosts;
   std::unordered_map<caf::actor_addr, std::string> names;  ///< for down msgs
+  /// Hosts whose actor failed while its writes may still be queued at the
+  /// writer: until they are settled (writes_settled) a new actor would read
+  /// stale state (its next id, its pending stays) and could hand out an id
+  /// or a room twice. Requests get 503 meanwhile; acks and wakes wait here.
+  std::unordered_map<std::string, std::vector<caf::message>> recovering;
 };
 
 router_actor::behavior_type

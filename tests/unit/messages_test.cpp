@@ -85,6 +85,9 @@ auto fields(const mailer_page_url& x) {
 auto fields(const client_text& x) {
   return std::tie(x.text);
 }
+auto fields(const writes_settled& x) {
+  return std::tie(x.host_id);
+}
 
 struct node {
   static caf::actor_system_config& registered(caf::actor_system_config& cfg) {
@@ -159,6 +162,7 @@ TEST_CASE("messages: mail and sweeper messages cross nodes unchanged",
   check_round_trip(n.sys, mailer_page_url{"http://127.0.0.1:8080/"});
   check_round_trip(n.sys, sweep_progress{"next-key", 64, true});
   check_round_trip(n.sys, client_text{R"({"op":"ack","id":3})"});
+  check_round_trip(n.sys, writes_settled{"h10"});
 }
 
 TEST_CASE("messages: a subscription's session handle comes back as the same "

@@ -51,6 +51,8 @@ using mailer_actor = caf::typed_actor<caf::reacts_to<email_job>,
 /// it is the one place that knows which node owns a host.
 using router_actor = host_api::extend<
   // From a host actor: may it stop? -> true when nothing is in flight to it.
-  caf::replies_to<retire_request>::with<bool>>;
+  caf::replies_to<retire_request>::with<bool>,
+  // From the storage writer: a failed host's queued writes are settled.
+  caf::reacts_to<writes_settled>>;
 
 } // namespace bellhop

@@ -250,6 +250,18 @@ typename Inspector::result_type inspect(Inspector& f, mailer_page_url& x) {
   return f(caf::meta::type_name("mailer_page_url"), x.url);
 }
 
+/// Storage writer -> router (same node): every write queued before a host
+/// actor failed has been committed or has failed, so a new host actor may
+/// read that host's state from the store.
+struct writes_settled {
+  std::string host_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, writes_settled& x) {
+  return f(caf::meta::type_name("writes_settled"), x.host_id);
+}
+
 /// Gateway -> session (same node): a text frame from the client.
 struct client_text {
   std::string text;
@@ -280,6 +292,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(bellhop, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bellhop, (bellhop::email_job))
   CAF_ADD_TYPE_ID(bellhop, (bellhop::mailer_page_url))
   CAF_ADD_TYPE_ID(bellhop, (bellhop::sweep_progress))
+  CAF_ADD_TYPE_ID(bellhop, (bellhop::writes_settled))
   CAF_ADD_ATOM(bellhop, bellhop, idle_atom, "idle")
   // Session timers and the gateway's notice that the socket closed.
   CAF_ADD_ATOM(bellhop, bellhop, ttl_atom, "ttl")
