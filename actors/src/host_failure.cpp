@@ -9,6 +9,8 @@
 // (router.cpp, settle_after_failure).
 #include "host_actor.hpp"
 
+#include <caf/send.hpp>
+
 #include "bellhop/actors/errors.hpp"
 #include "bellhop/telemetry/log.hpp"
 
@@ -32,6 +34,11 @@ caf::error fail_pending(host_self self, const std::string& what) {
   s.marks.clear();
   s.prefs_puts.clear();
   s.keys.clear();
+  // The next actor of this host knows nothing of these sessions: they close,
+  // and their devices reconnect (or poll) and subscribe to it.
+  for (auto& session : s.sessions)
+    caf::anon_send(session.handle, host_down_atom::value);
+  s.sessions.clear();
   self->quit(err);
   return err;
 }

@@ -150,6 +150,18 @@ TEST_CASE_METHOD(fixture, "close on delivery: 4001 after the first ack") {
   CHECK(sink->closes[0].second == "delivered");
 }
 
+TEST_CASE_METHOD(fixture, "a session of a host actor that fails closes with 1011") {
+  session_config sc;
+  sc.ttl = 0ms;  // nothing else would close it
+  open(sc);
+  REQUIRE(sink->count("\"event\":\"hello\"") == 1);
+  // A room id the host cannot write as JSON makes its handler throw.
+  book(std::string{"r\xff"});
+  REQUIRE(sink->closes.size() == 1);
+  CHECK(sink->closes[0].first == 1011);
+  CHECK(sink->closes[0].second == "unavailable");
+}
+
 TEST_CASE_METHOD(fixture, "an expired token closes the session with 4003") {
   open(0ms, 5000ms);
   expect_close_after(5000ms, 4003);

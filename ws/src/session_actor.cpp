@@ -172,6 +172,8 @@ void on_signal(self_ptr self, caf::atom_value a) {
     close_session(self, ttl_expired, "ttl");
   } else if (a == expiry_atom::value) {
     close_session(self, token_expired, "token expired");
+  } else if (a == host_down_atom::value) {
+    close_session(self, internal_error, "unavailable");
   } else if (a == ping_atom::value && !st.closing) {
     arm_expiry(self);
     st.sink->ping(st.cfg.socket);
