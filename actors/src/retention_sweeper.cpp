@@ -23,13 +23,6 @@ namespace {
 constexpr std::string_view read_marker = ",\"readAt\":\"";
 constexpr std::size_t rfc3339_ms_size = 24;  // 2026-11-28T10:00:00.123Z
 
-uint64_t be64_at(std::string_view s) {
-  uint64_t x = 0;
-  for (auto c : s.substr(0, 8))
-    x = (x << 8) | static_cast<unsigned char>(c);
-  return x;
-}
-
 /// Deletes the chunk's expired records that are still expired.
 struct retention_op final : storage::write_op {
   caf::actor sweeper;
@@ -69,8 +62,6 @@ struct sweeper_state {
   retention_cutoff cut;  ///< fixed for the whole pass
   uint64_t removed = 0;  ///< in this pass
 };
-
-using state_ptr = std::shared_ptr<sweeper_state>;
 
 /// Reads the chunk from `from` on a snapshot; submits the expired keys, or
 /// goes straight on to the next chunk (or the end of the pass) by message.
@@ -140,9 +131,10 @@ bool retention_expired(std::string_view key, std::string_view value,
                                 rfc3339_ms_size);
     return read_at < cut.read_before;
   }
-  // host \1 'A' micros(BE64) seq(BE64): an audit entry.
+  // host \1 'A' micros(BE64) seq(BE64): an audit entry (note_key_id reads
+  // the last 8 bytes of what it is given: here, the micros).
   if (key.size() == end + 2 + 16 && key[end + 1] == 'A')
-    return be64_at(key.substr(end + 2)) < cut.audit_before_us;
+    return storage::note_key_id(key.substr(0, end + 2 + 8)) < cut.audit_before_us;
   return false;
 }
 

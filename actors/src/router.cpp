@@ -63,7 +63,8 @@ void settle_after_failure(self_ptr self, const std::string& host_id) {
 }
 
 bool settling(self_ptr self, const std::string& host_id) {
-  return self->state.recovering.count(host_id) > 0;
+  auto& r = self->state.recovering;  // empty but after a failure
+  return !r.empty() && r.count(host_id) > 0;
 }
 
 /// Forwards a request to its host's actor (which answers the sender), or
@@ -78,9 +79,8 @@ caf::result<Reply> forward(self_ptr self, Request& r) {
 /// An ack or a wake for `host_id`, held while its writes settle.
 template <class Msg>
 void send_or_hold(self_ptr self, const std::string& host_id, Msg msg) {
-  auto i = self->state.recovering.find(host_id);
-  if (i != self->state.recovering.end()) {
-    i->second.push_back(caf::make_message(std::move(msg)));
+  if (settling(self, host_id)) {
+    self->state.recovering[host_id].push_back(caf::make_message(std::move(msg)));
     return;
   }
   self->send(host_for(self, host_id), std::move(msg));
