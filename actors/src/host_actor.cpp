@@ -283,7 +283,7 @@ void finish_create(self_ptr self, commit_done& msg) {
       m.delivery_seconds.observe(age.count());
       broadcast(self, std::move(pending.frame));
     }
-    if (pending.wait_due_ms > 0)
+    if (pending.wait_due_ms > 0 && !pending.acked)
       on_wait_committed(self, id, pending.wait_due_ms, pushed);
   }
   for (auto& rp : waiters) {

@@ -47,6 +47,9 @@ struct pending_create {
   std::chrono::steady_clock::time_point created;  ///< for delivery latency
   std::string room_id;  ///< bookings only
   std::string idem_key; ///< storage key, empty when none
+  /// A device acked it before its commit reached this actor (it read the
+  /// committed note in a replay): no email wait is kept for it.
+  bool acked = false;
 };
 
 /// Requests that reuse an idempotency key while its first use is in flight.

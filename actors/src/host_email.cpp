@@ -158,6 +158,16 @@ void on_ack(host_self self, const ack_msg& a) {
     st.digest_ids.erase(d);
     op->drop_waits.push_back(a.id);
   }
+  // A session that subscribed between a notification's commit and the
+  // commit's answer to this actor got it in its replay and may ack it
+  // before the wait exists here. Its durable wait is committed (the replay
+  // read it); the wait in memory is never made (finish_create).
+  for (auto& [token, pending] : st.creates) {
+    if (pending.frame.id == a.id && pending.wait_due_ms > 0 && !pending.acked) {
+      pending.acked = true;
+      op->drop_waits.push_back(a.id);
+    }
+  }
   st.store->submit(std::move(op));
 }
 

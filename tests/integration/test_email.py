@@ -17,6 +17,7 @@ import json
 import os
 import re
 import socket
+import struct
 import sys
 import time
 import unittest
@@ -124,6 +125,18 @@ class Ws:
             self.conn.close()
         except Exception:
             pass
+
+    def close_code(self, timeout):
+        """The code of the server's close frame (frames before it are
+        skipped), or None when it does not come within timeout."""
+        self.conn.settimeout(timeout)
+        try:
+            while True:
+                op, data = self.conn.recv_data(control_frame=True)
+                if op == websocket.ABNF.OPCODE_CLOSE:
+                    return struct.unpack("!H", data[:2])[0]
+        except websocket.WebSocketTimeoutException:
+            return None
 
 
 class SocketIo:
@@ -311,15 +324,15 @@ class EmailCase(unittest.TestCase):
         self.assertIn(PUBLIC_URL, mail.text(), "no link to the page")
 
 
-def start_sink_and_server(extra=(), ack_ms=ACK_MS):
+def start_sink_and_server(extra=(), ack_ms=ACK_MS, ttl_ms=0):
     """A sink and a server that emails through it; ack_ms None leaves
     --ack-timeout-ms at its default."""
     sink = SmtpSink().start()
     ack = [] if ack_ms is None else ["--ack-timeout-ms", str(ack_ms)]
     try:
         server = Server(["--smtp-url", sink.url, "--smtp-from", SMTP_FROM,
-                         *ack, "--public-url", PUBLIC_URL, "--ws-ttl-ms", "0",
-                         *extra])
+                         *ack, "--public-url", PUBLIC_URL, "--ws-ttl-ms",
+                         str(ttl_ms), *extra])
     except Exception:
         sink.stop()
         raise
@@ -522,6 +535,52 @@ class DefaultAckTimeoutTest(EmailCase):
         self.assertGreaterEqual(mail.at - t0, 2 - EARLY_S,
                                 "emailed before the default ack timeout")
         self.assertLess(mail.at - t0, 2 + 3)
+
+
+class TtlAckTest(EmailCase):
+    """§5 and §7: an ack the device sends just after its session's TTL has
+    run out still counts. The server waits for the acks of what it pushed
+    before it sends its close frame, since a data frame that comes after
+    the close frame is dropped."""
+
+    TTL_S = 1.5
+
+    def setUp(self):
+        self.sink, self.server = start_sink_and_server(
+            ttl_ms=int(self.TTL_S * 1000))
+        self.addCleanup(self.sink.stop)
+        self.addCleanup(self.server.cleanup)
+
+    def test_ack_sent_as_the_ttl_runs_out_means_no_email(self):
+        host = uid("h-ttl-ack")
+        self.put_prefs(host, prefs(address(host)))
+        ws = self.connect(host)
+        opened = time.time()  # the server's TTL started a little earlier
+        sleep_until(opened + self.TTL_S - 0.4)
+        t0 = time.time()
+        note = self.notify(host)
+        self.expect_frame(ws, note)
+        # The device acks 0.1 s after the TTL ran out.
+        sleep_until(opened + self.TTL_S + 0.1)
+        ws.ack(note["id"])
+        self.assertEqual(ws.close_code(3), 4000)
+        self.wait_audit(host, lambda items: any(
+            e["action"] == "acked" and e["notificationId"] == note["id"]
+            for e in items), timeout=5, what="acked entry")
+        sleep_until(t0 + ACK_S + MARGIN_S)
+        self.assert_no_mail_to(address(host))
+
+    def test_without_ack_the_session_still_ends_and_the_email_goes(self):
+        host = uid("h-ttl-noack")
+        self.put_prefs(host, prefs(address(host)))
+        ws = self.connect(host)
+        opened = time.time()
+        note = self.notify(host)
+        self.expect_frame(ws, note)
+        # Closed at the TTL plus at most the wait for the ack (0.5 s).
+        self.assertEqual(ws.close_code(self.TTL_S + 2), 4000)
+        self.assertLess(time.time() - opened, self.TTL_S + 0.5 + 1.0)
+        self.wait_mail(mid(host, note["id"]), timeout=ACK_S + 5)
 
 
 class DigestTest(SharedServerCase):

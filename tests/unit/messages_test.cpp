@@ -193,10 +193,11 @@ TEST_CASE("messages: the timer atoms cross nodes", "[messages]") {
     n.sys, caf::make_message(idle_atom::value, ttl_atom::value,
                              expiry_atom::value, ping_atom::value,
                              closed_atom::value, email_atom::value,
-                             sweep_atom::value, host_down_atom::value));
+                             sweep_atom::value, host_down_atom::value,
+                             grace_atom::value));
   CHECK(out.match_elements<idle_atom, ttl_atom, expiry_atom, ping_atom,
                            closed_atom, email_atom, sweep_atom,
-                           host_down_atom>());
+                           host_down_atom, grace_atom>());
 }
 
 } // namespace bellhop

@@ -150,6 +150,53 @@ TEST_CASE_METHOD(fixture, "close on delivery: 4001 after the first ack") {
   CHECK(sink->closes[0].second == "delivered");
 }
 
+TEST_CASE_METHOD(fixture, "a TTL close waits for the ack of a notification it wrote") {
+  session_config sc;
+  sc.ttl = 3000ms;
+  open(sc);
+  book("r1");
+  REQUIRE(sink->count("new_booking") == 1);
+  advance(3000ms);
+  CHECK(sink->closes.empty());  // the ack of id 1 may be on its way
+  book("r2");  // the session is ending: nothing new is written
+  CHECK(sink->count("new_booking") == 1);
+  client(R"({"op":"ack","id":1})");
+  REQUIRE(sink->closes.size() == 1);
+  CHECK(sink->closes[0] == std::make_pair(uint16_t{4000}, std::string{"ttl"}));
+}
+
+TEST_CASE_METHOD(fixture, "a TTL close waits for unacked notifications at most the grace") {
+  session_config sc;
+  sc.ttl = 3000ms;
+  open(sc);
+  book("r1");
+  book("r2");
+  client(R"({"op":"ack","id":1})");  // id 2 is never acked
+  advance(3000ms);
+  expect_close_after(ack_grace, 4000);
+}
+
+TEST_CASE_METHOD(fixture, "close on delivery waits for the acks of the other notifications written") {
+  session_config sc;
+  sc.ttl = 0ms;
+  sc.close_on_delivery = true;
+  open(sc);
+  book("r1");
+  book("r2");
+  REQUIRE(sink->count("new_booking") == 2);
+  client(R"({"op":"ack","id":1})");
+  CHECK(sink->closes.empty());
+  client(R"({"op":"ack","id":2})");
+  REQUIRE(sink->closes.size() == 1);
+  CHECK(sink->closes[0] == std::make_pair(uint16_t{4001}, std::string{"delivered"}));
+}
+
+TEST_CASE_METHOD(fixture, "token expiry does not wait for acks") {
+  open(3000ms, 2000ms);
+  book("r1");
+  expect_close_after(2000ms, 4003);
+}
+
 TEST_CASE_METHOD(fixture, "a session of a host actor that fails closes with 1011") {
   session_config sc;
   sc.ttl = 0ms;  // nothing else would close it
@@ -255,16 +302,21 @@ struct email_fixture : deterministic_core {
   caf::actor sess;
   int emails = 0;
 
-  /// A notification whose write is asked for with no session live, and a
-  /// session that subscribes before that write commits.
-  void notify_while_a_session_joins() {
+  /// A service's `new_message` notification for h1.
+  static notification_request message_note(const char* title) {
     notification_request n;
     n.principal = "service:s";
     n.host_id = "h1";
     n.type = "new_message";
-    n.title = "hi";
+    n.title = title;
     n.data_json = "{}";
-    self->send(router, n);
+    return n;
+  }
+
+  /// A notification whose write is asked for with no session live, and a
+  /// session that subscribes before that write commits.
+  void notify_while_a_session_joins() {
+    self->send(router, message_note("hi"));
     sched.run();  // the host asks for the write; no commit yet
     sess = sys.spawn(session, h1_session("s_join"), sink, router);
     sched.run();  // the session subscribes
@@ -292,15 +344,8 @@ TEST_CASE_METHOD(email_fixture,
   sc.close_on_delivery = true;
   sess = sys.spawn(session, sc, sink, router);
   settle();
-  for (auto title : {"one", "two"}) {
-    notification_request n;
-    n.principal = "service:s";
-    n.host_id = "h1";
-    n.type = "new_message";
-    n.title = title;
-    n.data_json = "{}";
-    self->send(router, n);
-  }
+  for (auto title : {"one", "two"})
+    self->send(router, message_note(title));
   settle();
   REQUIRE(sink->count("\"event\":\"new_message\"") == 2);
   // The device acks both at once: the first ack closes the session (4001)
@@ -333,4 +378,23 @@ TEST_CASE_METHOD(email_fixture,
     advance(2100ms);
     CHECK(emails == 1);
   }
+}
+
+TEST_CASE_METHOD(email_fixture,
+                 "an ack that comes before the host has the commit of its notification stops the email") {
+  // A session that subscribes between a write's commit and the commit's
+  // answer to the host actor replays the note and may ack it first. Here
+  // the ack is simply sent before the commit.
+  sess = sys.spawn(session, h1_session("s_early"), sink, router);
+  settle();
+  self->send(router, message_note("hi"));
+  sched.run();  // the host asks for the write; no commit yet
+  caf::anon_send(sess, client_text{R"({"op":"ack","id":1})"});
+  sched.run();  // the ack reaches the host before the commit
+  settle();
+  REQUIRE(sink->count("\"event\":\"new_message\"") == 1);
+  // The window runs on the wall clock; virtual time fires the timer.
+  std::this_thread::sleep_for(2100ms);
+  advance(2100ms);
+  CHECK(emails == 0);
 }

@@ -20,7 +20,7 @@ using self_ptr = caf::stateful_actor<session_state>*;
 
 constexpr auto subscribe_timeout = std::chrono::seconds(10);
 constexpr auto keepalive_interval = std::chrono::seconds(25);
-constexpr std::size_t max_delivered = 4096;
+constexpr std::size_t max_unacked = 4096;
 
 void close_session(self_ptr self, uint16_t code, std::string reason) {
   auto& st = self->state;
@@ -28,6 +28,32 @@ void close_session(self_ptr self, uint16_t code, std::string reason) {
     return;
   st.closing = true;
   st.sink->close(st.cfg.socket, code, std::move(reason));
+}
+
+const char* reason_of(uint16_t code) {
+  return code == delivered ? "delivered" : "ttl";
+}
+
+/// Closes with `code` (4000 or 4001) once every notification written has
+/// been acked, or `ack_grace` from now, whichever comes first. Nothing new
+/// is written meanwhile.
+void begin_close(self_ptr self, uint16_t code) {
+  auto& st = self->state;
+  if (st.closing || st.draining)
+    return;
+  if (!st.unacked || st.unacked->empty()) {
+    close_session(self, code, reason_of(code));
+    return;
+  }
+  st.draining = true;
+  st.drain_code = code;
+  self->delayed_send(self, ack_grace, grace_atom::value);
+}
+
+void end_drain(self_ptr self) {
+  auto& st = self->state;
+  if (st.draining)
+    close_session(self, st.drain_code, reason_of(st.drain_code));
 }
 
 void send_error(self_ptr self, const std::string& message) {
@@ -47,13 +73,11 @@ void write(self_ptr self, frame_msg& f) {
     if (f.id <= st.last_sent)
       return;
     st.last_sent = f.id;
-    if (st.cfg.close_on_delivery) {
-      if (!st.delivered)
-        st.delivered = std::make_unique<std::unordered_set<uint64_t>>();
-      if (st.delivered->size() >= max_delivered)
-        st.delivered->clear();
-      st.delivered->insert(f.id);
-    }
+    if (!st.unacked)
+      st.unacked = std::make_unique<std::unordered_set<uint64_t>>();
+    if (st.unacked->size() >= max_unacked)
+      st.unacked->clear();
+    st.unacked->insert(f.id);
   }
   st.sink->send_text(st.cfg.socket, std::move(f.text));
 }
@@ -111,7 +135,7 @@ void on_client_text(self_ptr self, const std::string& text) {
   // their way when it began to close (two acks sent together, the first of
   // which closes it on delivery): a device that confirmed a notification
   // must not be emailed it too. It answers nothing more.
-  if (st.closing && op.kind != client_op::ack
+  if ((st.closing || st.draining) && op.kind != client_op::ack
       && op.kind != client_op::mark_read)
     return;
   switch (op.kind) {
@@ -121,11 +145,15 @@ void on_client_text(self_ptr self, const std::string& text) {
     case client_op::ping:
       st.sink->send_text(st.cfg.socket, R"({"event":"pong"})");
       break;
-    case client_op::ack:
+    case client_op::ack: {
       self->send(st.router, ack_msg{st.cfg.host_id, op.ack_id, st.cfg.session_id});
-      if (!st.closing && st.delivered && st.delivered->count(op.ack_id) > 0)
-        close_session(self, delivered, "delivered");
+      bool written = st.unacked && st.unacked->erase(op.ack_id) > 0;
+      if (st.draining && st.unacked->empty())
+        end_drain(self);
+      else if (written && st.cfg.close_on_delivery)
+        begin_close(self, delivered);
       break;
+    }
     case client_op::mark_read: {
       auto req = std::move(op.mark);
       req.host_id = st.cfg.host_id;
@@ -169,7 +197,9 @@ void on_signal(self_ptr self, caf::atom_value a) {
   if (a == closed_atom::value) {
     self->quit();
   } else if (a == ttl_atom::value) {
-    close_session(self, ttl_expired, "ttl");
+    begin_close(self, ttl_expired);
+  } else if (a == grace_atom::value) {
+    end_drain(self);
   } else if (a == expiry_atom::value) {
     close_session(self, token_expired, "token expired");
   } else if (a == host_down_atom::value) {
@@ -221,7 +251,7 @@ namespace {
 caf::behavior live_behavior(self_ptr self) {
   return {
     [=](frame_msg& f) {
-      if (!self->state.closing)
+      if (!self->state.closing && !self->state.draining)
         write(self, f);
     },
     [=](client_text& m) { on_client_text(self, m.text); },

@@ -4,6 +4,11 @@
 // token expiry (4003), flooding (1008) — with CAF timers. There is one per
 // socket, most of them idle: the state keeps what only an active session
 // needs on the heap, allocated when first needed.
+//
+// A TTL or delivery close first waits (at most `ack_grace`) for the acks of
+// the notifications it wrote: websocketpp drops every data frame that comes
+// after the server's close frame, so an ack on its way would be lost and
+// the device that got the notification would be emailed it too (§7).
 #pragma once
 
 #include <chrono>
@@ -21,6 +26,9 @@
 #include "session_sink.hpp"
 
 namespace bellhop::ws {
+
+/// How long a TTL or delivery close waits for outstanding acks.
+constexpr std::chrono::milliseconds ack_grace{500};
 
 /// Close codes of §5.
 enum close_code : uint16_t {
@@ -60,13 +68,17 @@ struct session_state {
   std::shared_ptr<session_sink> sink;  ///< shared by the front end's sessions
   router_actor router;
   bool closing = false;     ///< close requested; frames are dropped
+  /// A TTL or delivery close waits for the acks of what was written (at
+  /// most `ack_grace`): no new frame is written meanwhile.
+  bool draining = false;
+  uint16_t drain_code = 0;  ///< the close that follows the wait
   bool expiry_set = false;  ///< the token-expiry message is scheduled
   /// Frames that came before hello (client ops wait in the mailbox).
   std::vector<frame_msg> early;
   uint64_t last_sent = 0;        ///< newest notification id written
   caf::actor_clock::time_point token_deadline;  ///< exp + leeway
-  /// Close on delivery only: the ids written on this socket.
-  std::unique_ptr<std::unordered_set<uint64_t>> delivered;
+  /// Notification ids written on this socket and not acked yet.
+  std::unique_ptr<std::unordered_set<uint64_t>> unacked;
   /// From the first client message on.
   std::unique_ptr<flood_ring> recent;
 };

@@ -299,6 +299,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(bellhop, caf::first_custom_type_id)
   CAF_ADD_ATOM(bellhop, bellhop, expiry_atom, "expiry")
   CAF_ADD_ATOM(bellhop, bellhop, ping_atom, "ping")
   CAF_ADD_ATOM(bellhop, bellhop, closed_atom, "closed")
+  // A session's wait for the acks of what it wrote before closing is over.
+  CAF_ADD_ATOM(bellhop, bellhop, grace_atom, "grace")
   // Host -> its sessions: the host actor failed; the session closes (1011)
   // and the device comes back to the host's next actor.
   CAF_ADD_ATOM(bellhop, bellhop, host_down_atom, "hostdown")
