@@ -445,6 +445,12 @@ host(host_actor::stateful_pointer<host_state> self, std::string host_id,
         on_ack(self, a);
       });
     },
+    [=](unsubscribe_msg& u) {
+      guarded(self, [&] {
+        touch(self);
+        on_unsubscribe(self, u.session);
+      });
+    },
     [=](preferences_put& p) -> caf::result<std::string> {
       return guarded(self, [&] {
         touch(self);

@@ -35,6 +35,7 @@ struct session_entry {
   caf::actor handle;
   std::string id;
   std::string via;  ///< "ws" or "socketio"
+  uint64_t replayed_to = 0;  ///< newest id of its replay (not pushed again)
 };
 
 /// A create request waiting for its commit.
@@ -139,8 +140,10 @@ auto guarded(host_self self, F f) -> decltype(f()) {
 std::string event_frame(std::string_view type, std::string_view doc);
 /// Adds a session: hello figures and the replay of missed notifications.
 caf::result<subscribe_reply> on_subscribe(host_self self, subscribe_request& r);
-/// Forgets a session that ended.
+/// Forgets a session that ended or is closing.
 void on_session_down(host_self self, const caf::actor_addr& who);
+/// A session is closing: forgets it now rather than when it ends.
+void on_unsubscribe(host_self self, const caf::actor& session);
 /// The metrics channel of a session's protocol ("ws" or "socketio").
 telemetry::channel channel_of(const std::string& via);
 /// Sends one frame to every live session (built once, shared by all).

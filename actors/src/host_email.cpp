@@ -143,13 +143,10 @@ void on_ack(host_self self, const ack_msg& a) {
   auto& st = self->state;
   auto op = std::make_unique<audit_op>();
   op->host_id = st.host_id;
-  std::string via = "ws";
-  for (auto& s : st.sessions)
-    if (s.id == a.session_id)
-      via = s.via;
+  // The session may have unsubscribed already (it is closing).
   op->entries.push_back(
-    audit_entry{st.host_id, a.id, "acked", st.host_id, via, a.session_id});
-  telemetry::metrics().delivery(channel_of(via), telemetry::result::acked);
+    audit_entry{st.host_id, a.id, "acked", st.host_id, a.via, a.session_id});
+  telemetry::metrics().delivery(channel_of(a.via), telemetry::result::acked);
   // Acked in time: the email is off. (A late ack is only recorded.)
   if (st.waits.erase(a.id) > 0)
     op->drop_waits.push_back(a.id);

@@ -31,6 +31,13 @@ std::string_view type_of(std::string_view doc) {
   return doc.substr(start, doc.find('"', start) - start);
 }
 
+/// Records that notification `id` was written to session `s`.
+void add_push(host_self self, audit_op& op, uint64_t id, const session_entry& s) {
+  op.entries.push_back(
+    audit_entry{self->state.host_id, id, "pushed", "bellhop", s.via, s.id});
+  telemetry::metrics().delivery(channel_of(s.via), telemetry::result::pushed);
+}
+
 } // namespace
 
 telemetry::channel channel_of(const std::string& via) {
@@ -69,6 +76,15 @@ caf::result<subscribe_reply> on_subscribe(host_self self, subscribe_request& r) 
   self->monitor(r.session);
   st.sessions.push_back(
     session_entry{std::move(r.session), std::move(r.session_id), std::move(r.via)});
+  // The session writes its replay right after hello.
+  if (!reply.replay.empty()) {
+    st.sessions.back().replayed_to = reply.replay.back().id;
+    auto op = std::make_unique<audit_op>();
+    op->host_id = st.host_id;
+    for (auto& f : reply.replay)
+      add_push(self, *op, f.id, st.sessions.back());
+    st.store->submit(std::move(op));
+  }
   return reply;
 }
 
@@ -82,23 +98,35 @@ void on_session_down(host_self self, const caf::actor_addr& who) {
   self->state.last_active = self->clock().now();
 }
 
+void on_unsubscribe(host_self self, const caf::actor& session) {
+  if (!session)
+    return;
+  self->demonitor(session);
+  on_session_down(self, session.address());
+}
+
 void broadcast(host_self self, frame_msg frame) {
   auto& st = self->state;
   if (st.sessions.empty())
     return;
   auto id = frame.id;
   auto msg = caf::make_message(std::move(frame));
+  // A note committed while a session subscribed may be in its replay.
+  auto had_it = [id](const session_entry& s) {
+    return id > 0 && id <= s.replayed_to;
+  };
   for (auto& s : st.sessions)
-    caf::anon_send(s.handle, msg);
+    if (!had_it(s))
+      caf::anon_send(s.handle, msg);
   if (id == 0)
     return;
   auto op = std::make_unique<audit_op>();
   op->host_id = st.host_id;
-  for (auto& s : st.sessions) {
-    op->entries.push_back(audit_entry{st.host_id, id, "pushed", "bellhop", s.via, s.id});
-    telemetry::metrics().delivery(channel_of(s.via), telemetry::result::pushed);
-  }
-  st.store->submit(std::move(op));
+  for (auto& s : st.sessions)
+    if (!had_it(s))
+      add_push(self, *op, id, s);
+  if (!op->entries.empty())
+    st.store->submit(std::move(op));
 }
 
 } // namespace bellhop

@@ -125,6 +125,15 @@ router(router_actor::stateful_pointer<router_state> self, storage::store* st,
       auto host_id = a.host_id;
       send_or_hold(self, host_id, std::move(a));
     },
+    [=](unsubscribe_msg& u) {
+      // Only a running actor has sessions; none is started for this. A
+      // failed host's actor has closed its sessions already.
+      auto i = self->state.hosts.find(u.host_id);
+      if (i != self->state.hosts.end() && !settling(self, u.host_id)) {
+        i->second.forwarded += 1;
+        self->send(i->second.handle, std::move(u));
+      }
+    },
     [=](preferences_put& p) { return forward<std::string>(self, p); },
     [=](wake_msg& w) {
       auto host_id = w.host_id;

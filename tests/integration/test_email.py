@@ -764,6 +764,22 @@ class AuditTest(SharedServerCase):
                                                                 params))
                 self.assertEqual(pages, -(-len(expected) // limit))
 
+    def test_replayed_notifications_are_audited_as_pushed(self):
+        # §4: `pushed` is a frame sent to a session; a replay (after=) is.
+        host = uid("h-audit-replay")
+        notes = [self.notify(host, "system") for _ in range(2)]
+        ws = Ws(self.server.ws_port, token(host, "host"), after=0)
+        self.addCleanup(ws.close)
+        for n in notes:
+            self.expect_frame(ws, n)
+        items = self.wait_audit(host, lambda items: sum(
+            e["action"] == "pushed" for e in items) >= 2, timeout=5,
+            what="two pushed entries")
+        pushed = sorted((e["notificationId"], e["via"], e["session"])
+                        for e in items if e["action"] == "pushed")
+        self.assertEqual(pushed, [(n["id"], "ws", ws.session_id)
+                                  for n in notes], items)
+
     def test_read_over_the_socket_is_audited_with_its_session(self):
         # §5: "Audit entries of a session carry its sessionId."
         host = uid("h-audit-wsread")

@@ -65,7 +65,10 @@ auto fields(const subscribe_reply& x) {
   return std::tie(x.unread, x.latest_id, x.replay);
 }
 auto fields(const ack_msg& x) {
-  return std::tie(x.host_id, x.id, x.session_id);
+  return std::tie(x.host_id, x.id, x.session_id, x.via);
+}
+auto fields(const unsubscribe_msg& x) {
+  return std::tie(x.host_id, x.session);
 }
 auto fields(const preferences_put& x) {
   return std::tie(x.host_id, x.doc);
@@ -138,7 +141,7 @@ TEST_CASE("messages: requests to host actors cross nodes unchanged",
                                         R"({"k":1})"});
   check_round_trip(n.sys, mark_read_request{"h3", 1, {4, 5, 1u << 31},
                                             1ull << 40, "h3", "ws", "s-9"});
-  check_round_trip(n.sys, ack_msg{"h4", 17, "s-1"});
+  check_round_trip(n.sys, ack_msg{"h4", 17, "s-1", "socketio"});
   check_round_trip(n.sys, preferences_put{"h5", R"({"email":"a@b"})"});
   check_round_trip(n.sys, wake_msg{"h6"});
   check_round_trip(n.sys, retire_request{"h7", 12345});
@@ -171,6 +174,7 @@ TEST_CASE("messages: a subscription's session handle comes back as the same "
   auto session = n.sys.spawn([] { return caf::behavior{[](frame_msg&) {}}; });
   check_round_trip(n.sys, subscribe_request{"h9", session, "s-2", true, 40,
                                             "socketio"});
+  check_round_trip(n.sys, unsubscribe_msg{"h9", session});
   caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
 }
 

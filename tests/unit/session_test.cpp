@@ -8,6 +8,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <catch2/catch.hpp>
 
+#include "bellhop/actors/queries.hpp"
 #include "deterministic_core.hpp"
 #include "session_actor.hpp"
 
@@ -197,6 +198,27 @@ TEST_CASE_METHOD(fixture, "token expiry does not wait for acks") {
   expect_close_after(2000ms, 4003);
 }
 
+TEST_CASE_METHOD(fixture, "a note committed while a session subscribes is pushed and audited once") {
+  book("r1");  // the host actor runs
+  self->send(router, guest_booking("h1", "r2", "2026-12-01", "2026-12-02"));
+  sched.run();  // the host asks for the write of id 2; no commit yet
+  auto sc = h1_session("s_replay");
+  sc.has_after = true;
+  sc.after = 1;
+  sess = sys.spawn(session, sc, sink, router);
+  // Until the subscription waits in the host actor's mailbox ...
+  while (sched.next_job<caf::scheduled_actor>().name() != std::string{"bellhop.host"})
+    sched.run_once();
+  // ... then the commit, whose answer queues behind it: the host replays
+  // id 2 from the store before it learns of the commit and pushes it.
+  st.drain();
+  settle();
+  CHECK(sink->count("new_booking") == 1);
+  auto page = host_queries{st}.audit("h1", 100, std::nullopt, 2);
+  CHECK(page.items.find("\"pushed\"") != std::string::npos);
+  CHECK(page.items.find("\"pushed\"") == page.items.rfind("\"pushed\""));
+}
+
 TEST_CASE_METHOD(fixture, "a session of a host actor that fails closes with 1011") {
   session_config sc;
   sc.ttl = 0ms;  // nothing else would close it
@@ -378,6 +400,25 @@ TEST_CASE_METHOD(email_fixture,
     advance(2100ms);
     CHECK(emails == 1);
   }
+}
+
+TEST_CASE_METHOD(email_fixture,
+                 "a session waiting for its last acks no longer counts as live") {
+  auto sc = h1_session("s_ending");
+  sc.ttl = 3000ms;
+  sess = sys.spawn(session, sc, sink, router);
+  settle();
+  self->send(router, message_note("one"));
+  settle();
+  REQUIRE(sink->count("\"event\":\"new_message\"") == 1);
+  advance(3000ms);  // the TTL ends; the ack of id 1 is awaited
+  REQUIRE(sink->closes.empty());
+  // No live session: no push, and no ack window before the email.
+  self->send(router, message_note("two"));
+  settle();
+  advance(1ms);
+  CHECK(sink->count("\"event\":\"new_message\"") == 1);
+  CHECK(emails == 1);
 }
 
 TEST_CASE_METHOD(email_fixture,

@@ -22,10 +22,20 @@ constexpr auto subscribe_timeout = std::chrono::seconds(10);
 constexpr auto keepalive_interval = std::chrono::seconds(25);
 constexpr std::size_t max_unacked = 4096;
 
+/// Tells the host actor to send nothing more and to stop counting this
+/// session as live (its pushes, its ack window).
+void unsubscribe(self_ptr self) {
+  auto& st = self->state;
+  self->send(st.router, unsubscribe_msg{st.cfg.host_id,
+                                        caf::actor_cast<caf::actor>(self)});
+}
+
 void close_session(self_ptr self, uint16_t code, std::string reason) {
   auto& st = self->state;
   if (st.closing)
     return;
+  if (!st.draining)
+    unsubscribe(self);
   st.closing = true;
   st.sink->close(st.cfg.socket, code, std::move(reason));
 }
@@ -47,6 +57,7 @@ void begin_close(self_ptr self, uint16_t code) {
   }
   st.draining = true;
   st.drain_code = code;
+  unsubscribe(self);
   self->delayed_send(self, ack_grace, grace_atom::value);
 }
 
@@ -146,7 +157,8 @@ void on_client_text(self_ptr self, const std::string& text) {
       st.sink->send_text(st.cfg.socket, R"({"event":"pong"})");
       break;
     case client_op::ack: {
-      self->send(st.router, ack_msg{st.cfg.host_id, op.ack_id, st.cfg.session_id});
+      self->send(st.router, ack_msg{st.cfg.host_id, op.ack_id,
+                                    st.cfg.session_id, st.cfg.via});
       bool written = st.unacked && st.unacked->erase(op.ack_id) > 0;
       if (st.draining && st.unacked->empty())
         end_drain(self);

@@ -22,6 +22,8 @@ using host_api = caf::typed_actor<
   caf::replies_to<subscribe_request>::with<subscribe_reply>,
   // A device acked a notification (delivery record; no answer).
   caf::reacts_to<ack_msg>,
+  // A session is closing: no more frames for it.
+  caf::reacts_to<unsubscribe_msg>,
   // Replace the host's preferences. -> the stored document.
   caf::replies_to<preferences_put>::with<std::string>,
   // Start the host's actor (it reloads its waiting emails).

@@ -182,11 +182,26 @@ struct ack_msg {
   std::string host_id;
   uint64_t id = 0;
   std::string session_id;
+  std::string via = "ws";  ///< "ws" or "socketio", for the audit log
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ack_msg& x) {
-  return f(caf::meta::type_name("ack_msg"), x.host_id, x.id, x.session_id);
+  return f(caf::meta::type_name("ack_msg"), x.host_id, x.id, x.session_id,
+           x.via);
+}
+
+/// A session takes no more frames: it is closing, or waiting for its last
+/// acks before it closes. Session -> router -> host, which stops counting it
+/// as live (no pushes, no ack window, no `pushed` records).
+struct unsubscribe_msg {
+  std::string host_id;
+  caf::actor session;  ///< as in its subscribe_request
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, unsubscribe_msg& x) {
+  return f(caf::meta::type_name("unsubscribe_msg"), x.host_id, x.session);
 }
 
 /// PUT /preferences, validated by the caller. Router -> host actor, which
@@ -293,6 +308,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(bellhop, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bellhop, (bellhop::mailer_page_url))
   CAF_ADD_TYPE_ID(bellhop, (bellhop::sweep_progress))
   CAF_ADD_TYPE_ID(bellhop, (bellhop::writes_settled))
+  CAF_ADD_TYPE_ID(bellhop, (bellhop::unsubscribe_msg))
   CAF_ADD_ATOM(bellhop, bellhop, idle_atom, "idle")
   // Session timers and the gateway's notice that the socket closed.
   CAF_ADD_ATOM(bellhop, bellhop, ttl_atom, "ttl")
