@@ -326,6 +326,38 @@ describe("Socket.IO with a TTL", () => {
     const took = Date.now() - t0;
     assert.ok(took >= 1400 && took < 5000, `${took} ms`);
   });
+
+  test("an ack sent just after the TTL ran out still counts (§7)", async () => {
+    const host = uid("h");
+    const t0 = Date.now();
+    const [s] = await hostSocket(server, host);
+    await sleep(1500 - 400 - (Date.now() - t0));
+    const arrived = next(s, "new_booking");
+    const booked = await book(server, host, uid("r"));
+    const [data, ack] = await arrived;
+    assert.equal(data.id, booked.notification.id);
+    const gone = next(s, "disconnect");
+    await sleep(1500 + 100 - (Date.now() - t0));  // the TTL has run out
+    ack();
+    const [reason] = await gone;
+    assert.equal(reason, "io server disconnect");
+    // The server waited for the ack before it disconnected: it is audited
+    // (the entry is written just after the ack; polled for up to 5 s).
+    let acked = [];
+    for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
+      const r = await fetch(`http://127.0.0.1:${server.http}/admin/audit`
+                            + `?hostId=${host}&notificationId=${data.id}`, {
+        headers: { Authorization: `Bearer ${token("admin-sio", "admin")}` },
+      });
+      assert.equal(r.status, 200);
+      acked = (await r.json()).items.filter((e) => e.action === "acked")
+        .map((e) => e.via);
+      if (acked.length > 0)
+        break;
+      await sleep(50);
+    }
+    assert.deepEqual(acked, ["socketio"]);
+  });
 });
 
 describe("Socket.IO session limits", () => {
