@@ -331,13 +331,15 @@ describe("Socket.IO with a TTL", () => {
     const host = uid("h");
     const t0 = Date.now();
     const [s] = await hostSocket(server, host);
-    await sleep(1500 - 400 - (Date.now() - t0));
+    // Pushed 250 ms before the TTL: the server waits for its ack until
+    // 250 ms after it.
+    await sleep(1500 - 250 - (Date.now() - t0));
     const arrived = next(s, "new_booking");
     const booked = await book(server, host, uid("r"));
     const [data, ack] = await arrived;
     assert.equal(data.id, booked.notification.id);
     const gone = next(s, "disconnect");
-    await sleep(1500 + 100 - (Date.now() - t0));  // the TTL has run out
+    await sleep(1500 + 50 - (Date.now() - t0));  // the TTL has run out
     ack();
     const [reason] = await gone;
     assert.equal(reason, "io server disconnect");

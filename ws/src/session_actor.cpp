@@ -1,6 +1,8 @@
 // The session actor's behaviour (see session_actor.hpp).
 #include "session_actor.hpp"
 
+#include <algorithm>
+
 #include <caf/actor_cast.hpp>
 #include <caf/scheduled_actor.hpp>
 #include <caf/skip.hpp>
@@ -20,7 +22,7 @@ using self_ptr = caf::stateful_actor<session_state>*;
 
 constexpr auto subscribe_timeout = std::chrono::seconds(10);
 constexpr auto keepalive_interval = std::chrono::seconds(25);
-constexpr std::size_t max_unacked = 4096;
+constexpr std::size_t max_delivered = 4096;
 
 /// Tells the host actor to send nothing more and to stop counting this
 /// session as live (its pushes, its ack window).
@@ -44,27 +46,74 @@ const char* reason_of(uint16_t code) {
   return code == delivered ? "delivered" : "ttl";
 }
 
-/// Closes with `code` (4000 or 4001) once every notification written has
-/// been acked, or `ack_grace` from now, whichever comes first. Nothing new
-/// is written meanwhile.
+/// Forgets the fresh notifications that are `ack_grace` old; true when
+/// none is left to wait for.
+bool none_fresh(self_ptr self) {
+  auto& st = self->state;
+  if (!st.fresh)
+    return true;
+  auto now = self->clock().now();
+  while (!st.fresh->empty() && st.fresh->front().second + ack_grace <= now)
+    st.fresh->pop_front();
+  return st.fresh->empty();
+}
+
+/// Closes with `code` (4000 or 4001) once every notification written in
+/// the last `ack_grace` has been acked or is that old. Nothing new is
+/// written meanwhile.
 void begin_close(self_ptr self, uint16_t code) {
   auto& st = self->state;
   if (st.closing || st.draining)
     return;
-  if (!st.unacked || st.unacked->empty()) {
+  if (none_fresh(self)) {
     close_session(self, code, reason_of(code));
     return;
   }
   st.draining = true;
   st.drain_code = code;
   unsubscribe(self);
-  self->delayed_send(self, ack_grace, grace_atom::value);
+  // The newest is the last to grow old.
+  auto left = st.fresh->back().second + ack_grace - self->clock().now();
+  self->delayed_send(self, left, grace_atom::value);
 }
 
 void end_drain(self_ptr self) {
   auto& st = self->state;
   if (st.draining)
     close_session(self, st.drain_code, reason_of(st.drain_code));
+}
+
+/// Notes a notification written; only a session that can close for its TTL
+/// or on delivery needs to.
+void remember_written(self_ptr self, uint64_t id) {
+  auto& st = self->state;
+  if (st.cfg.close_on_delivery) {
+    if (!st.delivered)
+      st.delivered = std::make_unique<std::unordered_set<uint64_t>>();
+    if (st.delivered->size() >= max_delivered)
+      st.delivered->clear();
+    st.delivered->insert(id);
+  }
+  if (st.cfg.ttl.count() > 0 || st.cfg.close_on_delivery) {
+    none_fresh(self);  // keeps only the last ack_grace
+    if (!st.fresh)
+      st.fresh = std::make_unique<
+        std::deque<std::pair<uint64_t, caf::actor_clock::time_point>>>();
+    if (st.fresh->size() >= max_delivered)
+      st.fresh->pop_front();
+    st.fresh->emplace_back(id, self->clock().now());
+  }
+}
+
+/// An ack of `id`: it is no longer waited for.
+void forget_fresh(self_ptr self, uint64_t id) {
+  auto& f = self->state.fresh;
+  if (!f)
+    return;
+  auto i = std::find_if(f->begin(), f->end(),
+                        [id](auto& e) { return e.first == id; });
+  if (i != f->end())
+    f->erase(i);
 }
 
 void send_error(self_ptr self, const std::string& message) {
@@ -84,11 +133,7 @@ void write(self_ptr self, frame_msg& f) {
     if (f.id <= st.last_sent)
       return;
     st.last_sent = f.id;
-    if (!st.unacked)
-      st.unacked = std::make_unique<std::unordered_set<uint64_t>>();
-    if (st.unacked->size() >= max_unacked)
-      st.unacked->clear();
-    st.unacked->insert(f.id);
+    remember_written(self, f.id);
   }
   st.sink->send_text(st.cfg.socket, std::move(f.text));
 }
@@ -159,11 +204,13 @@ void on_client_text(self_ptr self, const std::string& text) {
     case client_op::ack: {
       self->send(st.router, ack_msg{st.cfg.host_id, op.ack_id,
                                     st.cfg.session_id, st.cfg.via});
-      bool written = st.unacked && st.unacked->erase(op.ack_id) > 0;
-      if (st.draining && st.unacked->empty())
-        end_drain(self);
-      else if (written && st.cfg.close_on_delivery)
+      forget_fresh(self, op.ack_id);
+      if (st.draining) {
+        if (none_fresh(self))
+          end_drain(self);
+      } else if (st.delivered && st.delivered->count(op.ack_id) > 0) {
         begin_close(self, delivered);
+      }
       break;
     }
     case client_op::mark_read: {
@@ -175,7 +222,7 @@ void on_client_text(self_ptr self, const std::string& text) {
       // The read event reaches every session of the host, this one too.
       self->request(st.router, std::chrono::seconds(10), std::move(req))
         .then([](mark_read_reply&) {}, [=](caf::error& err) {
-          if (!self->state.closing)
+          if (!self->state.closing && !self->state.draining)
             send_error(self, message_of(err));
         });
       break;

@@ -5,14 +5,16 @@
 // socket, most of them idle: the state keeps what only an active session
 // needs on the heap, allocated when first needed.
 //
-// A TTL or delivery close first waits (at most `ack_grace`) for the acks of
-// the notifications it wrote: websocketpp drops every data frame that comes
-// after the server's close frame, so an ack on its way would be lost and
-// the device that got the notification would be emailed it too (§7).
+// A TTL or delivery close first waits for the acks of the notifications it
+// wrote in the last `ack_grace`, until each is `ack_grace` old: websocketpp
+// drops every data frame that comes after the server's close frame, so an
+// ack on its way would be lost and the device that got the notification
+// would be emailed it too (§7). Older unacked frames are not waited for.
 #pragma once
 
 #include <chrono>
 #include <array>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -27,7 +29,8 @@
 
 namespace bellhop::ws {
 
-/// How long a TTL or delivery close waits for outstanding acks.
+/// How long after writing a notification a TTL or delivery close still
+/// waits for its ack.
 constexpr std::chrono::milliseconds ack_grace{500};
 
 /// Close codes of §5.
@@ -68,8 +71,8 @@ struct session_state {
   std::shared_ptr<session_sink> sink;  ///< shared by the front end's sessions
   router_actor router;
   bool closing = false;     ///< close requested; frames are dropped
-  /// A TTL or delivery close waits for the acks of what was written (at
-  /// most `ack_grace`): no new frame is written meanwhile.
+  /// A TTL or delivery close waits for the acks of what was written in the
+  /// last `ack_grace`: no new frame is written meanwhile.
   bool draining = false;
   uint16_t drain_code = 0;  ///< the close that follows the wait
   bool expiry_set = false;  ///< the token-expiry message is scheduled
@@ -77,8 +80,12 @@ struct session_state {
   std::vector<frame_msg> early;
   uint64_t last_sent = 0;        ///< newest notification id written
   caf::actor_clock::time_point token_deadline;  ///< exp + leeway
-  /// Notification ids written on this socket and not acked yet.
-  std::unique_ptr<std::unordered_set<uint64_t>> unacked;
+  /// Close on delivery only: the ids written on this socket.
+  std::unique_ptr<std::unordered_set<uint64_t>> delivered;
+  /// With a TTL or close on delivery: notifications written in the last
+  /// `ack_grace` and not acked yet, oldest first.
+  std::unique_ptr<std::deque<std::pair<uint64_t, caf::actor_clock::time_point>>>
+    fresh;
   /// From the first client message on.
   std::unique_ptr<flood_ring> recent;
 };

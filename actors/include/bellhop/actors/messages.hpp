@@ -308,15 +308,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(bellhop, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bellhop, (bellhop::mailer_page_url))
   CAF_ADD_TYPE_ID(bellhop, (bellhop::sweep_progress))
   CAF_ADD_TYPE_ID(bellhop, (bellhop::writes_settled))
-  CAF_ADD_TYPE_ID(bellhop, (bellhop::unsubscribe_msg))
   CAF_ADD_ATOM(bellhop, bellhop, idle_atom, "idle")
   // Session timers and the gateway's notice that the socket closed.
   CAF_ADD_ATOM(bellhop, bellhop, ttl_atom, "ttl")
   CAF_ADD_ATOM(bellhop, bellhop, expiry_atom, "expiry")
   CAF_ADD_ATOM(bellhop, bellhop, ping_atom, "ping")
   CAF_ADD_ATOM(bellhop, bellhop, closed_atom, "closed")
-  // A session's wait for the acks of what it wrote before closing is over.
-  CAF_ADD_ATOM(bellhop, bellhop, grace_atom, "grace")
   // Host -> its sessions: the host actor failed; the session closes (1011)
   // and the device comes back to the host's next actor.
   CAF_ADD_ATOM(bellhop, bellhop, host_down_atom, "hostdown")
@@ -324,4 +321,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(bellhop, caf::first_custom_type_id)
   CAF_ADD_ATOM(bellhop, bellhop, email_atom, "email")
   // The idempotency sweeper's timer.
   CAF_ADD_ATOM(bellhop, bellhop, sweep_atom, "sweep")
+  // Added later; at the end, so that the IDs above keep their numbers.
+  CAF_ADD_TYPE_ID(bellhop, (bellhop::unsubscribe_msg))
+  // A session's wait for the acks of what it wrote before closing is over.
+  CAF_ADD_ATOM(bellhop, bellhop, grace_atom, "grace")
 CAF_END_TYPE_ID_BLOCK(bellhop)
