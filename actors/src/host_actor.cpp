@@ -459,7 +459,12 @@ host(host_actor::stateful_pointer<host_state> self, std::string host_id,
     },
     [=](wake_msg&) { touch(self); },
     [=](idle_atom) { guarded(self, [&] { on_idle_check(self); }); },
-    [=](email_atom) { guarded(self, [&] { on_email_tick(self); }); },
+    [=](email_atom, uint64_t timer) {
+      guarded(self, [&] {
+        if (timer == self->state.tick_timer)
+          on_email_tick(self);
+      });
+    },
   };
 }
 

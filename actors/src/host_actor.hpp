@@ -87,7 +87,9 @@ struct host_state {
   std::vector<uint64_t> digest_ids;  ///< fell due, collected for a digest
   int64_t digest_until = 0;          ///< end of the open digest window (ms)
   int64_t tick_at = 0;               ///< when the email timer fires (0: off)
-  std::unordered_map<uint64_t, bool> email_ops;  ///< tokens of email ops
+  uint64_t tick_timer = 0;  ///< generation of the armed timer; older ones are void
+  /// Email ops waiting for their commit: token -> the ids they take.
+  std::unordered_map<uint64_t, std::vector<uint64_t>> email_ops;
   /// PUT /preferences waiting for their commit.
   std::unordered_map<uint64_t,
                      std::pair<caf::typed_response_promise<std::string>,

@@ -39,7 +39,9 @@ void schedule(host_self self) {
     return;
   st.tick_at = next;
   auto delay = std::chrono::milliseconds(std::max<int64_t>(0, next - now_ms()));
-  self->delayed_send(self, delay, email_atom::value);
+  // An earlier time replaces the armed timer, which CAF cannot cancel: its
+  // message comes all the same and is ignored.
+  self->delayed_send(self, delay, email_atom::value, ++st.tick_timer);
 }
 
 void submit_due(host_self self, std::vector<uint64_t> ids) {
@@ -51,7 +53,7 @@ void submit_due(host_self self, std::vector<uint64_t> ids) {
   op->host_id = st.host_id;
   op->ids = std::move(ids);
   op->to = st.prefs.email.value_or("");
-  st.email_ops.emplace(op->token, true);
+  st.email_ops.emplace(op->token, op->ids);
   st.store->submit(std::move(op));
 }
 
@@ -114,6 +116,11 @@ void on_email_tick(host_self self) {
     }
   }
   if (!st.prefs.digest) {
+    // A digest window left open when the host turned digests off goes out
+    // now, one email each.
+    due.insert(due.end(), st.digest_ids.begin(), st.digest_ids.end());
+    st.digest_ids.clear();
+    st.digest_until = 0;
     for (auto id : due)
       submit_due(self, {id});
   } else {
@@ -134,7 +141,20 @@ void on_email_tick(host_self self) {
 
 void on_email_committed(host_self self, commit_done& msg) {
   auto& st = self->state;
-  st.email_ops.erase(msg.token);
+  auto i = st.email_ops.find(msg.token);
+  if (i == st.email_ops.end())
+    return;
+  auto ids = std::move(i->second);
+  st.email_ops.erase(i);
+  if (static_cast<op_outcome>(msg.outcome) != op_outcome::committed) {
+    // Nothing was written: the durable waits are still there. Try again
+    // in a second (the store may have room by then).
+    auto again = now_ms() + 1000;
+    for (auto id : ids)
+      st.waits.emplace(id, again);
+    schedule(self);
+    return;
+  }
   if (msg.email_first > 0 && st.cfg.mailer)
     caf::anon_send(st.cfg.mailer, email_job{st.host_id, msg.email_first, 0});
 }
@@ -154,6 +174,8 @@ void on_ack(host_self self, const ack_msg& a) {
   if (d != st.digest_ids.end()) {
     st.digest_ids.erase(d);
     op->drop_waits.push_back(a.id);
+    if (st.digest_ids.empty())
+      st.digest_until = 0;  // the next one due opens a window of its own
   }
   // A session that subscribed between a notification's commit and the
   // commit's answer to this actor got it in its replay and may ack it
@@ -175,6 +197,8 @@ void forget_waits(host_self self, const std::vector<uint64_t>& ids) {
     st.digest_ids.erase(std::remove(st.digest_ids.begin(), st.digest_ids.end(), id),
                         st.digest_ids.end());
   }
+  if (st.digest_ids.empty())
+    st.digest_until = 0;  // the next one due opens a window of its own
 }
 
 caf::result<std::string> on_preferences(host_self self, preferences_put& p) {

@@ -3,7 +3,8 @@
 // blocks. A failed send is recorded (`email_failed`) and retried with
 // backoff: the first retry within 1 s, then doubling, at most 30 s apart.
 // The entry stays in the outbox until the server accepted it, so a restart
-// resumes it (resume_email).
+// resumes it (resume_email). The email is written at each attempt, of the
+// entry's notifications still unread then: one read meanwhile is left out.
 #include <algorithm>
 #include <chrono>
 
@@ -13,11 +14,14 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include <unordered_set>
+
 #include "audit.hpp"
 #include "bellhop/actors/core.hpp"
 #include "bellhop/storage/tables.hpp"
 #include "bellhop/telemetry/log.hpp"
 #include "bellhop/telemetry/metrics.hpp"
+#include "email_content.hpp"
 #include "mail_backoff.hpp"
 #include "smtp_client.hpp"
 #include "write_ops.hpp"
@@ -30,9 +34,19 @@ struct mailer_state {
   static inline const char* name = "bellhop.mailer";
   storage::store* store = nullptr;
   smtp_config cfg;
+  /// Outbox keys this mailer has taken (sending, retrying or sent): a
+  /// first job for one of them is a duplicate (the router hands a failed
+  /// host's entries over again). A key is never reused for another entry.
+  std::unordered_set<std::string> taken;
+  /// Jobs that came before the page's address (serve.cpp learns it once it
+  /// listens): every email links to the page, so they wait for it.
+  std::vector<email_job> before_url;
+  bool url_known = false;
 };
 
 using mailer_self = mailer_actor::stateful_pointer<mailer_state>;
+
+constexpr std::size_t max_taken = 65536;
 
 void finish(mailer_self self, const std::string& key,
             std::vector<audit_entry> entries) {
@@ -45,9 +59,14 @@ void finish(mailer_self self, const std::string& key,
 void on_job(mailer_self self, email_job& job) {
   auto& st = self->state;
   auto key = storage::note_key(job.host_id, job.first_id);
-  email_message m;
-  std::vector<uint64_t> ids;
-  bool any_unread = false;
+  if (job.attempt == 0) {
+    if (st.taken.size() >= max_taken)
+      st.taken.clear();
+    if (!st.taken.insert(key).second)
+      return;  // handed over again
+  }
+  std::string to;
+  std::vector<email_item> items;
   {
     auto txn = st.store->begin_read();
     auto t = txn.ref();
@@ -57,27 +76,24 @@ void on_job(mailer_self self, email_job& job) {
     auto doc = nlohmann::json::parse(*rec, nullptr, false);
     if (!doc.is_object())
       return;
-    m.to = doc.value("to", "");
-    m.subject = doc.value("subject", "");
-    m.text = doc.value("text", "");
-    m.message_id = doc.value("messageId", "");
+    to = doc.value("to", "");
+    std::vector<uint64_t> ids;
     for (auto& id : doc.value("ids", nlohmann::json::array()))
       ids.push_back(id.get<uint64_t>());
-    for (auto id : ids)
-      any_unread = any_unread
-                   || storage::get(t, t.db->unread, storage::unread_key(job.host_id, id));
+    items = unread_items(t, job.host_id, ids);
   }
-  if (!any_unread) {  // read before the email went out: not needed
+  if (items.empty()) {  // read before the email went out: not needed
     finish(self, key, {});
     return;
   }
+  auto m = email_of(job.host_id, to, items);
   std::string error;
   if (smtp_send(st.cfg, m, error)) {
     telemetry::metrics().delivery(telemetry::channel::email,
                                   telemetry::result::sent);
     std::vector<audit_entry> entries;
-    for (auto id : ids)
-      entries.push_back(audit_entry{job.host_id, id, "emailed", "bellhop", "email", ""});
+    for (auto& i : items)
+      entries.push_back(audit_entry{job.host_id, i.id, "emailed", "bellhop", "email", ""});
     finish(self, key, std::move(entries));
     return;
   }
@@ -90,9 +106,9 @@ void on_job(mailer_self self, email_job& job) {
                   {"error", std::string_view{error}}});
   auto op = std::make_unique<audit_op>();
   op->host_id = job.host_id;
-  for (auto id : ids)
+  for (auto& i : items)
     op->entries.push_back(
-      audit_entry{job.host_id, id, "email_failed", "bellhop", "email", ""});
+      audit_entry{job.host_id, i.id, "email_failed", "bellhop", "email", ""});
   st.store->submit(std::move(op));
   auto retry = job;
   retry.attempt += 1;
@@ -104,8 +120,21 @@ mailer_actor::behavior_type mailer(mailer_self self, storage::store* st,
   self->state.store = st;
   self->state.cfg = std::move(cfg);
   return {
-    [=](email_job& job) { on_job(self, job); },
-    [=](mailer_page_url& u) { self->state.cfg.page_url = std::move(u.url); },
+    [=](email_job& job) {
+      if (!self->state.url_known)
+        self->state.before_url.push_back(std::move(job));
+      else
+        on_job(self, job);
+    },
+    [=](mailer_page_url& u) {
+      auto& st = self->state;
+      st.cfg.page_url = std::move(u.url);
+      st.url_known = true;
+      auto early = std::move(st.before_url);
+      st.before_url.clear();
+      for (auto& job : early)
+        on_job(self, job);
+    },
   };
 }
 
@@ -137,6 +166,19 @@ void resume_email(storage::store& st, router_actor router,
   for (bool ok = out.first(); ok; ok = out.next())
     caf::anon_send(mailer, email_job{host_of(out.key()),
                                      storage::note_key_id(out.key()), 0});
+}
+
+void resume_host_outbox(storage::store& st, const std::string& host_id,
+                        const mailer_actor& mailer) {
+  if (!mailer)
+    return;
+  auto txn = st.begin_read();
+  auto t = txn.ref();
+  auto prefix = storage::host_prefix(host_id);
+  storage::cursor out{t, t.db->outbox};
+  for (bool ok = out.seek(prefix); ok && storage::has_prefix(out.key(), prefix, 8);
+       ok = out.next())
+    caf::anon_send(mailer, email_job{host_id, storage::note_key_id(out.key()), 0});
 }
 
 } // namespace bellhop

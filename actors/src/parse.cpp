@@ -53,12 +53,14 @@ std::optional<invalid> parse_mark_read(const json& body,
       return invalid_field("ids", "at most 1000 ids");
     out.mode = static_cast<uint8_t>(mark_mode::ids);
     for (auto& x : *i) {
-      if (!x.is_number_integer() || x.get<int64_t>() < 1)
+      // Positive JSON integers are unsigned in nlohmann::json; ids the
+      // host does not have, however large, are ignored (§4).
+      if (!x.is_number_unsigned() || x.get<uint64_t>() < 1)
         return invalid_field("ids", "ids must be positive integers");
       out.ids.push_back(x.get<uint64_t>());
     }
   } else if (auto u = body.find("upTo"); u != body.end()) {
-    if (!u->is_number_integer() || u->get<int64_t>() < 0)
+    if (!u->is_number_unsigned())
       return invalid_field("upTo", "upTo must be a non-negative integer");
     out.mode = static_cast<uint8_t>(mark_mode::up_to);
     out.up_to = u->get<uint64_t>();

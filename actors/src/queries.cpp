@@ -90,8 +90,9 @@ list_page host_queries::list(std::string_view host, const list_query& q) const {
   auto index = q.unread_only ? t.db->unread : t.db->notes;
   storage::cursor cur{t, index};
   bool ok;
-  if (q.ascending)
-    ok = cur.seek(key_of(q.has_from ? q.from + 1 : 0));
+  if (q.ascending)  // nothing is newer than the largest id (+1 would wrap)
+    ok = !(q.has_from && q.from == UINT64_MAX)
+         && cur.seek(key_of(q.has_from ? q.from + 1 : 0));
   else
     ok = cur.seek_before(key_of(q.has_from ? q.from : UINT64_MAX));
   page.items = "[";

@@ -145,6 +145,9 @@ router(router_actor::stateful_pointer<router_state> self, storage::store* st,
         return;
       auto held = std::move(i->second);
       self->state.recovering.erase(i);
+      // The next actor starts now, whatever was held: it reloads the
+      // host's email waits, which would otherwise wait for its next request.
+      held.push_back(caf::make_message(wake_msg{w.host_id}));
       for (auto& m : held) {
         auto& h = host_for(self, w.host_id);
         if (m.match_elements<ack_msg>())
@@ -152,6 +155,7 @@ router(router_actor::stateful_pointer<router_state> self, storage::store* st,
         else if (m.match_elements<wake_msg>())
           self->send(h, m.get_as<wake_msg>(0));
       }
+      resume_host_outbox(*self->state.store, w.host_id, self->state.cfg.mailer);
     },
     [=](retire_request& r) -> bool {
       auto& s = self->state;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bellhop/storage/tables.hpp"
+#include "email_content.hpp"
 
 namespace bellhop {
 
@@ -109,6 +110,8 @@ void create_op::done(storage::status result) {
 
 storage::status mark_read_op::apply(storage::txn_ref t) {
   using namespace storage;
+  // A failed group commit applies each op again on its own: start afresh.
+  reply_ = mark_read_reply{};
   auto c = get_counters(t, req.host_id);
   // Collect first, then change: no writes under an open cursor.
   std::vector<std::pair<uint64_t, std::size_t>> hits;
@@ -177,18 +180,6 @@ void mark_read_op::done(storage::status result) {
 
 namespace bellhop {
 
-namespace {
-
-/// A stored notification's title and body.
-std::pair<std::string, std::string> title_and_body(std::string_view doc) {
-  auto n = nlohmann::json::parse(doc, nullptr, false);
-  if (!n.is_object())
-    return {};
-  return {n.value("title", ""), n.value("body", "")};
-}
-
-} // namespace
-
 storage::status audit_op::apply(storage::txn_ref t) {
   for (auto id : drop_waits)
     storage::del(t, t.db->waits, storage::note_key(host_id, id));
@@ -199,39 +190,22 @@ storage::status audit_op::apply(storage::txn_ref t) {
 
 storage::status email_due_op::apply(storage::txn_ref t) {
   using namespace storage;
-  std::vector<std::pair<uint64_t, std::pair<std::string, std::string>>> mail;
-  for (auto id : ids) {
-    auto key = note_key(host_id, id);
-    if (!del(t, t.db->waits, key))
-      continue;  // acked or read meanwhile
-    if (!get(t, t.db->unread, unread_key(host_id, id)))
-      continue;
-    if (auto doc = get(t, t.db->notes, key))
-      mail.emplace_back(id, title_and_body(*doc));
-  }
-  if (mail.empty() || to.empty())
+  std::vector<uint64_t> still_waiting;
+  for (auto id : ids)
+    if (del(t, t.db->waits, note_key(host_id, id)))  // else acked or read
+      still_waiting.push_back(id);
+  auto items = unread_items(t, host_id, still_waiting);
+  if (items.empty() || to.empty())
     return status::ok;
+  // The entry names the notifications; the mailer writes the email when it
+  // sends, of those still unread then.
   nlohmann::ordered_json rec;
   rec["to"] = to;
-  first_ = mail.front().first;
-  auto last = mail.back().first;
-  if (mail.size() == 1) {
-    rec["subject"] = mail[0].second.first;
-    rec["text"] = mail[0].second.second;
-    rec["messageId"] = "<" + host_id + "." + std::to_string(first_) + "@bellhop>";
-  } else {
-    rec["subject"] = std::to_string(mail.size()) + " new notifications";
-    std::string text;
-    for (auto& [id, tb] : mail)
-      text.append("- ").append(tb.first).append(": ").append(tb.second).append("\n");
-    rec["text"] = text;
-    rec["messageId"] = "<" + host_id + "." + std::to_string(first_) + "-"
-                       + std::to_string(last) + "@bellhop>";
-  }
   nlohmann::json list = nlohmann::json::array();
-  for (auto& m : mail)
-    list.push_back(m.first);
+  for (auto& i : items)
+    list.push_back(i.id);
   rec["ids"] = list;
+  first_ = items.front().id;
   put(t, t.db->outbox, note_key(host_id, first_), rec.dump());
   return status::ok;
 }

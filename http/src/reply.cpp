@@ -168,6 +168,12 @@ void send_retry_later(ResponseWriter& w, int status, std::string_view code,
   send_error(w, status, code, message);
 }
 
+void send_read_failed(ResponseWriter& w, const std::exception& e) {
+  telemetry::log(telemetry::level::error, "reading the store failed",
+                 {{"error", std::string_view{e.what()}}});
+  send_retry_later(w, 503, "unavailable", "storage failed", 1);
+}
+
 void add_header(ResponseWriter& w, const std::string& name,
                 const std::string& value) {
   w.headers().add(std::make_shared<named_header>(name, value));

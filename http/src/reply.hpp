@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -67,6 +69,23 @@ void send_error(ResponseWriter& w, int status, std::string_view code,
 /// 429 or 503 with Retry-After.
 void send_retry_later(ResponseWriter& w, int status, std::string_view code,
                       std::string_view message, int retry_after_seconds);
+
+/// A read of the store failed (an LMDB error on a reader): logged, and
+/// answered `503 unavailable` with Retry-After 1.
+void send_read_failed(ResponseWriter& w, const std::exception& e);
+
+/// The result of `read`, a query of the store on this thread, or nullopt
+/// once a failure has been answered (send_read_failed).
+template <class Read>
+auto read_or_503(ResponseWriter& w, Read&& read)
+  -> std::optional<decltype(read())> {
+  try {
+    return read();
+  } catch (const std::exception& e) {
+    send_read_failed(w, e);
+    return std::nullopt;
+  }
+}
 
 void add_header(ResponseWriter& w, const std::string& name,
                 const std::string& value);

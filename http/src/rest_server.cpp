@@ -49,9 +49,12 @@ public:
     set_exchange(&ex);
     try {
       dispatch(req, std::move(w), ex);
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
       // The writer may have been moved: nothing more can be said safely
-      // here. Handlers validate before they act, so this is a bug path.
+      // here. Handlers validate before they act and answer a failed read
+      // themselves (read_or_503), so this is a bug path.
+      telemetry::log(telemetry::level::error, "request handler failed",
+                     {{"error", std::string_view{e.what()}}});
     }
     set_exchange(nullptr);
   }

@@ -62,7 +62,10 @@ void get_booking(context& ctx, const Request& req, ResponseWriter w,
   auto who = authenticate(ctx, req, w);
   if (!who)
     return;
-  auto doc = ctx.queries.booking(id);
+  auto read = read_or_503(w, [&] { return ctx.queries.booking(id); });
+  if (!read)
+    return;
+  auto& doc = *read;
   bool allowed = false;
   if (doc) {
     if (who->role == auth::role::service || who->role == auth::role::admin) {

@@ -68,7 +68,10 @@ void get_count(context& ctx, const Request& req, ResponseWriter w) {
   auto cat = category_param(req, w, ok);
   if (!ok)
     return;
-  auto c = ctx.queries.count(host, cat);
+  auto read = read_or_503(w, [&] { return ctx.queries.count(host, cat); });
+  if (!read)
+    return;
+  auto& c = *read;
   // The body is a function of (category, unread, latestId): so is the tag.
   std::string etag = "\"";
   etag.append(cat ? to_string(*cat) : "all").push_back('-');
@@ -101,8 +104,8 @@ void get_list(context& ctx, const Request& req, ResponseWriter w) {
   auto cursor = query_param(req, "cursor");
   auto after = query_param(req, "after");
   if (cursor && after) {
-    send_error(w, 400, "invalid_request", "give cursor or after, not both",
-               "after");
+    // Two fields are at fault together: no `field` (§4).
+    send_error(w, 400, "invalid_request", "give cursor or after, not both");
     return;
   }
   if (cursor && !host_queries::decode_cursor(*cursor, q)) {
@@ -110,7 +113,7 @@ void get_list(context& ctx, const Request& req, ResponseWriter w) {
     return;
   }
   if (after) {
-    auto v = parse_uint(*after, 0, UINT64_MAX - 1);
+    auto v = parse_uint(*after, 0, UINT64_MAX);
     if (!v) {
       send_error(w, 400, "invalid_request",
                  "after must be a notification id", "after");
@@ -128,7 +131,10 @@ void get_list(context& ctx, const Request& req, ResponseWriter w) {
     }
     q.unread_only = *unread == "true";
   }
-  auto page = ctx.queries.list(host, q);
+  auto read = read_or_503(w, [&] { return ctx.queries.list(host, q); });
+  if (!read)
+    return;
+  auto& page = *read;
   send_json(w, 200,
             page_json(page, ",\"unread\":" + std::to_string(page.unread)));
 }

@@ -12,7 +12,8 @@ void get_preferences(context& ctx, const Request& req, ResponseWriter w) {
   auto hr = authorize_host(ctx, req, w);
   if (!hr)
     return;
-  send_json(w, 200, ctx.queries.preferences(hr->host));
+  if (auto doc = read_or_503(w, [&] { return ctx.queries.preferences(hr->host); }))
+    send_json(w, 200, *doc);
 }
 
 void put_preferences(context& ctx, const Request& req, ResponseWriter w) {
@@ -70,7 +71,9 @@ void get_audit(context& ctx, const Request& req, ResponseWriter w) {
     }
     nid = *v;
   }
-  send_json(w, 200, page_json(ctx.queries.audit(*host, *limit, from, nid)));
+  if (auto page = read_or_503(
+        w, [&] { return ctx.queries.audit(*host, *limit, from, nid); }))
+    send_json(w, 200, page_json(*page));
 }
 
 } // namespace bellhop::http

@@ -623,6 +623,23 @@ class DigestTest(SharedServerCase):
         time.sleep(0.5)
         self.assertEqual(len(self.sink.to(addr)), 2, self.sink.to(addr))
 
+    def test_turning_digests_off_sends_the_open_window(self):
+        host = uid("h-digest-off")
+        addr = address(host)
+        self.put_prefs(host, prefs(addr, delay=1, digest=True))
+        note = self.notify(host)
+        # Due after 1 s, when a digest window of 1 s opens; digests are
+        # turned off inside that window.
+        time.sleep(1.4)
+        self.put_prefs(host, prefs(addr, delay=1, digest=False))
+        mail = self.wait_mail(mid(host, note["id"]), timeout=6)
+        self.assert_mail_headers(mail, host, note["title"],
+                                 mid(host, note["id"]))
+        # The host goes on as usual: the next one is its own email.
+        later = self.notify(host)
+        self.wait_mail(mid(host, later["id"]), timeout=1 + 6)
+        self.assertEqual(len(self.sink.to(addr)), 2, self.sink.to(addr))
+
     def test_digest_window_is_at_least_1s_and_skips_acked(self):
         # emailDelaySeconds 0: the window is still 1 s.
         quick = uid("h-digest0")
@@ -1026,6 +1043,33 @@ class OutageTest(EmailCase):
             pos = items.index(emailed[0])
             self.assertTrue(all(items.index(f) > pos
                                 for f in self.failures(items, nid)))
+
+    def test_a_digest_leaves_out_what_was_read_while_smtp_was_down(self):
+        # §7: never an email for a notification read first, even if it was
+        # read between a failed attempt and the next.
+        host = uid("h-outage-digest")
+        addr = address(host)
+        self.put_prefs(host, prefs(addr, delay=0, digest=True))
+        self.sink.stop()
+        notes = [self.notify(host) for _ in range(3)]
+        ids = [n["id"] for n in notes]
+        self.wait_audit(host, lambda items: any(
+            e["action"] == "email_failed" for e in items), timeout=8,
+            what="a failed attempt of the digest")
+        self.mark_read(host, [ids[1]])
+        self.sink.start()
+        mail = self.wait_mail(mid(host, ids[0], ids[2]), timeout=20)
+        self.assert_mail_headers(mail, host, "2 new notifications",
+                                 mid(host, ids[0], ids[2]))
+        self.assertIn(notes[0]["body"], mail.text())
+        self.assertIn(notes[2]["body"], mail.text())
+        self.assertNotIn(notes[1]["body"], mail.text())
+        items = self.wait_audit(host, lambda items: any(
+            e["action"] == "emailed" for e in items), timeout=5,
+            what="emailed entries")
+        emailed = sorted(e["notificationId"] for e in items
+                         if e["action"] == "emailed")
+        self.assertEqual(emailed, [ids[0], ids[2]], items)
 
     def test_smtp_errors_are_retried_with_doubling_gaps(self):
         # The server answers but refuses (451) four times: the attempts

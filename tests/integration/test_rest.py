@@ -1049,9 +1049,19 @@ class ListTest(ServerTestCase):
         self.assertEqual([n["id"] for n in body["items"]], list(range(11, 21)))
 
     def test_after_latest_is_empty(self):
-        body = self.page(after=45)
-        self.assertEqual(body["items"], [])
-        self.assertIsNone(body["nextCursor"])
+        for after in (45, 2**63, 2**64 - 1):
+            with self.subTest(after=after):
+                body = self.page(after=after)
+                self.assertEqual(body["items"], [])
+                self.assertIsNone(body["nextCursor"])
+        self.assert_error(self.list(self.host, after=2**64), 400,
+                          "invalid_request", "after")
+
+    def test_cursor_and_after_together_is_400_without_field(self):
+        cursor = self.page(limit=10)["nextCursor"]
+        resp = self.list(self.host, cursor=cursor, after=3)
+        self.assert_error(resp, 400, "invalid_request")
+        self.assertNotIn("field", resp[2]["error"])
 
     def test_category_filter(self):
         body = self.page(category="review", limit=100)
@@ -1085,7 +1095,9 @@ class MarkReadTest(ServerTestCase):
 
     def test_ids_marks_only_known_unread_ids(self):
         host = self.fresh_host()
-        self.assertEqual(self.mark_ok(host, {"ids": [1, 2, 999]}),
+        # Ids the host does not have are ignored, however large.
+        self.assertEqual(self.mark_ok(host, {"ids": [1, 2, 999, 2**63,
+                                                     2**64 - 1]}),
                          {"updated": 2, "unread": 3})
         self.assertEqual(self.mark_ok(host, {"ids": [2, 3]}),
                          {"updated": 1, "unread": 2})
@@ -1133,7 +1145,8 @@ class MarkReadTest(ServerTestCase):
     def test_malformed_forms_are_400(self):
         host = self.fresh_host(1)
         for body in ({"ids": "1"}, {"ids": ["a"]}, {"upTo": "x"},
-                     {"all": "yes"}, [1, 2]):
+                     {"all": "yes"}, [1, 2], {"ids": [0]}, {"ids": [-1]},
+                     {"ids": [1.5]}, {"upTo": -1}):
             with self.subTest(body=body):
                 self.assert_error(self.mark(host, body), 400,
                                   "invalid_request")

@@ -354,6 +354,16 @@ struct email_fixture : deterministic_core {
     return n;
   }
 
+  /// A live session of h1 with this TTL (0: none).
+  void open_session(const char* id, std::chrono::milliseconds ttl,
+                    bool close_on_delivery = false) {
+    auto sc = h1_session(id);
+    sc.ttl = ttl;
+    sc.close_on_delivery = close_on_delivery;
+    sess = sys.spawn(session, sc, sink, router);
+    settle();
+  }
+
   /// A notification whose write is asked for with no session live, and a
   /// session that subscribes before that write commits.
   void notify_while_a_session_joins() {
@@ -380,11 +390,7 @@ struct email_fixture : deterministic_core {
 
 TEST_CASE_METHOD(email_fixture,
                  "close on delivery: an ack already on its way when the first closes still counts") {
-  auto sc = h1_session("s_cod");
-  sc.ttl = 0ms;
-  sc.close_on_delivery = true;
-  sess = sys.spawn(session, sc, sink, router);
-  settle();
+  open_session("s_cod", 0ms, true);
   for (auto title : {"one", "two"})
     self->send(router, message_note(title));
   settle();
@@ -423,10 +429,7 @@ TEST_CASE_METHOD(email_fixture,
 
 TEST_CASE_METHOD(email_fixture,
                  "a session waiting for its last acks no longer counts as live") {
-  auto sc = h1_session("s_ending");
-  sc.ttl = 3000ms;
-  sess = sys.spawn(session, sc, sink, router);
-  settle();
+  open_session("s_ending", 3000ms);
   advance(2800ms);
   self->send(router, message_note("one"));
   settle();
@@ -446,8 +449,7 @@ TEST_CASE_METHOD(email_fixture,
   // A session that subscribes between a write's commit and the commit's
   // answer to the host actor replays the note and may ack it first. Here
   // the ack is simply sent before the commit.
-  sess = sys.spawn(session, h1_session("s_early"), sink, router);
-  settle();
+  open_session("s_early", 3000ms);
   self->send(router, message_note("hi"));
   sched.run();  // the host asks for the write; no commit yet
   caf::anon_send(sess, client_text{R"({"op":"ack","id":1})"});
@@ -458,4 +460,35 @@ TEST_CASE_METHOD(email_fixture,
   std::this_thread::sleep_for(2100ms);
   advance(2100ms);
   CHECK(emails == 0);
+}
+
+TEST_CASE_METHOD(email_fixture,
+                 "a host actor that fails leaves its email waits to the next one") {
+  open_session("s_fail", 0ms);
+  self->send(router, message_note("one"));  // pushed: emailed after 2 s
+  settle();
+  REQUIRE(sink->count("\"event\":\"new_message\"") == 1);
+  // A room id the host cannot write as JSON makes its handler throw.
+  self->send(router, guest_booking("h1", std::string{"r\xff"}, "2026-12-01",
+                                   "2026-12-02"));
+  settle();
+  REQUIRE(sink->closes.size() == 1);  // 1011: the host actor failed
+  // No request comes for h1: its next actor starts all the same.
+  std::this_thread::sleep_for(2100ms);
+  advance(2100ms);
+  CHECK(emailed == std::vector<uint64_t>{1});
+}
+
+TEST_CASE_METHOD(email_fixture,
+                 "an email a failed host actor committed but never handed over still goes out") {
+  self->send(router, message_note("one"));  // no session: due at once
+  settle();
+  sched.advance_time(5ms);
+  sched.run();  // the host asks for the outbox entry; no commit yet
+  self->send(router, guest_booking("h1", std::string{"r\xff"}, "2026-12-01",
+                                   "2026-12-02"));
+  sched.run();  // the host actor fails before the commit's answer
+  CHECK(emails == 0);
+  settle();  // the entry commits; the failed host's writes settle
+  CHECK(emailed == std::vector<uint64_t>{1});
 }

@@ -40,8 +40,9 @@ using host_actor = host_api::extend<
   caf::reacts_to<commit_done>,
   // From itself: time to check whether it has been idle long enough to stop.
   caf::reacts_to<idle_atom>,
-  // From itself: emails may have fallen due.
-  caf::reacts_to<email_atom>>;
+  // From itself: emails may have fallen due. The number is the timer's
+  // generation: only the latest armed timer counts.
+  caf::reacts_to<email_atom, uint64_t>>;
 
 /// The mailer: sends the outbox's emails over SMTP and retries with backoff.
 /// It runs on a thread of its own (SMTP calls block).
