@@ -88,6 +88,7 @@ void on_job(mailer_self self, email_job& job) {
   }
   auto m = email_of(job.host_id, to, items);
   std::string error;
+  auto started = std::chrono::steady_clock::now();
   if (smtp_send(st.cfg, m, error)) {
     telemetry::metrics().delivery(telemetry::channel::email,
                                   telemetry::result::sent);
@@ -112,7 +113,12 @@ void on_job(mailer_self self, email_job& job) {
   st.store->submit(std::move(op));
   auto retry = job;
   retry.attempt += 1;
-  self->delayed_send(self, mail_backoff(job.attempt), std::move(retry));
+  // The backoff counts from the attempt's start: a slow attempt (a server
+  // that hangs until the timeout) does not push the next one further off.
+  auto took = std::chrono::steady_clock::now() - started;
+  auto wait = std::max<std::chrono::steady_clock::duration>(
+    mail_backoff(job.attempt) - took, std::chrono::steady_clock::duration{0});
+  self->delayed_send(self, wait, std::move(retry));
 }
 
 mailer_actor::behavior_type mailer(mailer_self self, storage::store* st,
