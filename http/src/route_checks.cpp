@@ -102,26 +102,44 @@ std::string page_json(const list_page& page, const std::string& extra) {
   return body;
 }
 
+namespace {
+
+bool too_large(context& ctx, const Request& req, ResponseWriter& w) {
+  if (req.body().size() <= ctx.cfg.max_body)
+    return false;
+  send_error(w, 413, "payload_too_large", "the body is over 64 KiB");
+  return true;
+}
+
+bool not_json(const Request& req, ResponseWriter& w) {
+  auto ct = req.headers().tryGet<H::ContentType>();
+  if (ct && ct->mime().top() == Pistache::Http::Mime::Type::Application
+      && ct->mime().sub() == Pistache::Http::Mime::Subtype::Json)
+    return false;
+  send_error(w, 415, "unsupported_media_type",
+             "the body must be application/json");
+  return true;
+}
+
+} // namespace
+
+bool stray_body_allowed(context& ctx, const Request& req, ResponseWriter& w) {
+  return req.body().empty() || (!too_large(ctx, req, w) && !not_json(req, w));
+}
+
 std::optional<nlohmann::json> json_body(context& ctx, const Request& req,
                                         ResponseWriter& w) {
   const auto& body = req.body();
-  if (body.size() > ctx.cfg.max_body) {
-    send_error(w, 413, "payload_too_large", "the body is over 64 KiB");
+  if (too_large(ctx, req, w))
     return std::nullopt;
-  }
   // No body at all is a missing JSON object, whatever the Content-Type
   // (curl -X POST sends none): 400, not 415.
   if (body.empty()) {
     send_error(w, 400, "invalid_request", "the body must be a JSON object");
     return std::nullopt;
   }
-  auto ct = req.headers().tryGet<H::ContentType>();
-  if (!ct || ct->mime().top() != Pistache::Http::Mime::Type::Application
-      || ct->mime().sub() != Pistache::Http::Mime::Subtype::Json) {
-    send_error(w, 415, "unsupported_media_type",
-               "the body must be application/json");
+  if (not_json(req, w))
     return std::nullopt;
-  }
   if (json_too_deep(body)) {
     send_error(w, 400, "invalid_request", "the body nests too deeply");
     return std::nullopt;

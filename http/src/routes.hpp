@@ -42,6 +42,11 @@ std::optional<std::size_t> limit_param(const Request& req, ResponseWriter& w);
 /// {"items":<items>,"nextCursor":<cursor or null><extra>}
 std::string page_json(const list_page& page, const std::string& extra = "");
 
+/// §4's rules for any body, on a request that takes none (a GET): over
+/// 64 KiB is 413, one that is not application/json is 415 (a JSON body is
+/// ignored). False when an answer was sent.
+bool stray_body_allowed(context& ctx, const Request& req, ResponseWriter& w);
+
 /// The body parsed as JSON after the 413/415/400 checks; nullopt when an
 /// answer was sent.
 std::optional<nlohmann::json> json_body(context& ctx, const Request& req,

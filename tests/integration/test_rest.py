@@ -1205,6 +1205,29 @@ class BodyRulesOfEveryRouteTest(ServerTestCase):
                                       token=tok, content_type=ctype)
                     self.assert_error(resp, 415, "unsupported_media_type")
 
+    def test_a_body_on_a_get_follows_the_same_rules(self):
+        # §4: "A request with a body whose Content-Type is missing or is not
+        # application/json: 415" -- a GET's too; a JSON one is ignored.
+        host = uid("h")
+        tok = host_token(host)
+        for ctype in ("text/plain", None):
+            with self.subTest(content_type=ctype):
+                client = self.server.client()
+                self.addCleanup(client.close)
+                resp = client.req("GET", "/notifications/count",
+                                  raw_body="hello", token=tok,
+                                  content_type=ctype)
+                self.assert_error(resp, 415, "unsupported_media_type")
+        client = self.server.client()
+        self.addCleanup(client.close)
+        resp = client.req("GET", "/notifications/count",
+                          raw_body="p" * (64 * KIB + 1), token=tok,
+                          content_type="application/json")
+        self.assert_error(resp, 413, "payload_too_large")
+        resp = self.req("GET", "/notifications/count", {"ignored": True},
+                        token=tok)
+        self.assert_status(resp, 200)
+
     def test_the_same_bodies_as_json_are_accepted(self):
         for method, path, tok, body in self.routes():
             with self.subTest(route=path):
