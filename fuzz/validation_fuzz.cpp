@@ -124,10 +124,9 @@ void mark_read(const json& body) {
     case mark_mode::ids:
       FUZZ_CHECK(out.ids.size() <= 1000);
       for (auto id : out.ids)
-        FUZZ_CHECK(id >= 1 && id <= uint64_t{1} << 63);
+        FUZZ_CHECK(id >= 1);  // any larger id is one the host lacks
       break;
-    case mark_mode::up_to:
-      FUZZ_CHECK(out.up_to < uint64_t{1} << 63);
+    case mark_mode::up_to:  // any watermark, 0 to 2^64-1
       break;
     case mark_mode::all:
       break;

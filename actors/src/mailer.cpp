@@ -34,10 +34,12 @@ struct mailer_state {
   static inline const char* name = "bellhop.mailer";
   storage::store* store = nullptr;
   smtp_config cfg;
-  /// Outbox keys this mailer has taken (sending, retrying or sent): a
-  /// first job for one of them is a duplicate (the router hands a failed
-  /// host's entries over again). A key is never reused for another entry.
-  std::unordered_set<std::string> taken;
+  /// Outbox keys this mailer is sending or retrying, and keys it finished
+  /// lately (their outbox entry may not be deleted yet): a first job for
+  /// one of them is a duplicate (the router hands a failed host's entries
+  /// over again). A key is never reused for another entry.
+  std::unordered_set<std::string> active;
+  std::unordered_set<std::string> finished;
   /// Jobs that came before the page's address (serve.cpp learns it once it
   /// listens): every email links to the page, so they wait for it.
   std::vector<email_job> before_url;
@@ -46,10 +48,17 @@ struct mailer_state {
 
 using mailer_self = mailer_actor::stateful_pointer<mailer_state>;
 
-constexpr std::size_t max_taken = 65536;
+constexpr std::size_t max_finished = 65536;
 
 void finish(mailer_self self, const std::string& key,
             std::vector<audit_entry> entries) {
+  auto& st = self->state;
+  st.active.erase(key);
+  // Entries finished long ago are gone from the outbox: a late duplicate
+  // of one finds nothing to send.
+  if (st.finished.size() >= max_finished)
+    st.finished.clear();
+  st.finished.insert(key);
   auto op = std::make_unique<outbox_done_op>();
   op->key = key;
   op->entries = std::move(entries);
@@ -59,28 +68,36 @@ void finish(mailer_self self, const std::string& key,
 void on_job(mailer_self self, email_job& job) {
   auto& st = self->state;
   auto key = storage::note_key(job.host_id, job.first_id);
-  if (job.attempt == 0) {
-    if (st.taken.size() >= max_taken)
-      st.taken.clear();
-    if (!st.taken.insert(key).second)
-      return;  // handed over again
-  }
+  if (job.attempt == 0
+      && (st.finished.count(key) > 0 || !st.active.insert(key).second))
+    return;  // handed over again
   std::string to;
   std::vector<email_item> items;
-  {
+  try {
     auto txn = st.store->begin_read();
     auto t = txn.ref();
     auto rec = storage::get(t, t.db->outbox, key);
-    if (!rec)
-      return;  // already sent
-    auto doc = nlohmann::json::parse(*rec, nullptr, false);
-    if (!doc.is_object())
+    auto doc = rec ? nlohmann::json::parse(*rec, nullptr, false)
+                   : nlohmann::json{};
+    if (!doc.is_object()) {  // already sent (or not an entry)
+      st.active.erase(key);
       return;
+    }
     to = doc.value("to", "");
     std::vector<uint64_t> ids;
     for (auto& id : doc.value("ids", nlohmann::json::array()))
-      ids.push_back(id.get<uint64_t>());
+      if (id.is_number_unsigned())
+        ids.push_back(id.get<uint64_t>());
     items = unread_items(t, job.host_id, ids);
+  } catch (const std::exception& e) {
+    // A failed read must not end the mailer (and every email with it):
+    // this entry is tried again like a failed send.
+    telemetry::log(telemetry::level::warn, "email: reading the outbox failed",
+                   {{"error", std::string_view{e.what()}}});
+    auto retry = job;
+    retry.attempt += 1;
+    self->delayed_send(self, mail_backoff(job.attempt), std::move(retry));
+    return;
   }
   if (items.empty()) {  // read before the email went out: not needed
     finish(self, key, {});
@@ -174,17 +191,20 @@ void resume_email(storage::store& st, router_actor router,
                                      storage::note_key_id(out.key()), 0});
 }
 
-void resume_host_outbox(storage::store& st, const std::string& host_id,
-                        const mailer_actor& mailer) {
-  if (!mailer)
-    return;
+bool resume_host_email(storage::store& st, const std::string& host_id,
+                       const mailer_actor& mailer) {
   auto txn = st.begin_read();
   auto t = txn.ref();
   auto prefix = storage::host_prefix(host_id);
-  storage::cursor out{t, t.db->outbox};
-  for (bool ok = out.seek(prefix); ok && storage::has_prefix(out.key(), prefix, 8);
-       ok = out.next())
-    caf::anon_send(mailer, email_job{host_id, storage::note_key_id(out.key()), 0});
+  if (mailer) {
+    storage::cursor out{t, t.db->outbox};
+    for (bool ok = out.seek(prefix);
+         ok && storage::has_prefix(out.key(), prefix, 8); ok = out.next())
+      caf::anon_send(mailer,
+                     email_job{host_id, storage::note_key_id(out.key()), 0});
+  }
+  storage::cursor waits{t, t.db->waits};
+  return waits.seek(prefix) && storage::has_prefix(waits.key(), prefix, 8);
 }
 
 } // namespace bellhop

@@ -9,6 +9,7 @@
 
 #include "bellhop/actors/errors.hpp"
 #include "bellhop/storage/store.hpp"
+#include "bellhop/telemetry/log.hpp"
 #include "bellhop/telemetry/metrics.hpp"
 #include "host_actor.hpp"
 #include "idem_sweeper.hpp"
@@ -145,9 +146,18 @@ router(router_actor::stateful_pointer<router_state> self, storage::store* st,
         return;
       auto held = std::move(i->second);
       self->state.recovering.erase(i);
-      // The next actor starts now, whatever was held: it reloads the
-      // host's email waits, which would otherwise wait for its next request.
-      held.push_back(caf::make_message(wake_msg{w.host_id}));
+      try {
+        // With email waits, the next actor starts now (it times them);
+        // they would otherwise wait for the host's next request.
+        if (resume_host_email(*self->state.store, w.host_id,
+                              self->state.cfg.mailer))
+          held.push_back(caf::make_message(wake_msg{w.host_id}));
+      } catch (const std::exception& e) {
+        telemetry::log(telemetry::level::warn,
+                       "reading a failed host's emails failed",
+                       {{"hostId", std::string_view{w.host_id}},
+                        {"error", std::string_view{e.what()}}});
+      }
       for (auto& m : held) {
         auto& h = host_for(self, w.host_id);
         if (m.match_elements<ack_msg>())
@@ -155,7 +165,6 @@ router(router_actor::stateful_pointer<router_state> self, storage::store* st,
         else if (m.match_elements<wake_msg>())
           self->send(h, m.get_as<wake_msg>(0));
       }
-      resume_host_outbox(*self->state.store, w.host_id, self->state.cfg.mailer);
     },
     [=](retire_request& r) -> bool {
       auto& s = self->state;

@@ -33,11 +33,13 @@ struct router_state {
   std::unordered_map<std::string, std::vector<caf::message>> recovering;
 };
 
-/// Hands the outbox entries of `host_id` to the mailer (it skips those it
-/// has): after a host actor failed, entries it committed but never handed
-/// over would otherwise wait for a restart. (mailer.cpp)
-void resume_host_outbox(storage::store& st, const std::string& host_id,
-                        const mailer_actor& mailer);
+/// After a host actor failed: hands the outbox entries of `host_id` to the
+/// mailer (it skips those it has; entries the failed actor committed but
+/// never handed over would otherwise wait for a restart), and tells whether
+/// the host has email waits, which only a running actor times. Throws what
+/// a read of the store throws. (mailer.cpp)
+bool resume_host_email(storage::store& st, const std::string& host_id,
+                       const mailer_actor& mailer);
 
 router_actor::behavior_type
 router(router_actor::stateful_pointer<router_state> self, storage::store* st,

@@ -86,11 +86,6 @@ private:
       return send_retry_later(w, 503, "unavailable", "the server is stopping",
                               1);
     }
-    // §4's body rules hold for every request; POST and PUT check their
-    // bodies as they parse them.
-    if (m != Method::Post && m != Method::Put
-        && !stray_body_allowed(ctx, req, w))
-      return;
     if (is("/bookings", Method::Post, route::post_bookings))
       return post_booking(ctx, req, std::move(w));
     constexpr std::string_view booking_prefix = "/bookings/";

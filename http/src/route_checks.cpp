@@ -47,6 +47,12 @@ std::optional<auth::principal> authenticate(context& ctx, const Request& req,
                        : "a valid bearer token is required");
     return std::nullopt;
   }
+  // §4's body rules hold for every request, once it is known whose it is;
+  // POST and PUT check their bodies as they parse them.
+  auto m = req.method();
+  if (m != Pistache::Http::Method::Post && m != Pistache::Http::Method::Put
+      && !stray_body_allowed(ctx, req, w))
+    return std::nullopt;
   return who;
 }
 

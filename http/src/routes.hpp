@@ -44,7 +44,7 @@ std::string page_json(const list_page& page, const std::string& extra = "");
 
 /// §4's rules for any body, on a request that takes none (a GET): over
 /// 64 KiB is 413, one that is not application/json is 415 (a JSON body is
-/// ignored). False when an answer was sent.
+/// ignored). False when an answer was sent. (authenticate applies it.)
 bool stray_body_allowed(context& ctx, const Request& req, ResponseWriter& w);
 
 /// The body parsed as JSON after the 413/415/400 checks; nullopt when an

@@ -1227,6 +1227,12 @@ class BodyRulesOfEveryRouteTest(ServerTestCase):
         resp = self.req("GET", "/notifications/count", {"ignored": True},
                         token=tok)
         self.assert_status(resp, 200)
+        # Who is asking comes first: without a token it is 401.
+        client = self.server.client()
+        self.addCleanup(client.close)
+        resp = client.req("GET", "/notifications/count", raw_body="hello",
+                          content_type="text/plain")
+        self.assert_error(resp, 401, "unauthorized")
 
     def test_the_same_bodies_as_json_are_accepted(self):
         for method, path, tok, body in self.routes():

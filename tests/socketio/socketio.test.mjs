@@ -328,18 +328,40 @@ describe("Socket.IO with a TTL", () => {
   });
 
   test("an ack sent just after the TTL ran out still counts (§7)", async () => {
+    // The push must come just before the TTL and the ack just after it,
+    // within 500 ms of the push; a try where the machine was too slow to
+    // place them so is made again.
+    for (let i = 0; i < 3; ++i)
+      if (await ackAfterTtl())
+        return;
+    assert.fail("three tries too slow to push before the TTL and ack in time");
+  });
+
+  /** One try: false when the timing could not be placed. */
+  async function ackAfterTtl() {
     const host = uid("h");
-    const t0 = Date.now();
     const [s] = await hostSocket(server, host);
+    const t0 = Date.now();  // after hello: the server's TTL started earlier
+    const gone = next(s, "disconnect");
     // Pushed 250 ms before the TTL: the server waits for its ack until
     // 250 ms after it.
     await sleep(1500 - 250 - (Date.now() - t0));
-    const arrived = next(s, "new_booking");
+    const arrived = next(s, "new_booking", 1000);
     const booked = await book(server, host, uid("r"));
-    const [data, ack] = await arrived;
+    let data, ack;
+    try {
+      [data, ack] = await arrived;
+    } catch {
+      await gone;
+      return false;  // the push came after the TTL
+    }
     assert.equal(data.id, booked.notification.id);
-    const gone = next(s, "disconnect");
+    const got = Date.now();
     await sleep(1500 + 50 - (Date.now() - t0));  // the TTL has run out
+    if (Date.now() - got > 400) {
+      await gone;
+      return false;  // the server may rightly have stopped waiting
+    }
     ack();
     const [reason] = await gone;
     assert.equal(reason, "io server disconnect");
@@ -359,7 +381,8 @@ describe("Socket.IO with a TTL", () => {
       await sleep(50);
     }
     assert.deepEqual(acked, ["socketio"]);
-  });
+    return true;
+  }
 });
 
 describe("Socket.IO session limits", () => {
