@@ -166,7 +166,11 @@ void on_wait_committed(host_self self, uint64_t id, int64_t due_ms,
 void on_email_tick(host_self self);
 /// An email op was committed.
 void on_email_committed(host_self self, commit_done& msg);
-/// A device acked `id`.
+/// A device acked `id`: the audit entry, and its email wait dropped on
+/// disk. Done by the router as the ack passes, so that an ack still in a
+/// host actor's mailbox when that actor fails is not lost with it.
+void record_ack(storage::store& st, const ack_msg& a);
+/// A device acked `id`: the email timer forgets it.
 void on_ack(host_self self, const ack_msg& a);
 /// Notifications were read: their emails are off.
 void forget_waits(host_self self, const std::vector<uint64_t>& ids);

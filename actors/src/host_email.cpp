@@ -159,35 +159,36 @@ void on_email_committed(host_self self, commit_done& msg) {
     caf::anon_send(st.cfg.mailer, email_job{st.host_id, msg.email_first, 0});
 }
 
+void record_ack(storage::store& st, const ack_msg& a) {
+  auto op = std::make_unique<audit_op>();
+  op->host_id = a.host_id;
+  op->entries.push_back(
+    audit_entry{a.host_id, a.id, "acked", a.host_id, a.via, a.session_id});
+  // Whatever the host actor still holds: an email due now finds no wait
+  // (email_due_op) and is not sent.
+  op->drop_waits.push_back(a.id);
+  telemetry::metrics().delivery(channel_of(a.via), telemetry::result::acked);
+  st.submit(std::move(op));
+}
+
 void on_ack(host_self self, const ack_msg& a) {
   auto& st = self->state;
-  auto op = std::make_unique<audit_op>();
-  op->host_id = st.host_id;
-  // The session may have unsubscribed already (it is closing).
-  op->entries.push_back(
-    audit_entry{st.host_id, a.id, "acked", st.host_id, a.via, a.session_id});
-  telemetry::metrics().delivery(channel_of(a.via), telemetry::result::acked);
-  // Acked in time: the email is off. (A late ack is only recorded.)
-  if (st.waits.erase(a.id) > 0)
-    op->drop_waits.push_back(a.id);
+  // The durable part was done by the router (record_ack): here the email
+  // timer forgets it. Acked in time: the email is off.
+  st.waits.erase(a.id);
   auto d = std::find(st.digest_ids.begin(), st.digest_ids.end(), a.id);
   if (d != st.digest_ids.end()) {
     st.digest_ids.erase(d);
-    op->drop_waits.push_back(a.id);
     if (st.digest_ids.empty())
       st.digest_until = 0;  // the next one due opens a window of its own
   }
   // A session that subscribed between a notification's commit and the
   // commit's answer to this actor got it in its replay and may ack it
-  // before the wait exists here. Its durable wait is committed (the replay
-  // read it); the wait in memory is never made (finish_create).
-  for (auto& [token, pending] : st.creates) {
-    if (pending.frame.id == a.id && pending.wait_due_ms > 0 && !pending.acked) {
+  // before the wait exists here: the wait in memory is never made
+  // (finish_create).
+  for (auto& [token, pending] : st.creates)
+    if (pending.frame.id == a.id)
       pending.acked = true;
-      op->drop_waits.push_back(a.id);
-    }
-  }
-  st.store->submit(std::move(op));
 }
 
 void forget_waits(host_self self, const std::vector<uint64_t>& ids) {

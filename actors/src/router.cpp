@@ -123,6 +123,7 @@ router(router_actor::stateful_pointer<router_state> self, storage::store* st,
     [=](mark_read_request& r) { return forward<mark_read_reply>(self, r); },
     [=](subscribe_request& r) { return forward<subscribe_reply>(self, r); },
     [=](ack_msg& a) {
+      record_ack(*self->state.store, a);
       auto host_id = a.host_id;
       send_or_hold(self, host_id, std::move(a));
     },

@@ -492,3 +492,27 @@ TEST_CASE_METHOD(email_fixture,
   settle();  // the entry commits; the failed host's writes settle
   CHECK(emailed == std::vector<uint64_t>{1});
 }
+
+TEST_CASE_METHOD(email_fixture,
+                 "an ack in the mailbox of a host actor that fails still stops the email") {
+  open_session("s_ack_fail", 0ms);
+  self->send(router, message_note("one"));  // pushed: emailed after 2 s
+  settle();
+  REQUIRE(sink->count("\"event\":\"new_message\"") == 1);
+  // The booking that makes the host actor throw reaches it before the ack.
+  self->send(router, guest_booking("h1", std::string{"r\xff"}, "2026-12-01",
+                                   "2026-12-02"));
+  sched.run_once();  // the router forwards the booking
+  caf::anon_send(sess, client_text{R"({"op":"ack","id":1})"});
+  // The session passes the ack on and the router forwards it: it waits in
+  // the host actor's mailbox behind the booking.
+  REQUIRE(sched.prioritize(sess));
+  sched.run_once();
+  REQUIRE(sched.prioritize(router));
+  sched.run_once();
+  settle();
+  REQUIRE(sink->closes.size() == 1);  // 1011: the host actor failed
+  std::this_thread::sleep_for(2100ms);
+  advance(2100ms);
+  CHECK(emails == 0);
+}
