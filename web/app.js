@@ -450,12 +450,47 @@
     else if (d && typeof d.id === 'number') onNotification(ws, d);
   }
 
-  function onNotification(ws, n) {
-    try {
-      ws.send(JSON.stringify({ op: 'ack', id: n.id }));
-    } catch {
-      // Closing: the notification stays unacked, as the contract says.
+  // Acks go out at most 18 in any 1.1 s: the server closes a socket that
+  // sends more than 20 messages in a second (§4), and a burst (a replay
+  // holds up to 100) would trip it. The rest wait their turn, in order.
+  const ACKS_PER_WINDOW = 18;
+  const ACK_WINDOW_MS = 1100;
+
+  function queueAck(ws, id) {
+    if (!ws.acks) {
+      ws.acks = [];
+      ws.ackTimes = [];
     }
+    ws.acks.push(id);
+    sendAcks(ws);
+  }
+
+  function sendAcks(ws) {
+    if (ws.ackTimer) return;
+    const now = Date.now();
+    while (ws.ackTimes.length && now - ws.ackTimes[0] >= ACK_WINDOW_MS)
+      ws.ackTimes.shift();
+    while (ws.acks.length && ws.ackTimes.length < ACKS_PER_WINDOW) {
+      try {
+        ws.send(JSON.stringify({ op: 'ack', id: ws.acks[0] }));
+      } catch {
+        // Closing: what is left stays unacked, as the contract says.
+        ws.acks = [];
+        return;
+      }
+      ws.acks.shift();
+      ws.ackTimes.push(now);
+    }
+    if (ws.acks.length) {
+      ws.ackTimer = setTimeout(() => {
+        ws.ackTimer = null;
+        if (ws.readyState === WebSocket.OPEN) sendAcks(ws);
+      }, ACK_WINDOW_MS - (now - ws.ackTimes[0]));
+    }
+  }
+
+  function onNotification(ws, n) {
+    queueAck(ws, n.id);
     const fresh = upsert(n);
     if (n.id > s.latestId) {
       // Ids of a host are consecutive; a gap is a notification not pushed

@@ -234,6 +234,48 @@ describe('host page', () => {
   });
 });
 
+describe('host page under a burst', () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    server = await startServer(['--ws-ttl-ms', '0']);
+    browser = await launch();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('acks a burst of 30 notifications within the 20 messages/s limit',
+     async () => {
+       const host = 'h-burst';
+       const context = await browser.newContext();
+       const page = await openAs(context, server.base, host);
+       await until('live', async () => (await statusOf(page)) === 'live');
+       const service = token('svc', 'service');
+       await Promise.all(Array.from({ length: 30 }, (_, i) =>
+         rest(server.base, 'POST', '/notifications', service,
+              { hostId: host, type: 'system', title: 'Burst ' + i,
+                body: 'b' })));
+       await until('30 items', async () => (await items(page).count()) === 30);
+       const admin = token('admin-1', 'admin');
+       const acked = await until('30 acked', async () => {
+         const r = await rest(server.base, 'GET', '/admin/audit?hostId='
+                              + host + '&limit=100', admin);
+         const ids = r.json.items.filter((e) => e.action === 'acked')
+           .map((e) => e.notificationId);
+         return ids.length === 30 && ids;
+       });
+       assert.deepEqual([...acked].sort((a, b) => a - b),
+                        Array.from({ length: 30 }, (_, i) => i + 1));
+       // The socket was not closed for flooding.
+       assert.equal(await statusOf(page), 'live');
+       await context.close();
+     });
+});
+
 describe('demo mode', () => {
   let server;
   let browser;
