@@ -283,8 +283,17 @@ void finish_create(self_ptr self, commit_done& msg) {
       m.delivery_seconds.observe(age.count());
       broadcast(self, std::move(pending.frame));
     }
-    if (pending.wait_due_ms > 0 && !pending.acked)
+    if (pending.wait_due_ms > 0 && !pending.acked) {
       on_wait_committed(self, id, pending.wait_due_ms, pushed);
+    } else if (pending.wait_due_ms > 0) {
+      // Acked before its commit came back: the router's delete of the wait
+      // may have reached the writer before this write made it. Delete it
+      // again, after the write, so that no restart finds it.
+      auto op = std::make_unique<audit_op>();
+      op->host_id = st.host_id;
+      op->drop_waits.push_back(id);
+      st.store->submit(std::move(op));
+    }
   }
   for (auto& rp : waiters) {
     switch (outcome) {
