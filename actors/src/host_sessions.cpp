@@ -111,21 +111,20 @@ void broadcast(host_self self, frame_msg frame) {
     return;
   auto id = frame.id;
   auto msg = caf::make_message(std::move(frame));
-  // A note committed while a session subscribed may be in its replay.
-  auto had_it = [id](const session_entry& s) {
-    return id > 0 && id <= s.replayed_to;
-  };
-  for (auto& s : st.sessions)
-    if (!had_it(s))
-      caf::anon_send(s.handle, msg);
-  if (id == 0)
-    return;
-  auto op = std::make_unique<audit_op>();
-  op->host_id = st.host_id;
-  for (auto& s : st.sessions)
-    if (!had_it(s))
+  std::unique_ptr<audit_op> op;  // notifications only, not read events
+  if (id > 0) {
+    op = std::make_unique<audit_op>();
+    op->host_id = st.host_id;
+  }
+  for (auto& s : st.sessions) {
+    // A note committed while a session subscribed may be in its replay.
+    if (id > 0 && id <= s.replayed_to)
+      continue;
+    caf::anon_send(s.handle, msg);
+    if (op)
       add_push(self, *op, id, s);
-  if (!op->entries.empty())
+  }
+  if (op && !op->entries.empty())
     st.store->submit(std::move(op));
 }
 

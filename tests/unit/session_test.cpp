@@ -355,6 +355,28 @@ struct email_fixture : deterministic_core {
     return n;
   }
 
+  /// Lets the 2 s ack window pass: it runs on the wall clock, and virtual
+  /// time fires the email timer.
+  void pass_ack_window() {
+    std::this_thread::sleep_for(2100ms);
+    advance(2100ms);
+  }
+
+  /// A notification pushed to the live session (emailed after 2 s unless
+  /// acked).
+  void push_one() {
+    self->send(router, message_note("one"));
+    settle();
+    REQUIRE(sink->count("\"event\":\"new_message\"") == 1);
+  }
+
+  /// A booking whose room id the host cannot write as JSON: its handler
+  /// throws and the host actor fails.
+  void send_failing_booking() {
+    self->send(router, guest_booking("h1", std::string{"r\xff"}, "2026-12-01",
+                                     "2026-12-02"));
+  }
+
   /// The device acks `id` now: its session passes the ack on and the
   /// router records and forwards it, before any other actor runs.
   void ack_ahead(uint64_t id) {
@@ -413,9 +435,7 @@ TEST_CASE_METHOD(email_fixture,
   settle();
   REQUIRE(sink->closes.size() == 1);
   CHECK(sink->closes[0].first == 4001);
-  // The window runs on the wall clock; virtual time fires the timer.
-  std::this_thread::sleep_for(2100ms);
-  advance(2100ms);
+  pass_ack_window();
   CHECK(emails == 0);
 }
 
@@ -431,9 +451,7 @@ TEST_CASE_METHOD(email_fixture,
     CHECK(emails == 0);
   }
   SECTION("not acked: emailed once the window has passed") {
-    // The window runs on the wall clock; virtual time fires the timer.
-    std::this_thread::sleep_for(2100ms);
-    advance(2100ms);
+    pass_ack_window();
     CHECK(emails == 1);
   }
 }
@@ -442,9 +460,7 @@ TEST_CASE_METHOD(email_fixture,
                  "a session waiting for its last acks no longer counts as live") {
   open_session("s_ending", 3000ms);
   advance(2800ms);
-  self->send(router, message_note("one"));
-  settle();
-  REQUIRE(sink->count("\"event\":\"new_message\"") == 1);
+  push_one();
   advance(200ms);  // the TTL ends; the ack of id 1 is awaited
   REQUIRE(sink->closes.empty());
   // No live session: no push, and no ack window before the email.
@@ -467,26 +483,19 @@ TEST_CASE_METHOD(email_fixture,
   sched.run();  // the ack reaches the host before the commit
   settle();
   REQUIRE(sink->count("\"event\":\"new_message\"") == 1);
-  // The window runs on the wall clock; virtual time fires the timer.
-  std::this_thread::sleep_for(2100ms);
-  advance(2100ms);
+  pass_ack_window();
   CHECK(emails == 0);
 }
 
 TEST_CASE_METHOD(email_fixture,
                  "a host actor that fails leaves its email waits to the next one") {
   open_session("s_fail", 0ms);
-  self->send(router, message_note("one"));  // pushed: emailed after 2 s
-  settle();
-  REQUIRE(sink->count("\"event\":\"new_message\"") == 1);
-  // A room id the host cannot write as JSON makes its handler throw.
-  self->send(router, guest_booking("h1", std::string{"r\xff"}, "2026-12-01",
-                                   "2026-12-02"));
+  push_one();
+  send_failing_booking();
   settle();
   REQUIRE(sink->closes.size() == 1);  // 1011: the host actor failed
   // No request comes for h1: its next actor starts all the same.
-  std::this_thread::sleep_for(2100ms);
-  advance(2100ms);
+  pass_ack_window();
   CHECK(emailed == std::vector<uint64_t>{1});
 }
 
@@ -496,8 +505,7 @@ TEST_CASE_METHOD(email_fixture,
   settle();
   sched.advance_time(5ms);
   sched.run();  // the host asks for the outbox entry; no commit yet
-  self->send(router, guest_booking("h1", std::string{"r\xff"}, "2026-12-01",
-                                   "2026-12-02"));
+  send_failing_booking();
   sched.run();  // the host actor fails before the commit's answer
   CHECK(emails == 0);
   settle();  // the entry commits; the failed host's writes settle
@@ -507,18 +515,14 @@ TEST_CASE_METHOD(email_fixture,
 TEST_CASE_METHOD(email_fixture,
                  "an ack in the mailbox of a host actor that fails still stops the email") {
   open_session("s_ack_fail", 0ms);
-  self->send(router, message_note("one"));  // pushed: emailed after 2 s
-  settle();
-  REQUIRE(sink->count("\"event\":\"new_message\"") == 1);
+  push_one();
   // The booking that makes the host actor throw reaches it before the ack.
-  self->send(router, guest_booking("h1", std::string{"r\xff"}, "2026-12-01",
-                                   "2026-12-02"));
+  send_failing_booking();
   sched.run_once();  // the router forwards the booking
   ack_ahead(1);  // it waits in the host actor's mailbox behind the booking
   settle();
   REQUIRE(sink->closes.size() == 1);  // 1011: the host actor failed
-  std::this_thread::sleep_for(2100ms);
-  advance(2100ms);
+  pass_ack_window();
   CHECK(emails == 0);
 }
 
