@@ -65,6 +65,7 @@ const std::vector<option_spec>& serve_specs() {
     {"smtp-user", true, false, "SMTP user name"},
     {"smtp-password", true, false, "SMTP password"},
     {"smtp-starttls", false, false, "require STARTTLS"},
+    {"smtp-connections", true, false, "emails sent at once, one host's in order (default 4)"},
     {"public-url", true, false, "the page's address, linked in emails (default http://BIND:HTTP-PORT/, this host's name for BIND 0.0.0.0 or ::)"},
     {"log-format", true, false, "text or json (default text)"},
     {"log-level", true, false, "debug, info, warn or error (default info)"},
@@ -244,6 +245,8 @@ int serve_command(int argc, char** argv) {
     smtp.user = opts.str("smtp-user", "");
     smtp.password = opts.str("smtp-password", "");
     smtp.starttls = opts.flag("smtp-starttls");
+    smtp.connections = static_cast<unsigned>(
+      opts.integer("smtp-connections", 4, 1, 64));
     ws::gateway_config ws_cfg;
     ws_cfg.bind = rest_cfg.bind;
     ws_cfg.port = static_cast<uint16_t>(opts.integer("ws-port", 8081, 0, 65535));

@@ -1,12 +1,16 @@
 // The mailer: takes outbox entries, sends them, and records the outcome.
-// It is spawned detached (a thread of its own) because an SMTP exchange
-// blocks. A failed send is recorded (`email_failed`) and retried with
+// Its workers are spawned detached (a thread each) because an SMTP exchange
+// blocks; a front actor hands each email to the worker of its host, so
+// `smtp_config::connections` emails go out at once while one host's emails
+// stay in order (and a worker's duplicate check sees every job of an
+// entry). A failed send is recorded (`email_failed`) and retried with
 // backoff: the first retry within 1 s, then doubling, at most 30 s apart.
 // The entry stays in the outbox until the server accepted it, so a restart
 // resumes it (resume_email). The email is written at each attempt, of the
 // entry's notifications still unread then: one read meanwhile is left out.
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -15,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include <unordered_set>
+#include <vector>
 
 #include "audit.hpp"
 #include "bellhop/actors/core.hpp"
@@ -138,8 +143,9 @@ void on_job(mailer_self self, email_job& job) {
   self->delayed_send(self, wait, std::move(retry));
 }
 
-mailer_actor::behavior_type mailer(mailer_self self, storage::store* st,
-                                   smtp_config cfg) {
+mailer_actor::behavior_type mailer_worker(mailer_self self,
+                                          storage::store* st,
+                                          smtp_config cfg) {
   self->state.store = st;
   self->state.cfg = std::move(cfg);
   return {
@@ -161,11 +167,42 @@ mailer_actor::behavior_type mailer(mailer_self self, storage::store* st,
   };
 }
 
+/// The worker of a host: FNV-1a of its id, so that a host keeps its worker
+/// across restarts and builds.
+std::size_t worker_of(const std::string& host_id, std::size_t workers) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : host_id)
+    h = (h ^ c) * 1099511628211ull;
+  return static_cast<std::size_t>(h % workers);
+}
+
+/// The front: spawns the workers linked to itself (an exit sent to it ends
+/// them all) and hands each job to its host's worker. It never blocks.
+mailer_actor::behavior_type mailer_front(mailer_actor::pointer self,
+                                         storage::store* st,
+                                         smtp_config cfg) {
+  std::vector<mailer_actor> workers;
+  auto n = std::max(1u, cfg.connections);
+  for (unsigned i = 0; i < n; ++i)
+    workers.push_back(
+      self->spawn<caf::detached + caf::linked>(mailer_worker, st, cfg));
+  return {
+    [=](email_job& job) {
+      auto& w = workers[worker_of(job.host_id, workers.size())];
+      self->send(w, std::move(job));
+    },
+    [=](mailer_page_url& u) {
+      for (auto& w : workers)
+        self->send(w, u);
+    },
+  };
+}
+
 } // namespace
 
 mailer_actor spawn_mailer(caf::actor_system& sys, storage::store& st,
                           smtp_config cfg) {
-  return sys.spawn<caf::detached>(mailer, &st, std::move(cfg));
+  return sys.spawn(mailer_front, &st, std::move(cfg));
 }
 
 void resume_email(storage::store& st, router_actor router,

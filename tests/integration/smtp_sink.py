@@ -6,6 +6,7 @@ so that a test can take the "SMTP server" down and bring it back.
 
 Needs `python3-aiosmtpd` (the system interpreter, /usr/bin/python3)."""
 
+import asyncio
 import email
 import email.policy
 import errno
@@ -62,6 +63,15 @@ class _Handler:
         self.sink = sink
 
     async def handle_DATA(self, server, session, envelope):
+        # While the sink holds, a message waits here before its answer
+        # (without blocking the event loop: other connections go on).
+        if self.sink._holding:
+            self.sink._enter_hold(envelope)
+            try:
+                while self.sink._holding:
+                    await asyncio.sleep(0.01)
+            finally:
+                self.sink._leave_hold(envelope)
         refusal = self.sink._take_refusal()
         if refusal is not None:
             return refusal
@@ -82,6 +92,10 @@ class SmtpSink:
         self.refusals = []  # (time, reply) of each message refused
         self._cond = threading.Condition()
         self._controller = None
+        self._holding = False
+        self.held = []      # recipients of the messages held right now
+        self.max_held = 0   # the most messages held at once
+        self.max_held_to = 0  # the most held at once for one recipient
 
     @property
     def url(self):
@@ -120,6 +134,37 @@ class SmtpSink:
         failure by default) instead of accepting them."""
         with self._cond:
             self._refuse_left, self._refuse_reply = count, reply
+
+    def hold(self):
+        """From now on each message waits, unanswered, until release()."""
+        self._holding = True
+
+    def release(self):
+        self._holding = False
+
+    def _enter_hold(self, envelope):
+        with self._cond:
+            self.held.append(tuple(envelope.rcpt_tos))
+            self.max_held = max(self.max_held, len(self.held))
+            self.max_held_to = max(self.max_held_to, max(
+                self.held.count(r) for r in self.held))
+            self._cond.notify_all()
+
+    def _leave_hold(self, envelope):
+        with self._cond:
+            self.held.remove(tuple(envelope.rcpt_tos))
+
+    def wait_held(self, count, timeout=10):
+        """Waits until `count` messages are held at once."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.held) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        "expected %d messages held at once within %.1f s; "
+                        "held %r" % (count, timeout, self.held))
+                self._cond.wait(left)
 
     def _take_refusal(self):
         with self._cond:

@@ -387,6 +387,42 @@ class PublicUrlTest(EmailCase):
 
 
 # ======================================================================
+class ConnectionsTest(EmailCase):
+    """--smtp-connections: emails of several hosts go out at once, up to
+    the limit, and one host's one after the other."""
+
+    def test_a_slow_server_gets_several_hosts_emails_at_once(self):
+        self.sink = SmtpSink().start()
+        self.addCleanup(self.sink.stop)
+        self.addCleanup(self.sink.release)
+        self.server = Server(["--smtp-url", self.sink.url, "--smtp-from",
+                              SMTP_FROM, "--public-url", PUBLIC_URL,
+                              "--smtp-connections", "3"])
+        self.addCleanup(self.server.cleanup)
+        self.sink.hold()
+        hosts = [uid("h-conn") for _ in range(12)]
+        for host in hosts:
+            self.put_prefs(host, prefs(address(host)))
+        one = hosts[0]
+        expected = {host: [self.notify(host)["id"]] for host in hosts}
+        expected[one] += [self.notify(one)["id"] for _ in range(2)]
+        # Twelve hosts spread over three workers: at least two of them are
+        # in an SMTP exchange at the same time.
+        self.sink.wait_held(2)
+        time.sleep(0.5)  # time for more to come in, if the limit failed
+        self.assertLessEqual(self.sink.max_held, 3, self.sink.held)
+        self.sink.release()
+        for host, ids in expected.items():
+            mails = self.sink.wait_to(address(host), len(ids))
+            self.assertEqual([m.message_id for m in mails],
+                             [mid(host, i) for i in ids])
+        self.assertGreaterEqual(self.sink.max_held, 2)
+        self.assertLessEqual(self.sink.max_held, 3)
+        self.assertEqual(self.sink.max_held_to, 1,
+                         "two emails of one host were sent at once")
+
+
+# ======================================================================
 class FallbackTest(SharedServerCase):
     """§7 steps 1-2 and the email itself."""
 

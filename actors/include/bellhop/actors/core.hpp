@@ -40,13 +40,17 @@ struct smtp_config {
   std::string password;
   bool starttls = false;  ///< require STARTTLS
   std::string page_url = "http://127.0.0.1:8080/";  ///< linked in emails
+  /// Emails sent at once, each on a thread of its own; one host's emails
+  /// always go one after the other.
+  unsigned connections = 4;
 };
 
 /// Registers every bellhop message type with CAF. Call before creating the
 /// actor system.
 void add_message_types(caf::actor_system_config& cfg);
 
-/// Spawns the mailer on a thread of its own. `st` must outlive it.
+/// Spawns the mailer: `cfg.connections` workers, each on a thread of its
+/// own. `st` must outlive it.
 mailer_actor spawn_mailer(caf::actor_system& sys, storage::store& st,
                           smtp_config cfg);
 
