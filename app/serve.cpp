@@ -92,6 +92,10 @@ http::rest_config rest_config_from(const options& opts) {
   rc.rate_limit = opts.number("rate-limit", 50);
   rc.booking_rate_limit = opts.number("booking-rate-limit", 10);
   rc.jwt.secret = opts.str("jwt-secret", "");
+  // --jwt-alg names the key's algorithm: alone it would be ignored.
+  if (opts.has("jwt-alg") && !opts.has("jwt-public-key"))
+    throw usage_error("--jwt-alg goes with --jwt-public-key (a secret is "
+                      "always HS256)");
   if (opts.has("jwt-public-key")) {
     rc.jwt.public_key_pem = read_file(opts.str("jwt-public-key", ""));
     rc.jwt.alg = opts.str("jwt-alg", "RS256");

@@ -33,6 +33,8 @@ int token_command(int argc, char** argv) {
     // A host's or guest's sub is its id (§2, §3): the server refuses any
     // other, so no such token is made.
     auto sub = opts.str("sub", "");
+    if (sub.empty())
+      throw usage_error("--sub must not be empty");
     if ((*r == auth::role::host || *r == auth::role::guest) && !valid_id(sub))
       throw usage_error("--sub of a " + std::string{auth::to_string(*r)}
                         + " must be 1-64 characters of A-Z a-z 0-9 . _ -");

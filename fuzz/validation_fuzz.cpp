@@ -103,9 +103,12 @@ void preferences_doc(const json& body) {
   if (parse_preferences(body, out))
     return;
   FUZZ_CHECK(out.email_delay_seconds <= 86400);
-  if (out.email)
+  if (out.email) {
     FUZZ_CHECK(out.email->size() <= 254
                && out.email->find('@') != std::string::npos);
+    for (unsigned char c : *out.email)  // nothing that bends a header
+      FUZZ_CHECK(c > 0x20 && c < 0x7f);
+  }
   // What is stored (to_json) reads back (from_json) as the same.
   auto back = preferences::from_json(out.to_json());
   FUZZ_CHECK(back.email == out.email);

@@ -38,6 +38,20 @@ preferences preferences::from_json(std::string_view text) {
   return p;
 }
 
+bool valid_email_address(std::string_view addr) {
+  // Printable ASCII only: a control character (NUL above all) would cut
+  // or bend the SMTP envelope and the To: header, and bellhop sends without
+  // SMTPUTF8, so a non-ASCII address could not be delivered either.
+  auto at = addr.find('@');
+  if (addr.size() > 254 || at == std::string_view::npos || at == 0
+      || at + 1 == addr.size() || addr.find('@', at + 1) != std::string_view::npos)
+    return false;
+  for (unsigned char c : addr)
+    if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>' || c == ',' || c == ';')
+      return false;
+  return true;
+}
+
 std::optional<invalid> parse_preferences(const nlohmann::json& body,
                                          preferences& out) {
   if (!body.is_object())
@@ -51,11 +65,9 @@ std::optional<invalid> parse_preferences(const nlohmann::json& body,
     if (!e->is_string())
       return bad("email", "email must be an address or null");
     auto addr = e->get<std::string>();
-    auto at = addr.find('@');
-    if (addr.size() > 254 || at == std::string::npos || at == 0
-        || at + 1 == addr.size() || addr.find('@', at + 1) != std::string::npos
-        || addr.find_first_of(" \t\r\n<>,;") != std::string::npos)
-      return bad("email", "email must be an address with one @");
+    if (!valid_email_address(addr))
+      return bad("email", "email must be an address with one @, in "
+                          "printable ASCII without blanks or <>,;");
     out.email = std::move(addr);
   }
   auto ch = body.find("channels");

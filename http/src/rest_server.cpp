@@ -64,7 +64,8 @@ private:
     using telemetry::route;
     auto& ctx = *ctx_;
     const auto& path = req.resource();
-    auto m = req.method();
+    // HEAD is answered as GET would be; send_body leaves the body out.
+    auto m = req.method() == Method::Head ? Method::Get : req.method();
     auto is = [&](const char* p, Method want, route r) {
       if (path != p || m != want)
         return false;
@@ -77,8 +78,15 @@ private:
       return ctx.ready ? send_json(w, 200, R"({"status":"ready"})")
                        : send_retry_later(w, 503, "unavailable",
                                           "the server is stopping", 1);
-    if (is("/metrics", Method::Get, route::metrics))
+    if (is("/metrics", Method::Get, route::metrics)) {
+      // Unauthenticated: limited per client address (§4). Health probes
+      // are not limited: a load balancer's checks must not be refused.
+      if (auto wait = ctx.rest_limit.take("ip:" + req.address().host());
+          wait > 0)
+        return send_retry_later(w, 429, "rate_limited", "too many requests",
+                                wait);
       return send_metrics(w);
+    }
     if (!ctx.ready) {
       // Stopping: no new work, so that the asks in flight can finish
       // (drain); the client retries, on this server's successor or another.
@@ -157,7 +165,11 @@ void rest_server::set_ws_port(uint16_t port) {
 
 void rest_server::start() {
   auto& cfg = impl_->ctx->cfg;
-  Pistache::Address addr{cfg.bind, Pistache::Port{cfg.port}};
+  // Pistache joins host and port with a colon: an IPv6 literal needs its
+  // brackets ("[::1]:8080").
+  auto host = cfg.bind.find(':') != std::string::npos && cfg.bind.front() != '['
+                ? "[" + cfg.bind + "]" : cfg.bind;
+  Pistache::Address addr{host, Pistache::Port{cfg.port}};
   impl_->endpoint = std::make_unique<Pistache::Http::Endpoint>(addr);
   auto opts = Pistache::Http::Endpoint::options()
                 .threads(cfg.threads)

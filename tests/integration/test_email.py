@@ -970,6 +970,12 @@ class PreferencesTest(SharedServerCase):
         cases = [
             ("email", variant(lambda d: d.update(email="nobody.example.org"))),
             ("email", variant(lambda d: d.update(email="a@b@c.org"))),
+            ("email", variant(lambda d: d.update(email="root\u0000@x.org"))),
+            ("email", variant(lambda d: d.update(email="a\u000b@x.org"))),
+            ("email", variant(lambda d: d.update(email="a\u2028b@x.org"))),
+            ("email", variant(lambda d: d.update(email="jos\u00e9@x.org"))),
+            ("email", variant(lambda d: d.update(email="a b@x.org"))),
+            ("email", variant(lambda d: d.update(email="a@x.org>"))),
             ("email", variant(lambda d: d.update(email=42))),
             ("email", variant(drop_email)),
             ("channels.review", variant(drop_category)),

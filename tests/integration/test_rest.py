@@ -1290,6 +1290,51 @@ class OperationsTest(ServerTestCase):
                     self.assert_error(self.req(method, path, body, token=tok),
                                       404, "not_found")
 
+    def raw_exchange(self, sock, request):
+        """Sends one request; returns (status line, headers, bytes after
+        the header block read so far)."""
+        sock.sendall(request.encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(65536)
+            self.assertTrue(chunk, "connection closed: %r" % buf)
+            buf += chunk
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return lines[0], headers, rest
+
+    def test_head_is_answered_like_get_without_a_body(self):
+        auth = "Authorization: Bearer %s\r\n" % token(uid("h"), "host")
+        for path, status, extra in (("/healthz", "200", ""),
+                                    ("/", "200", ""),
+                                    ("/no/such/path", "404", ""),
+                                    ("/notifications/count", "200", auth),
+                                    ("/notifications/count", "401", "")):
+            with self.subTest(path=path, status=status):
+                sock = socket.create_connection(
+                    ("127.0.0.1", self.server.http_port), timeout=10)
+                self.addCleanup(sock.close)
+                line, headers, rest = self.raw_exchange(
+                    sock, "HEAD %s HTTP/1.1\r\nHost: t\r\n%s\r\n"
+                    % (path, extra))
+                self.assertEqual(line.split(" ")[1], status, line)
+                # The same request's GET answers with the same status, and
+                # it is the next thing on the connection: no HEAD body came
+                # before it.
+                line2, headers2, _ = self.raw_exchange(
+                    sock, "GET %s HTTP/1.1\r\nHost: t\r\n%s\r\n"
+                    % (path, extra))
+                self.assertEqual(rest, b"", "HEAD sent a body")
+                self.assertEqual(line2.split(" ")[1], status, line2)
+                self.assertEqual(headers.get("content-type"),
+                                 headers2.get("content-type"))
+                if "etag" in headers2:
+                    self.assertEqual(headers.get("etag"), headers2["etag"])
+
     def test_listening_line_names_both_ports_and_no_cluster(self):
         line = self.server.listening
         self.assertIsInstance(line["http"], int)
@@ -1339,6 +1384,18 @@ class RateLimitTest(ServerTestCase):
         self.assertGreaterEqual(self.assert_retry_after(resp), 1)
         # A valid token is another principal, with its own bucket.
         self.assert_status(self.count(uid("h")), 200)
+
+
+    def test_metrics_are_limited_by_address(self):
+        for _ in range(300):
+            resp = self.req("GET", "/metrics")
+            if resp[0] == 429:
+                break
+            self.assert_status(resp, 200)
+        self.assert_error(resp, 429, "rate_limited")
+        self.assertGreaterEqual(self.assert_retry_after(resp), 1)
+        # Health probes are never refused.
+        self.assert_status(self.req("GET", "/healthz"), 200)
 
 
 class BookingRateLimitTest(ServerTestCase):
@@ -1475,6 +1532,42 @@ class CliTest(ContractAssertions, unittest.TestCase):
         self.addCleanup(client.close)
         self.assert_status(client.req("GET", "/notifications/count",
                                       token=jwt), 200)
+
+    def test_token_with_an_empty_sub_exits_2(self):
+        for role in ("admin", "service", "host", "guest"):
+            with self.subTest(role=role):
+                result = run_cli("token", "--sub", "", "--role", role,
+                                 "--jwt-secret", "s")
+                self.assertEqual(result.returncode, 2, result.stdout)
+                self.assertEqual(result.stdout.strip(), "")
+                self.assertIn("--sub", result.stderr)
+
+    def test_jwt_alg_without_a_public_key_exits_2(self):
+        data_dir = tempfile.mkdtemp(prefix="bellhop-it-")
+        self.addCleanup(shutil.rmtree, data_dir, True)
+        for alg in ("ES256", "bogus"):
+            with self.subTest(alg=alg):
+                result = run_cli("serve", "--jwt-secret", "s", "--jwt-alg",
+                                 alg, "--data-dir", data_dir, "--http-port",
+                                 "0", "--ws-port", "0", timeout=10)
+                self.assertEqual(result.returncode, 2,
+                                 result.stdout + result.stderr)
+                self.assertIn("--jwt-alg", result.stderr)
+
+    def test_bind_to_an_ipv6_address_serves_rest_and_websocket(self):
+        server = Server(["--bind", "::1"], omit=("--bind",))
+        self.addCleanup(server.cleanup)
+        client = Client(server.http_port, host="::1")
+        self.addCleanup(client.close)
+        self.assert_status(client.req("GET", "/healthz"), 200)
+        self.assert_status(client.req("GET", "/notifications/count",
+                                      token=token("h1", "host")), 200)
+        with socket.create_connection(("::1", server.ws_port), timeout=10):
+            pass
+        # Nothing listens on IPv4 loopback.
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", server.http_port),
+                                     timeout=5).close()
 
     def test_token_ttl_sets_expiry(self):
         result = run_cli("token", "--sub", "h1", "--role", "host", "--ttl",

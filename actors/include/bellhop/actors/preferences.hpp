@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -36,6 +37,10 @@ struct preferences {
   /// A stored document (trusted: written by to_json); defaults on failure.
   static preferences from_json(std::string_view doc);
 };
+
+/// An address emails can go to: one `@` with something on each side, at
+/// most 254 characters, printable ASCII without blanks or `<>,;`.
+bool valid_email_address(std::string_view addr);
 
 /// Validates a PUT /preferences body: the whole document must be there.
 std::optional<invalid> parse_preferences(const nlohmann::json& body,
