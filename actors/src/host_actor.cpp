@@ -1,7 +1,9 @@
 // The host actor's behaviour. See host_actor.hpp for what it owns.
 #include "host_actor.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 
 #include <caf/actor_clock.hpp>
 #include <caf/stateful_actor.hpp>
@@ -22,7 +24,6 @@ using json = nlohmann::ordered_json;
 using self_ptr = host_actor::stateful_pointer<host_state>;
 
 constexpr int64_t idem_lifetime_ms = 24 * 3600 * 1000;
-constexpr auto retire_timeout = std::chrono::seconds(5);
 
 void touch(self_ptr self) {
   self->state.received += 1;
@@ -60,11 +61,28 @@ caf::error check_idempotency(self_ptr self, const std::string& key,
   return caf::none;
 }
 
-/// True when [in, out) overlaps a committed or pending stay in the room.
-bool overlaps(self_ptr self, const booking_request& r) {
-  for (auto& s : self->state.stays[r.room_id])
+using booking_promise = caf::typed_response_promise<created_reply>;
+
+/// The promise of a request: `given` when the request was parked (its
+/// promise made when it came), else a new one for the current message.
+booking_promise promise_for(self_ptr self, const booking_promise* given) {
+  return given != nullptr ? *given
+                          : self->make_response_promise<created_reply>();
+}
+
+/// True when [in, out) overlaps a stay of the room not committed yet.
+bool overlaps_pending(self_ptr self, const booking_request& r) {
+  auto i = self->state.stays.find(r.room_id);
+  if (i == self->state.stays.end())
+    return false;
+  for (auto& s : i->second)
     if (s.check_in < r.check_out && r.check_in < s.check_out)
       return true;
+  return false;
+}
+
+/// True when [in, out) overlaps a committed stay in the room.
+bool overlaps_committed(self_ptr self, const booking_request& r) {
   // Committed stays of one room never overlap each other, so only the last
   // one that begins before our check-out can overlap us.
   auto txn = self->state.store->begin_read();
@@ -111,16 +129,17 @@ json notification_document(const std::string& host_id, uint64_t id,
 }
 
 /// Registers `op` as pending and hands it to the writer.
-caf::typed_response_promise<created_reply>
+booking_promise
 submit_create(self_ptr self, std::unique_ptr<create_op> op,
               created_reply reply, const std::string& room_id,
-              const std::string& fingerprint, std::string_view type) {
+              const std::string& fingerprint, std::string_view type,
+              const booking_promise* given = nullptr) {
   op->wait_due_ms = email_due_for(self, op->cat, epoch_ms(std::chrono::system_clock::now()));
   auto& st = self->state;
   auto token = st.next_token++;
   op->host = caf::actor_cast<host_actor>(self);
   op->token = token;
-  auto rp = self->make_response_promise<created_reply>();
+  auto rp = promise_for(self, given);
   if (!op->idem_key.empty())
     st.keys[op->idem_key] = pending_key{fingerprint, {}};
   frame_msg frame{op->id, event_frame(type, op->note_json)};
@@ -138,7 +157,8 @@ submit_create(self_ptr self, std::unique_ptr<create_op> op,
 std::optional<caf::result<created_reply>>
 idempotent_answer(self_ptr self, const std::string& principal,
                   const std::string& key, const std::string& fingerprint,
-                  std::string& storage_key) {
+                  std::string& storage_key,
+                  const booking_promise* given = nullptr) {
   if (key.empty())
     return std::nullopt;
   storage_key = storage::idem_key(principal, key);
@@ -147,7 +167,7 @@ idempotent_answer(self_ptr self, const std::string& principal,
     if (i->second.fingerprint != fingerprint)
       return caf::result<created_reply>{make_error(
         ec::conflict, "Idempotency-Key was already used with another request")};
-    auto rp = self->make_response_promise<created_reply>();
+    auto rp = promise_for(self, given);
     i->second.waiters.push_back(rp);
     return caf::result<created_reply>{rp};
   }
@@ -159,15 +179,24 @@ idempotent_answer(self_ptr self, const std::string& principal,
   return std::nullopt;
 }
 
-caf::result<created_reply> on_booking(self_ptr self, booking_request& r) {
+/// A booking request; `given` is its promise when it was parked. The answer
+/// is the result, or (delegated) comes through the promise.
+caf::result<created_reply> on_booking(self_ptr self, booking_request& r,
+                                      const booking_promise* given = nullptr) {
   auto& st = self->state;
   std::string idem;
   if (auto answer = idempotent_answer(self, r.principal, r.idem_key,
-                                      r.fingerprint, idem))
+                                      r.fingerprint, idem, given))
     return std::move(*answer);
-  if (overlaps(self, r))
+  if (overlaps_committed(self, r))
     return make_error(ec::conflict, "room " + r.room_id
                                       + " is already booked for overlapping dates");
+  if (overlaps_pending(self, r)) {
+    // A 409 now could be wrong: the other stay's commit may still fail.
+    auto rp = promise_for(self, given);
+    st.parked.push_back(parked_booking{std::move(r), rp});
+    return rp;
+  }
   auto now = std::chrono::system_clock::now();
   auto created_at = format_time(now);
   auto op = std::make_unique<create_op>();
@@ -206,7 +235,37 @@ caf::result<created_reply> on_booking(self_ptr self, booking_request& r) {
   st.stays[r.room_id].push_back(
     pending_stay{st.next_token, r.check_in, r.check_out});
   return submit_create(self, std::move(op), std::move(reply), r.room_id,
-                       r.fingerprint, "new_booking");
+                       r.fingerprint, "new_booking", given);
+}
+
+/// A stay of `room_id` was committed or failed: the bookings parked for the
+/// room are checked again, in the order they came (each may book, be
+/// refused, or park again behind one that books now).
+void retry_parked(self_ptr self, const std::string& room_id) {
+  auto& st = self->state;
+  std::vector<parked_booking> again;
+  auto keep = std::stable_partition(
+    st.parked.begin(), st.parked.end(),
+    [&](const parked_booking& p) { return p.request.room_id != room_id; });
+  std::move(keep, st.parked.end(), std::back_inserter(again));
+  st.parked.erase(keep, st.parked.end());
+  std::size_t next = 0;
+  try {
+    for (; next < again.size(); ++next) {
+      auto& p = again[next];
+      auto res = on_booking(self, p.request, &p.promise);
+      if (res.flag == caf::rt_value)
+        p.promise.deliver(res.value.get_as<created_reply>(0));
+      else if (res.flag == caf::rt_error)
+        p.promise.deliver(std::move(res.err));
+    }
+  } catch (...) {
+    // The actor fails (guarded): fail_pending answers what it holds, and
+    // these are held only here.
+    for (; next < again.size(); ++next)
+      again[next].promise.deliver(make_error(ec::unavailable, "try again"));
+    throw;
+  }
 }
 
 caf::result<created_reply> on_notification(self_ptr self,
@@ -311,6 +370,8 @@ void finish_create(self_ptr self, commit_done& msg) {
         rp.deliver(storage_error(outcome));
     }
   }
+  if (!pending.room_id.empty() && !st.parked.empty())
+    retry_parked(self, pending.room_id);
 }
 
 void finish_mark(self_ptr self, commit_done& msg) {
@@ -355,7 +416,10 @@ void on_idle_check(self_ptr self) {
     self->delayed_send(self, st.cfg.host_idle_timeout, idle_atom::value);
     return;
   }
-  self->request(st.router, retire_timeout,
+  // No timeout: an actor that went on after the router had agreed (its
+  // answer late) would live on unreachable, beside the host's next actor.
+  // The router always answers; if it ends, so does this actor.
+  self->request(st.router, caf::infinite,
                 retire_request{st.host_id, st.received})
     .then(
       [=](bool agreed) {

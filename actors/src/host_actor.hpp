@@ -53,6 +53,14 @@ struct pending_create {
   bool acked = false;
 };
 
+/// A booking whose stay overlaps only stays not committed yet: it waits
+/// for their commits (one that fails does not book the room) and is then
+/// checked again.
+struct parked_booking {
+  booking_request request;
+  caf::typed_response_promise<created_reply> promise;
+};
+
 /// Requests that reuse an idempotency key while its first use is in flight.
 struct pending_key {
   std::string fingerprint;
@@ -96,6 +104,7 @@ struct host_state {
                                std::string>>
     prefs_puts;
   std::unordered_map<std::string, std::vector<pending_stay>> stays; ///< by room
+  std::vector<parked_booking> parked;  ///< in order of arrival
   std::unordered_map<std::string, pending_key> keys;  ///< by storage key
 
   uint64_t received = 0;  ///< requests received through the router
@@ -104,7 +113,7 @@ struct host_state {
   bool busy() const {
     return !creates.empty() || !marks.empty() || !sessions.empty()
            || !waits.empty() || !digest_ids.empty() || !email_ops.empty()
-           || !prefs_puts.empty();
+           || !prefs_puts.empty() || !parked.empty();
   }
 };
 
@@ -169,7 +178,7 @@ void on_email_committed(host_self self, commit_done& msg);
 /// A device acked `id`: the audit entry, and its email wait dropped on
 /// disk. Done by the router as the ack passes, so that an ack still in a
 /// host actor's mailbox when that actor fails is not lost with it.
-void record_ack(storage::store& st, const ack_msg& a);
+void record_ack(storage::store& st, const ack_msg& a, router_actor router);
 /// A device acked `id`: the email timer forgets it.
 void on_ack(host_self self, const ack_msg& a);
 /// Notifications were read: their emails are off.

@@ -159,15 +159,19 @@ void on_email_committed(host_self self, commit_done& msg) {
     caf::anon_send(st.cfg.mailer, email_job{st.host_id, msg.email_first, 0});
 }
 
-void record_ack(storage::store& st, const ack_msg& a) {
+void record_ack(storage::store& st, const ack_msg& a, router_actor router) {
   auto op = std::make_unique<audit_op>();
   op->host_id = a.host_id;
+  op->rewrite_to = std::move(router);
+  op->ack = a;
   op->entries.push_back(
-    audit_entry{a.host_id, a.id, "acked", a.host_id, a.via, a.session_id});
+    audit_entry{a.host_id, a.id, "acked", a.by.empty() ? a.host_id : a.by,
+                a.via, a.session_id});
   // Whatever the host actor still holds: an email due now finds no wait
   // (email_due_op) and is not sent.
   op->drop_waits.push_back(a.id);
-  telemetry::metrics().delivery(channel_of(a.via), telemetry::result::acked);
+  if (!a.rewrite)
+    telemetry::metrics().delivery(channel_of(a.via), telemetry::result::acked);
   st.submit(std::move(op));
 }
 

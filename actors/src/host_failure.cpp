@@ -30,6 +30,9 @@ caf::error fail_pending(host_self self, const std::string& what) {
   for (auto& kvp : s.keys)
     for (auto& waiter : kvp.second.waiters)
       waiter.deliver(err);
+  for (auto& p : s.parked)
+    p.promise.deliver(err);
+  s.parked.clear();
   s.creates.clear();
   s.marks.clear();
   s.prefs_puts.clear();

@@ -123,7 +123,9 @@ router(router_actor::stateful_pointer<router_state> self, storage::store* st,
     [=](mark_read_request& r) { return forward<mark_read_reply>(self, r); },
     [=](subscribe_request& r) { return forward<subscribe_reply>(self, r); },
     [=](ack_msg& a) {
-      record_ack(*self->state.store, a);
+      record_ack(*self->state.store, a, caf::actor_cast<router_actor>(self));
+      if (a.rewrite)
+        return;
       auto host_id = a.host_id;
       send_or_hold(self, host_id, std::move(a));
     },
@@ -170,7 +172,11 @@ router(router_actor::stateful_pointer<router_state> self, storage::store* st,
     [=](retire_request& r) -> bool {
       auto& s = self->state;
       auto i = s.hosts.find(r.host_id);
-      if (i == s.hosts.end() || i->second.forwarded != r.received)
+      // Only the actor the router names for the host may retire, and only
+      // when it has received everything forwarded to it.
+      if (i == s.hosts.end() || i->second.forwarded != r.received
+          || self->current_sender()
+               != caf::actor_cast<caf::strong_actor_ptr>(i->second.handle))
         return false;
       // Its name stays until its down message, which counts it out of
       // bellhop_host_actors.

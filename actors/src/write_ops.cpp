@@ -188,6 +188,14 @@ storage::status audit_op::apply(storage::txn_ref t) {
   return storage::status::ok;
 }
 
+void audit_op::done(storage::status result) {
+  // On the writer thread: the delay is the clock's, never a wait here.
+  if (result != storage::status::ok && rewrite_to) {
+    ack.rewrite = true;
+    caf::delayed_anon_send(rewrite_to, std::chrono::seconds(1), ack);
+  }
+}
+
 storage::status email_due_op::apply(storage::txn_ref t) {
   using namespace storage;
   std::vector<uint64_t> still_waiting;

@@ -65,15 +65,17 @@ private:
 };
 
 /// Appends audit entries, and drops the email waits of `drop_waits` (an ack
-/// means no email). Nobody waits for it.
+/// means no email). Nobody waits for it; an ack's write that fails is sent
+/// back to `rewrite_to` (the router) a second later, to be written again.
 struct audit_op final : storage::write_op {
   std::vector<audit_entry> entries;
   std::string host_id;
   std::vector<uint64_t> drop_waits;
+  router_actor rewrite_to;
+  ack_msg ack;
 
   storage::status apply(storage::txn_ref t) override;
-  void done(storage::status) override {
-  }
+  void done(storage::status result) override;
 };
 
 /// Emails that fell due: each id still waiting and unread goes into one

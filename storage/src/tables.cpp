@@ -3,9 +3,15 @@
 
 #include <cstring>
 
+#include <openssl/sha.h>
+
 namespace bellhop::storage {
 
 namespace {
+
+/// LMDB's longest key (MDB_MAXKEYSIZE, fixed when LMDB is built: Debian's
+/// is the default, 511 bytes).
+constexpr std::size_t max_key_size = 511;
 
 MDB_val as_val(std::string_view s) {
   return MDB_val{s.size(), const_cast<char*>(s.data())};
@@ -114,7 +120,13 @@ std::string idem_key(std::string_view principal, std::string_view key) {
   k.reserve(principal.size() + key.size() + 1);
   k.append(principal).push_back('\0');
   k.append(key);
-  return k;
+  if (k.size() <= max_key_size)
+    return k;
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(k.data()), k.size(), md);
+  std::string hashed{'\1'};
+  hashed.append(reinterpret_cast<const char*>(md), sizeof md);
+  return hashed;
 }
 
 std::optional<std::string_view> get(txn_ref t, MDB_dbi dbi,

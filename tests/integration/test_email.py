@@ -842,6 +842,23 @@ class AuditTest(SharedServerCase):
                                                                 params))
                 self.assertEqual(pages, -(-len(expected) // limit))
 
+    def test_an_admins_ack_is_audited_as_the_admins(self):
+        host = uid("h-audit-admin")
+        note = self.notify(host, "system")
+        ws = Ws(self.server.ws_port, token("ops-admin", "admin"),
+                hostId=host, after=0)
+        self.addCleanup(ws.close)
+        self.expect_frame(ws, note)
+        ws.ack(note["id"])
+        ws.send({"op": "mark-read", "ids": [note["id"]]})
+        items = self.wait_audit(
+            host, lambda items: {"acked", "read"} <= {e["action"]
+                                                      for e in items},
+            what="acked and read")
+        by = {e["action"]: e["by"] for e in items}
+        self.assertEqual(by["acked"], "ops-admin", items)
+        self.assertEqual(by["read"], "ops-admin", items)
+
     def test_replayed_notifications_are_audited_as_pushed(self):
         # §4: `pushed` is a frame sent to a session; a replay (after=) is.
         host = uid("h-audit-replay")

@@ -4,6 +4,8 @@ structured and never carry a token or a secret."""
 import json
 import os
 import re
+import select
+import socket
 import sys
 import time
 import unittest
@@ -172,6 +174,66 @@ class OpsTest(unittest.TestCase):
         client = server.client()
         self.addCleanup(client.close)
         self.assertEqual(client.req("GET", "/healthz")[0], 200)
+
+    def test_idle_sockets_past_the_cap_are_closed_as_they_come(self):
+        # Sockets that never send a handshake must not use up the files:
+        # past --max-connections and a margin (64) for 503 answers, new
+        # ones are closed at once (the handshake sweep would take 5 s).
+        server = harness.Server(extra_args=("--max-connections", "4"))
+        self.addCleanup(server.cleanup)
+        idle = []
+        for _ in range(150):
+            s = socket.create_connection(("127.0.0.1", server.ws_port),
+                                         timeout=5)
+            self.addCleanup(s.close)
+            idle.append(s)
+        open_ = set(idle)
+        deadline = time.monotonic() + 3
+        while open_ and time.monotonic() < deadline:
+            ready, _, _ = select.select(list(open_), [], [], 0.2)
+            for s in ready:
+                try:
+                    if s.recv(1) == b"":
+                        open_.discard(s)
+                except OSError:
+                    open_.discard(s)
+        self.assertLessEqual(len(open_), 4 + 64)
+        self.assertGreaterEqual(len(open_), 4)
+        client = server.client()
+        self.addCleanup(client.close)
+        self.assertEqual(client.req("GET", "/healthz")[0], 200)
+
+    def test_bad_socketio_tokens_share_the_limit_of_bad_ws_tokens(self):
+        server = harness.Server()
+        self.addCleanup(server.cleanup)
+        conn = websocket.create_connection(
+            "ws://127.0.0.1:%d/socket.io/?EIO=4&transport=websocket"
+            % server.ws_port, timeout=5)
+        self.addCleanup(conn.close)
+        self.assertTrue(conn.recv().startswith("0{"))
+        answers = []
+        for _ in range(12):  # fewer than the 20 messages/s of a socket
+            conn.send('40{"token":"not-a-token"}')
+            answers.append(conn.recv())
+        self.assertEqual(answers[:10], ['44{"message":"unauthorized"}'] * 10)
+        self.assertEqual(answers[10:], ['44{"message":"rate_limited"}'] * 2)
+        # The same address's next bad /ws token: 429, not 401.
+        with self.assertRaises(websocket.WebSocketBadStatusException) as e:
+            websocket.create_connection(
+                "ws://127.0.0.1:%d/ws?access_token=bad" % server.ws_port,
+                timeout=5)
+        self.assertEqual(e.exception.status_code, 429)
+
+    def test_a_ws_401_names_the_bearer_scheme(self):
+        server = harness.Server()
+        self.addCleanup(server.cleanup)
+        with self.assertRaises(websocket.WebSocketBadStatusException) as e:
+            websocket.create_connection(
+                "ws://127.0.0.1:%d/ws?access_token=bad" % server.ws_port,
+                timeout=5)
+        self.assertEqual(e.exception.status_code, 401)
+        self.assertEqual(e.exception.resp_headers.get("www-authenticate"),
+                         'Bearer realm="bellhop"')
 
     def test_logs_are_json_lines_without_secrets(self):
         host = "log-" + uuid.uuid4().hex[:8]

@@ -643,6 +643,22 @@ class IdempotencyTest(ServerTestCase):
         self.assert_error(resp, 409, "conflict")
         self.assertEqual(self.count_ok(host)["unread"], 1)
 
+    def test_a_long_service_sub_with_a_long_key_replays(self):
+        # role:sub + key is longer than a store key may be (511 bytes).
+        tok = token("svc-" + "s" * 400, "service")
+        host = uid("h")
+        body = booking_body(host, uid("r"), guest_id="g1")
+        key = "k" * 128
+        first = self.keyed(body, key, tok)
+        self.assert_status(first, 201)
+        again = self.keyed(body, key, tok)
+        self.assert_status(again, 201)
+        self.assertEqual(again[2], first[2])
+        other = self.keyed(booking_body(host, uid("r"), guest_id="g1"), key,
+                           tok)
+        self.assert_error(other, 409, "conflict")
+        self.assertEqual(self.count_ok(host)["unread"], 1)
+
     def test_key_must_be_1_to_128_printable_ascii(self):
         for bad in ("k" * 129, "", "ab\x01cd", "a\tb", "caf\u00e9", "del\x7f"):
             with self.subTest(key=bad):

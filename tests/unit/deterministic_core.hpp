@@ -25,6 +25,23 @@ struct deterministic_core {
     : router(bellhop::spawn_router(sys, st, config(host_idle))) {
   }
 
+  /// The size of the store's map, for a test that fills it.
+  struct map_bytes {
+    std::size_t n;
+  };
+
+  deterministic_core(std::chrono::milliseconds host_idle, map_bytes map_size)
+    : st{sized(dir.path, map_size.n)},
+      router(bellhop::spawn_router(sys, st, config(host_idle))) {
+  }
+
+  static bellhop::storage::options sized(const std::string& dir,
+                                         std::size_t map_size) {
+    bellhop::storage::options o{dir};
+    o.map_size = map_size;
+    return o;
+  }
+
   /// With a configuration of the test's own (a mailer, say), spawned by
   /// `make_config` from this fixture's actor system.
   template <class MakeConfig>

@@ -7,6 +7,7 @@
 
 #include "bellhop/actors/errors.hpp"
 #include "bellhop/actors/queries.hpp"
+#include "bellhop/storage/tables.hpp"
 #include "bellhop/telemetry/metrics.hpp"
 #include "deterministic_core.hpp"
 
@@ -112,6 +113,141 @@ TEST_CASE_METHOD(fixture, "overlap is checked against stays not yet committed") 
   CHECK(conflicts == 1);
 }
 
+namespace {
+
+/// Puts (or, with an empty value, deletes) `count` keys that no record of
+/// bellhop's can have, in the bookings table (deep: many keys) or the meta
+/// table (shallow, like one host's records); reports its outcome.
+struct filler_op final : storage::write_op {
+  int first = 0, count = 1;
+  std::string value;
+  MDB_dbi storage::tables::*table = &storage::tables::bookings;
+  storage::status* result = nullptr;
+  storage::status apply(storage::txn_ref t) override {
+    for (int i = first; i < first + count; ++i) {
+      auto key = "filler-" + std::to_string(i);
+      auto dbi = t.db->*table;
+      if (value.empty())
+        storage::del(t, dbi, key);
+      else
+        storage::put(t, dbi, key, value);
+    }
+    return storage::status::ok;
+  }
+  void done(storage::status s) override {
+    *result = s;
+  }
+};
+
+struct small_map_fixture : deterministic_core {
+  small_map_fixture()
+    : deterministic_core(std::chrono::milliseconds(1000), map_bytes{512 * 1024}) {
+  }
+
+  host_queries queries{st};
+
+  caf::expected<created_reply> book(const std::string& host,
+                                    const std::string& room,
+                                    const std::string& in,
+                                    const std::string& out) {
+    auto h = self->request(router, caf::infinite,
+                           guest_booking(host, room, in, out));
+    settle();
+    caf::expected<created_reply> res{caf::sec::unexpected_message};
+    h.receive([&](created_reply& r) { res = std::move(r); },
+              [&](caf::error& e) { res = std::move(e); });
+    return res;
+  }
+
+  using table = MDB_dbi storage::tables::*;
+
+  storage::status write(int first, int count, std::string value,
+                        table in = &storage::tables::bookings) {
+    auto op = std::make_unique<filler_op>();
+    op->table = in;
+    op->first = first;
+    op->count = count;
+    op->value = std::move(value);
+    auto result = storage::status::failed;
+    op->result = &result;
+    st.submit(std::move(op));
+    st.drain();
+    return result;
+  }
+
+  /// Fills the map. A reader pins the pages each write frees (LMDB reuses
+  /// them otherwise), so that room comes back once it goes (unfill): values
+  /// into a deep table until not even one byte fits, then one-byte rewrites
+  /// in a table of one page until no page is left. Returns how many keys
+  /// there are to delete.
+  int fill() {
+    pin.emplace(st.begin_read());
+    int n = 0;
+    for (std::size_t size : {2000, 400, 50, 1})
+      while (write(n, 1, std::string(size, 'x')) == storage::status::ok)
+        ++n;
+    while (write(0, 1, "y", &storage::tables::outbox) == storage::status::ok) {
+    }
+    return n;
+  }
+
+  /// Makes room again: the pin goes, and what fill() wrote is deleted.
+  void unfill(int filled) {
+    pin.reset();
+    REQUIRE(write(0, 1, "", &storage::tables::outbox) == storage::status::ok);
+    REQUIRE(write(0, filled, "") == storage::status::ok);
+  }
+
+  std::optional<storage::read_txn> pin;
+};
+
+} // namespace
+
+TEST_CASE_METHOD(small_map_fixture,
+                 "a stay whose commit fails refuses no overlapping booking") {
+  REQUIRE(queries.count("h1", std::nullopt).unread == 0);
+  auto filled = fill();
+  REQUIRE(filled > 0);
+  // c's write fails (the map is full); d overlaps only c's stay, not yet
+  // committed when d comes. A 409 for d would be wrong: nothing booked r2.
+  auto c = self->request(router, caf::infinite,
+                         guest_booking("h1", "r2", "2026-12-01", "2026-12-04"));
+  auto d = self->request(router, caf::infinite,
+                         guest_booking("h1", "r2", "2026-12-03", "2026-12-05"));
+  sched.run();  // both handled before any commit
+  st.drain();   // c: storage full
+  unfill(filled);  // room again, before d is tried again
+  settle();
+  c.receive([](created_reply&) { FAIL("c fitted in a full map"); },
+            [](caf::error& e) { CHECK(code_of(e) == ec::unavailable); });
+  d.receive([](created_reply& r) { CHECK(has(r.body, "2026-12-03")); },
+            [](caf::error& e) { FAIL("d: " << caf::to_string(e)); });
+  CHECK(queries.count("h1", std::nullopt).unread == 1);
+}
+
+TEST_CASE_METHOD(small_map_fixture,
+                 "an ack whose write fails is written again once there is room") {
+  REQUIRE(book("h1", "r1", "2026-12-01", "2026-12-03"));
+  auto acked = [&] {
+    return has(queries.audit("h1", 100, std::nullopt, 1).items,
+               R"("action":"acked")");
+  };
+  auto filled = fill();
+  REQUIRE(filled > 0);
+  self->send(router, ack_msg{"h1", 1, "s-1", "ws", "h1", false});
+  settle();  // its write fails: the map is full
+  CHECK_FALSE(acked());
+  unfill(filled);
+  sched.advance_time(std::chrono::seconds(1));
+  settle();
+  CHECK(acked());
+  // Written once: a later rewrite does not add another entry.
+  sched.advance_time(std::chrono::seconds(5));
+  settle();
+  auto items = queries.audit("h1", 100, std::nullopt, 1).items;
+  CHECK(items.find("acked") == items.rfind("acked"));
+}
+
 TEST_CASE_METHOD(fixture, "an idempotency key replays the first answer") {
   auto first = book("h1", "r1", "2026-12-01", "2026-12-03", "key-1", "fp-a");
   REQUIRE(first);
@@ -182,6 +318,20 @@ TEST_CASE_METHOD(fixture, "an idle host actor stops and its state reloads") {
   CHECK(has(next->body, R"("notification":{"id":2})"));  // ids continue
   auto clash = book("h1", "r1", "2026-12-02", "2026-12-04");
   CHECK(!clash);  // the calendar reloaded too
+}
+
+TEST_CASE_METHOD(fixture, "only a host's own actor may retire it") {
+  REQUIRE(book("h1", "r1", "2026-12-01", "2026-12-03"));
+  auto running = sys.registry().running();
+  // A request that names the right count but comes from another actor (a
+  // stale actor of the host, say) is refused: the actor stays in place.
+  auto h = self->request(router, caf::infinite, retire_request{"h1", 1});
+  settle();
+  h.receive([](bool agreed) { CHECK_FALSE(agreed); },
+            [](caf::error& e) { FAIL(caf::to_string(e)); });
+  CHECK(sys.registry().running() == running);
+  auto next = book("h1", "r1", "2026-12-02", "2026-12-04");
+  CHECK(!next);  // the same actor: the calendar as it was
 }
 
 TEST_CASE_METHOD(fixture,

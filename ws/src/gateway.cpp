@@ -36,6 +36,10 @@ using websocketpp::connection_hdl;
 
 constexpr std::string_view socketio_path = "/socket.io/";
 
+/// Connections past --max-connections still taken, to be answered 503
+/// (on_validate); past these a new one is closed as it comes.
+constexpr std::size_t refusal_margin = 64;
+
 /// The largest client message on /ws (a mark-read of 1,000 ids fits).
 constexpr std::size_t max_client_message = 16 * 1024;
 
@@ -62,6 +66,8 @@ void gateway::impl::refuse(const server::connection_ptr& con, int status,
   con->append_header("Connection", "close");
   if (status == 429 || status == 503)
     con->append_header("Retry-After", std::to_string(retry_after));
+  if (status == 401)  // as REST's (RFC 6750)
+    con->append_header("WWW-Authenticate", R"(Bearer realm="bellhop")");
   con->set_body(error_json(code, message));
 }
 
@@ -95,6 +101,14 @@ caf::actor gateway::impl::spawn_session(const handshake_result& hs,
 /// A new socket: a websocketpp connection with this gateway's handlers on
 /// a link of its own, which the handlers name (they die with the link).
 void gateway::impl::on_socket(tcp_socket s) {
+  // Sockets that never send a handshake (held open to use up the files)
+  // count too: past the limit and the margin left for 503 answers, a new
+  // one is closed at once, so that REST keeps files to answer with.
+  if (live_links >= cfg.max_connections + refusal_margin) {
+    asio::error_code ec;
+    s.close(ec);
+    return;
+  }
   auto c = std::make_shared<conn>(this, std::move(s), ticks);
   links.push_back(*c);
   auto* p = c.get();
@@ -249,6 +263,14 @@ connect_answer gateway::impl::sio_connect(conn& c, const nlohmann::json& auth,
   if (h != auth.end() && h->is_string())
     named = h->get<std::string>();  // not a string: "", never a valid id
   auto hs = check_token(jwt, token, h == auth.end() ? nullptr : &named);
+  if (hs.status == 401) {
+    // The same limit as a /ws upgrade's bad tokens: per address, shared by
+    // both paths.
+    asio::error_code ec;
+    auto address = c.socket().remote_endpoint(ec).address().to_string();
+    if (failed_handshakes.take(address) > 0)
+      return refused("rate_limited");
+  }
   if (hs.status != 0)
     return refused(hs.code);
   if (auto a = auth.find("after"); a != auth.end()) {

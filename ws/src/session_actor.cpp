@@ -203,7 +203,8 @@ void on_client_text(self_ptr self, const std::string& text) {
       break;
     case client_op::ack: {
       self->send(st.router, ack_msg{st.cfg.host_id, op.ack_id,
-                                    st.cfg.session_id, st.cfg.via});
+                                    st.cfg.session_id, st.cfg.via,
+                                    st.cfg.by});
       forget_fresh(self, op.ack_id);
       if (st.draining) {
         if (none_fresh(self))

@@ -183,12 +183,16 @@ struct ack_msg {
   uint64_t id = 0;
   std::string session_id;
   std::string via = "ws";  ///< "ws" or "socketio", for the audit log
+  std::string by;  ///< the sub of the socket's token (an admin's, say); "": the host
+  /// Its write failed (storage full or failing): the router writes it
+  /// again and does not pass it on (the host actor has it already).
+  bool rewrite = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ack_msg& x) {
   return f(caf::meta::type_name("ack_msg"), x.host_id, x.id, x.session_id,
-           x.via);
+           x.via, x.by, x.rewrite);
 }
 
 /// A session takes no more frames: it is closing, or waiting for its last

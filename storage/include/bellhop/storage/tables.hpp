@@ -66,7 +66,9 @@ std::string audit_key(std::string_view host, uint64_t micros, uint64_t seq);
 /// host \1 'C' room \0 checkIn (YYYY-MM-DD sorts as dates do).
 std::string calendar_key(std::string_view host, std::string_view room,
                          std::string_view check_in);
-/// principal \0 key.
+/// principal \0 key; when that is longer than LMDB's keys may be (511
+/// bytes: a service's long sub with a long key), \1 and the SHA-256 of it
+/// instead (no principal begins with \1).
 std::string idem_key(std::string_view principal, std::string_view key);
 
 // -- plain access ------------------------------------------------------------

@@ -24,7 +24,9 @@ struct gateway_config {
   std::size_t max_sessions_per_host = 16;
   /// Open WebSocket connections in all (each is a file): past it, new
   /// handshakes get 503, so that the process never runs out of files (its
-  /// accept loops would spin, and REST would stop answering).
+  /// accept loops would spin, and REST would stop answering). Connections
+  /// that have not finished their handshake count too: past the limit and
+  /// a margin for those 503s, a new connection is closed as it comes.
   std::size_t max_connections = 18'000;
   auth::jwt_config jwt;
   // Socket.IO (§6): the Engine.IO heartbeat, the wait for CONNECT and the
