@@ -81,6 +81,26 @@ bool overlaps_pending(self_ptr self, const booking_request& r) {
   return false;
 }
 
+/// The parked booking that holds idempotency key `key` first, or null.
+const parked_booking* parked_with_key(self_ptr self, const std::string& key) {
+  if (key.empty())
+    return nullptr;
+  for (auto& p : self->state.parked)
+    if (p.idem_key == key)
+      return &p;
+  return nullptr;
+}
+
+/// True when [in, out) overlaps a parked booking of the room: it came
+/// first, so this one waits behind it.
+bool overlaps_parked(self_ptr self, const booking_request& r) {
+  for (auto& p : self->state.parked)
+    if (p.request.room_id == r.room_id && p.request.check_in < r.check_out
+        && r.check_in < p.request.check_out)
+      return true;
+  return false;
+}
+
 /// True when [in, out) overlaps a committed stay in the room.
 bool overlaps_committed(self_ptr self, const booking_request& r) {
   // Committed stays of one room never overlap each other, so only the last
@@ -188,13 +208,20 @@ caf::result<created_reply> on_booking(self_ptr self, booking_request& r,
   if (auto answer = idempotent_answer(self, r.principal, r.idem_key,
                                       r.fingerprint, idem, given))
     return std::move(*answer);
+  // A parked booking holds its key: the same request waits behind it (and
+  // replays its answer), another one with the key is a conflict.
+  const auto* holder = parked_with_key(self, idem);
+  if (holder != nullptr && holder->request.fingerprint != r.fingerprint)
+    return make_error(ec::conflict,
+                      "Idempotency-Key was already used with another request");
   if (overlaps_committed(self, r))
     return make_error(ec::conflict, "room " + r.room_id
                                       + " is already booked for overlapping dates");
-  if (overlaps_pending(self, r)) {
+  if (holder != nullptr || overlaps_pending(self, r) || overlaps_parked(self, r)) {
     // A 409 now could be wrong: the other stay's commit may still fail.
+    // Parked bookings come first, in order.
     auto rp = promise_for(self, given);
-    st.parked.push_back(parked_booking{std::move(r), rp});
+    st.parked.push_back(parked_booking{std::move(r), rp, idem});
     return rp;
   }
   auto now = std::chrono::system_clock::now();

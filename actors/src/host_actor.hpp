@@ -59,6 +59,7 @@ struct pending_create {
 struct parked_booking {
   booking_request request;
   caf::typed_response_promise<created_reply> promise;
+  std::string idem_key;  ///< storage key, empty when none
 };
 
 /// Requests that reuse an idempotency key while its first use is in flight.

@@ -1,5 +1,6 @@
 // Preferences: the document, its validation and its storage form.
 #include "bellhop/actors/preferences.hpp"
+#include "bellhop/telemetry/log.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -33,7 +34,18 @@ std::string preferences::to_json() const {
 preferences preferences::from_json(std::string_view text) {
   preferences p;
   auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (!doc.is_object() || parse_preferences(doc, p))
+  if (!doc.is_object())
+    return preferences{};
+  // A document stored before the address rule became stricter keeps its
+  // other choices; only an address emails cannot go to is dropped.
+  if (auto e = doc.find("email");
+      e != doc.end() && e->is_string() && !valid_email_address(e->get<std::string>())) {
+    telemetry::log(telemetry::level::warn,
+                   "a stored email address is not one emails can go to: "
+                   "no email until the host sets another");
+    (*e) = nullptr;
+  }
+  if (parse_preferences(doc, p))
     return preferences{};
   return p;
 }

@@ -226,6 +226,38 @@ TEST_CASE_METHOD(small_map_fixture,
 }
 
 TEST_CASE_METHOD(small_map_fixture,
+                 "parked bookings keep their place and their idempotency key") {
+  auto filled = fill();
+  REQUIRE(filled > 0);
+  auto request = [&](const char* in, const char* out, const char* room,
+                     const char* key, const char* fp) {
+    auto r = guest_booking("h1", room, in, out);
+    r.idem_key = key;
+    r.fingerprint = fp;
+    return self->request(router, caf::infinite, std::move(r));
+  };
+  auto s = request("2026-12-01", "2026-12-04", "r3", "", "fs");  // fails
+  auto p = request("2026-12-03", "2026-12-06", "r3", "k", "fp");  // parks
+  // b overlaps p only: p came first, so b waits behind it.
+  auto b = request("2026-12-05", "2026-12-08", "r3", "", "fb");
+  // q reuses p's key with another request: a conflict, although p is not
+  // written yet.
+  auto q = request("2026-12-01", "2026-12-02", "r4", "k", "fq");
+  sched.run();
+  st.drain();  // s: storage full
+  unfill(filled);
+  settle();
+  s.receive([](created_reply&) { FAIL("s fitted in a full map"); },
+            [](caf::error& e) { CHECK(code_of(e) == ec::unavailable); });
+  p.receive([](created_reply& r) { CHECK(has(r.body, "2026-12-06")); },
+            [](caf::error& e) { FAIL("p: " << caf::to_string(e)); });
+  b.receive([](created_reply&) { FAIL("b overtook p"); },
+            [](caf::error& e) { CHECK(code_of(e) == ec::conflict); });
+  q.receive([](created_reply&) { FAIL("q took p's key"); },
+            [](caf::error& e) { CHECK(code_of(e) == ec::conflict); });
+}
+
+TEST_CASE_METHOD(small_map_fixture,
                  "an ack whose write fails is written again once there is room") {
   REQUIRE(book("h1", "r1", "2026-12-01", "2026-12-03"));
   auto acked = [&] {

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bellhop/actors/preferences.hpp"
 #include "validation.hpp"
 
 using namespace bellhop;
@@ -232,4 +233,28 @@ TEST_CASE("the fingerprint is computed only when asked, and the same way") {
   REQUIRE(!parse_notification(n, nwo, false));
   CHECK(nwo.fingerprint.empty());
   CHECK(notification_fingerprint(nwo) == nw.fingerprint);
+}
+
+TEST_CASE("a stored preferences document keeps its choices when its address "
+          "no longer passes") {
+  // Stored before addresses had to be printable ASCII: the address is
+  // dropped (no email), everything else the host chose stays.
+  auto doc = std::string{R"({"email":"jos\u00e9@x.org","channels":{)"}
+             + R"("booking":{"realtime":false,"email":true},)"
+             + R"("review":{"realtime":true,"email":true},)"
+             + R"("message":{"realtime":true,"email":false},)"
+             + R"("system":{"realtime":false,"email":false}},)"
+             + R"("emailDelaySeconds":120,"digest":true})";
+  auto p = bellhop::preferences::from_json(doc);
+  CHECK_FALSE(p.email);
+  CHECK(p.email_delay_seconds == 120);
+  CHECK(p.digest);
+  CHECK_FALSE(p.channels[0].realtime);
+  CHECK(p.channels[1].email);
+  // A valid one reads back as it was.
+  auto ok = bellhop::preferences::from_json(
+    R"({"email":"h@x.org","channels":{"booking":{"realtime":true,"email":true},)"
+    R"("review":{"realtime":true,"email":true},"message":{"realtime":true,"email":true},)"
+    R"("system":{"realtime":true,"email":true}},"emailDelaySeconds":0,"digest":false})");
+  CHECK(ok.email == std::optional<std::string>{"h@x.org"});
 }
