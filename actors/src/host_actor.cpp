@@ -63,6 +63,12 @@ caf::error check_idempotency(self_ptr self, const std::string& key,
 
 using booking_promise = caf::typed_response_promise<created_reply>;
 
+/// Stays [in, out) that share a night (a check-out day may be a check-in).
+bool stays_overlap(const std::string& in_a, const std::string& out_a,
+                   const std::string& in_b, const std::string& out_b) {
+  return in_a < out_b && in_b < out_a;
+}
+
 /// The promise of a request: `given` when the request was parked (its
 /// promise made when it came), else a new one for the current message.
 booking_promise promise_for(self_ptr self, const booking_promise* given) {
@@ -76,7 +82,7 @@ bool overlaps_pending(self_ptr self, const booking_request& r) {
   if (i == self->state.stays.end())
     return false;
   for (auto& s : i->second)
-    if (s.check_in < r.check_out && r.check_in < s.check_out)
+    if (stays_overlap(s.check_in, s.check_out, r.check_in, r.check_out))
       return true;
   return false;
 }
@@ -95,8 +101,9 @@ const parked_booking* parked_with_key(self_ptr self, const std::string& key) {
 /// first, so this one waits behind it.
 bool overlaps_parked(self_ptr self, const booking_request& r) {
   for (auto& p : self->state.parked)
-    if (p.request.room_id == r.room_id && p.request.check_in < r.check_out
-        && r.check_in < p.request.check_out)
+    if (p.request.room_id == r.room_id
+        && stays_overlap(p.request.check_in, p.request.check_out, r.check_in,
+                         r.check_out))
       return true;
   return false;
 }

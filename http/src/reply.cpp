@@ -1,8 +1,6 @@
 // Response helpers.
 #include "reply.hpp"
 
-#include <cstring>
-
 #include <atomic>
 
 #include <nlohmann/json.hpp>
@@ -129,7 +127,7 @@ void send_body(ResponseWriter& w, int status, std::string_view body,
                const Pistache::Http::Mime::MediaType& type) {
   // A response to HEAD has no content (RFC 9110 §9.3.2). Pistache 0.0.5
   // writes the Content-Length of what it sends, so it reads 0.
-  if (current != nullptr && std::strcmp(current->method, "HEAD") == 0)
+  if (current != nullptr && current->head)
     body = {};
   send_counted([&] {
     return w.send(static_cast<Pistache::Http::Code>(status), body.data(),

@@ -28,6 +28,7 @@ struct exchange {
   /// Answered from an actor's thread (`ask`): such an answer counts as
   /// unwritten until Pistache is done with its write.
   bool queued = false;
+  bool head = false;  ///< a HEAD request: answers carry no body
 };
 
 /// Actors' answers not yet written (or dropped) by Pistache, which queues

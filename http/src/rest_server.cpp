@@ -46,6 +46,7 @@ public:
     keep_alive(req, w);
     exchange ex{telemetry::route::unknown, std::chrono::steady_clock::now(),
                 Pistache::Http::methodString(req.method())};
+    ex.head = req.method() == Method::Head;
     set_exchange(&ex);
     try {
       dispatch(req, std::move(w), ex);
@@ -81,11 +82,9 @@ private:
     if (is("/metrics", Method::Get, route::metrics)) {
       // Unauthenticated: limited per client address (§4). Health probes
       // are not limited: a load balancer's checks must not be refused.
-      if (auto wait = ctx.rest_limit.take("ip:" + req.address().host());
-          wait > 0)
-        return send_retry_later(w, 429, "rate_limited", "too many requests",
-                                wait);
-      return send_metrics(w);
+      if (!over_address_limit(ctx, req, w))
+        send_metrics(w);
+      return;
     }
     if (!ctx.ready) {
       // Stopping: no new work, so that the asks in flight can finish

@@ -56,6 +56,13 @@ std::optional<auth::principal> authenticate(context& ctx, const Request& req,
   return who;
 }
 
+bool over_address_limit(context& ctx, const Request& req, ResponseWriter& w) {
+  auto wait = ctx.rest_limit.take("ip:" + req.address().host());
+  if (wait > 0)
+    send_retry_later(w, 429, "rate_limited", "too many requests", wait);
+  return wait > 0;
+}
+
 std::optional<std::string> target_host(const auth::principal& who,
                                        const Request& req, ResponseWriter& w) {
   auto named = query_param(req, "hostId");

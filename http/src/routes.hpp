@@ -21,6 +21,10 @@ namespace bellhop::http {
 std::optional<auth::principal> authenticate(context& ctx, const Request& req,
                                             ResponseWriter& w);
 
+/// The limit of requests without a token, per client address (§4): true
+/// when this one is over it and was answered 429.
+bool over_address_limit(context& ctx, const Request& req, ResponseWriter& w);
+
 /// The host a host-scoped request is about: the host's own id, or the
 /// `hostId=` an admin names. nullopt when an answer (400/403) was sent.
 std::optional<std::string> target_host(const auth::principal& who,

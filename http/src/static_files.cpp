@@ -12,6 +12,7 @@
 #include "context.hpp"
 #include "reply.hpp"
 #include "request_parts.hpp"
+#include "routes.hpp"
 
 namespace bellhop::http {
 
@@ -111,11 +112,8 @@ std::string random_hex(int n) {
 /// A fresh demo guest and its token, with the demo hosts to book with.
 /// Rate limited per client address like any unauthenticated request.
 void send_demo_token(context& ctx, const Request& req, ResponseWriter& w) {
-  if (auto wait = ctx.rest_limit.take("ip:" + req.address().host());
-      wait > 0) {
-    send_retry_later(w, 429, "rate_limited", "too many requests", wait);
+  if (over_address_limit(ctx, req, w))
     return;
-  }
   auto guest = "g-demo-" + random_hex(6);
   auto token = auth::sign_hs256(ctx.cfg.jwt.secret, guest, auth::role::guest,
                                 demo_guest_ttl_seconds);

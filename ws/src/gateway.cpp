@@ -143,6 +143,12 @@ void gateway::impl::sweep() {
   });
 }
 
+int gateway::impl::bad_token_wait(conn& c) {
+  asio::error_code ec;
+  auto address = c.socket().remote_endpoint(ec).address().to_string();
+  return failed_handshakes.take(address);
+}
+
 bool gateway::impl::on_validate(conn& c) {
   const auto& con = c.connection();
   if (live_links > cfg.max_connections) {
@@ -174,9 +180,7 @@ bool gateway::impl::on_validate(conn& c) {
     // Bad tokens are limited per address (10, then 1 a second), as REST
     // limits unauthenticated requests; a valid token is never held back
     // by what others behind the same address sent.
-    asio::error_code ec;
-    auto address = c.socket().remote_endpoint(ec).address().to_string();
-    if (auto wait = failed_handshakes.take(address); wait > 0) {
+    if (auto wait = bad_token_wait(c); wait > 0) {
       refuse(con, 429, "rate_limited", "too many failed handshakes", wait);
       return false;
     }
@@ -263,14 +267,9 @@ connect_answer gateway::impl::sio_connect(conn& c, const nlohmann::json& auth,
   if (h != auth.end() && h->is_string())
     named = h->get<std::string>();  // not a string: "", never a valid id
   auto hs = check_token(jwt, token, h == auth.end() ? nullptr : &named);
-  if (hs.status == 401) {
-    // The same limit as a /ws upgrade's bad tokens: per address, shared by
-    // both paths.
-    asio::error_code ec;
-    auto address = c.socket().remote_endpoint(ec).address().to_string();
-    if (failed_handshakes.take(address) > 0)
-      return refused("rate_limited");
-  }
+  // The same limit as a /ws upgrade's bad tokens, shared by both paths.
+  if (hs.status == 401 && bad_token_wait(c) > 0)
+    return refused("rate_limited");
   if (hs.status != 0)
     return refused(hs.code);
   if (auto a = auth.find("after"); a != auth.end()) {

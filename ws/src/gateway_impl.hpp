@@ -105,6 +105,9 @@ struct gateway::impl {
   /// Failed handshakes (401) per client address: 10 at once, then one a
   /// second. An address past that is refused before its token is checked.
   auth::rate_limiter failed_handshakes{1, 10};
+  /// Counts a bad token of `c`'s address: seconds until that address may
+  /// try again, 0 while it is within the limit.
+  int bad_token_wait(conn& c);
 
   /// Answers a handshake with `status` and the contract's error body.
   void refuse(const server::connection_ptr& con, int status,
