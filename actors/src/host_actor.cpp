@@ -381,11 +381,14 @@ void finish_create(self_ptr self, commit_done& msg) {
     } else if (pending.wait_due_ms > 0) {
       // Acked before its commit came back: the router's delete of the wait
       // may have reached the writer before this write made it. Delete it
-      // again, after the write, so that no restart finds it.
-      auto op = std::make_unique<audit_op>();
-      op->host_id = st.host_id;
-      op->drop_waits.push_back(id);
-      st.store->submit(std::move(op));
+      // again, after the write, so that no restart finds it; through the
+      // router, which writes it again while that fails.
+      ack_msg again;
+      again.host_id = st.host_id;
+      again.id = id;
+      again.rewrite = true;
+      again.audited = true;
+      record_ack(*st.store, again, st.router);
     }
   }
   for (auto& rp : waiters) {

@@ -164,9 +164,10 @@ void record_ack(storage::store& st, const ack_msg& a, router_actor router) {
   op->host_id = a.host_id;
   op->rewrite_to = std::move(router);
   op->ack = a;
-  op->entries.push_back(
-    audit_entry{a.host_id, a.id, "acked", a.by.empty() ? a.host_id : a.by,
-                a.via, a.session_id});
+  if (!a.audited)
+    op->entries.push_back(
+      audit_entry{a.host_id, a.id, "acked", a.by.empty() ? a.host_id : a.by,
+                  a.via, a.session_id});
   // Whatever the host actor still holds: an email due now finds no wait
   // (email_due_op) and is not sent.
   op->drop_waits.push_back(a.id);

@@ -49,6 +49,13 @@ struct deterministic_core {
     : router(bellhop::spawn_router(sys, st, make_config(sys))) {
   }
 
+  /// Both: a configuration of the test's own and a map of `map_size`.
+  template <class MakeConfig>
+  deterministic_core(MakeConfig make_config, map_bytes map_size)
+    : st{sized(dir.path, map_size.n)},
+      router(bellhop::spawn_router(sys, st, make_config(sys))) {
+  }
+
   static bellhop::core_config config(std::chrono::milliseconds host_idle) {
     bellhop::core_config c;
     c.host_idle_timeout = host_idle;
@@ -73,6 +80,19 @@ struct deterministic_core {
     r.check_in = in;
     r.check_out = out;
     return r;
+  }
+
+  /// `host` wants every category in real time and by email to
+  /// h1@example.com, `delay_s` after the notification, one email each.
+  static bellhop::preferences_put email_everything(const std::string& host,
+                                                   int delay_s) {
+    return {host, R"({"email":"h1@example.com","channels":{)"
+                  R"("booking":{"realtime":true,"email":true},)"
+                  R"("review":{"realtime":true,"email":true},)"
+                  R"("message":{"realtime":true,"email":true},)"
+                  R"("system":{"realtime":true,"email":true}},)"
+                  R"("emailDelaySeconds":)"
+                    + std::to_string(delay_s) + R"(,"digest":false})"};
   }
 
   /// Runs actors and commits until nothing is left to do.

@@ -65,7 +65,7 @@ auto fields(const subscribe_reply& x) {
   return std::tie(x.unread, x.latest_id, x.replay);
 }
 auto fields(const ack_msg& x) {
-  return std::tie(x.host_id, x.id, x.session_id, x.via, x.by, x.rewrite);
+  return std::tie(x.host_id, x.id, x.session_id, x.via, x.by, x.rewrite, x.audited);
 }
 auto fields(const unsubscribe_msg& x) {
   return std::tie(x.host_id, x.session);
@@ -143,6 +143,7 @@ TEST_CASE("messages: requests to host actors cross nodes unchanged",
                                             1ull << 40, "h3", "ws", "s-9"});
   check_round_trip(n.sys, ack_msg{"h4", 17, "s-1", "socketio", "h4", false});
   check_round_trip(n.sys, ack_msg{"h4", 18, "s-1", "ws", "ops-admin", true});
+  check_round_trip(n.sys, ack_msg{"h4", 19, "", "ws", "", true, true});
   check_round_trip(n.sys, preferences_put{"h5", R"({"email":"a@b"})"});
   check_round_trip(n.sys, wake_msg{"h6"});
   check_round_trip(n.sys, retire_request{"h7", 12345});

@@ -329,13 +329,7 @@ struct email_fixture : deterministic_core {
         return c;
       },
       0) {
-    self->send(router, preferences_put{
-      "h1", R"({"email":"h1@example.com","channels":{)"
-            R"("booking":{"realtime":true,"email":true},)"
-            R"("review":{"realtime":true,"email":true},)"
-            R"("message":{"realtime":true,"email":true},)"
-            R"("system":{"realtime":true,"email":true}},)"
-            R"("emailDelaySeconds":0,"digest":false})"});
+    self->send(router, email_everything("h1", 0));
     settle();
   }
 

@@ -187,12 +187,15 @@ struct ack_msg {
   /// Its write failed (storage full or failing): the router writes it
   /// again and does not pass it on (the host actor has it already).
   bool rewrite = false;
+  /// Its `acked` entry is on disk already: a rewrite only drops the email
+  /// wait again (the host's second delete after an early ack).
+  bool audited = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ack_msg& x) {
   return f(caf::meta::type_name("ack_msg"), x.host_id, x.id, x.session_id,
-           x.via, x.by, x.rewrite);
+           x.via, x.by, x.rewrite, x.audited);
 }
 
 /// A session takes no more frames: it is closing, or waiting for its last
