@@ -1,6 +1,7 @@
 // Option parsing and the TOML config file.
 #include "options.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <initializer_list>
@@ -92,6 +93,8 @@ void options::load_config_file() {
       throw usage_error("unsupported value for " + name + " in " + path);
     };
     auto& v = values_[name];
+    if (node.is_array() && !spec->repeatable)
+      throw usage_error(name + " in " + path + " takes one value, not a list");
     if (auto arr = node.as_array()) {
       for (auto& el : *arr)
         v.push_back(to_text(el));
@@ -143,9 +146,13 @@ double options::number(const std::string& name, double fallback) const {
   if (!has(name))
     return fallback;
   auto text = str(name, "");
+  // Plain decimals only: std::stod alone would take "inf", "nan" and hex.
+  bool decimal = !text.empty() && std::isdigit(static_cast<unsigned char>(text[0]))
+                 && text.find_first_not_of("0123456789.") == std::string::npos
+                 && std::count(text.begin(), text.end(), '.') <= 1;
   try {
     std::size_t used = 0;
-    auto v = std::stod(text, &used);
+    auto v = decimal ? std::stod(text, &used) : -1;
     if (used == text.size() && v >= 0)
       return v;
   } catch (...) {

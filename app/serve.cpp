@@ -12,6 +12,7 @@
 #include <iostream>
 #include <sstream>
 
+#include <arpa/inet.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -84,9 +85,19 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+/// An IPv4 or IPv6 address in its usual text form (IPv6 without brackets).
+bool ip_address(const std::string& text) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, text.c_str(), buf) == 1
+         || inet_pton(AF_INET6, text.c_str(), buf) == 1;
+}
+
 http::rest_config rest_config_from(const options& opts) {
   http::rest_config rc;
   rc.bind = opts.str("bind", "127.0.0.1");
+  if (!ip_address(rc.bind))
+    throw usage_error("--bind must be an IPv4 or IPv6 address, such as "
+                      "127.0.0.1, 0.0.0.0, ::1 or :: (not a name)");
   rc.port = static_cast<uint16_t>(opts.integer("http-port", 8080, 0, 65535));
   rc.threads = static_cast<int>(opts.integer("http-threads", 1, 1, 64));
   rc.rate_limit = opts.number("rate-limit", 50);

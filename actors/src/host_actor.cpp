@@ -309,19 +309,24 @@ caf::result<created_reply> on_notification(self_ptr self,
   if (auto answer = idempotent_answer(self, r.principal, r.idem_key,
                                       r.fingerprint, idem))
     return std::move(*answer);
+  // A parked booking holds the key (on_booking): a notification is another
+  // request.
+  if (parked_with_key(self, idem) != nullptr)
+    return make_error(ec::conflict,
+                      "Idempotency-Key was already used with another request");
   auto cat = category_of_type(r.type);
   if (!cat)
     return make_error(ec::invalid_request, "unknown notification type");
+  auto data = json::parse(r.data_json.empty() ? "{}" : r.data_json, nullptr,
+                          false);
+  if (data.is_discarded() || !data.is_object())
+    return make_error(ec::invalid_request, "data must be a JSON object");
   auto now = std::chrono::system_clock::now();
   auto op = std::make_unique<create_op>();
   op->host_id = r.host_id;
   op->id = st.next_id++;
   op->cat = *cat;
   op->created_by = principal_id(r.principal);
-  auto data = json::parse(r.data_json.empty() ? "{}" : r.data_json, nullptr,
-                          false);
-  if (data.is_discarded() || !data.is_object())
-    return make_error(ec::invalid_request, "data must be a JSON object");
   auto note = notification_document(r.host_id, op->id, r.type, *cat, r.title,
                                     r.body, std::move(data), format_time(now));
   op->note_json = note.dump();
@@ -344,6 +349,8 @@ void finish_create(self_ptr self, commit_done& msg) {
     return;
   auto pending = std::move(i->second);
   st.creates.erase(i);
+  std::vector<caf::typed_response_promise<created_reply>> waiters;
+  owed_on_throw owed{pending.promise, waiters};
   if (!pending.room_id.empty()) {
     auto& v = st.stays[pending.room_id];
     v.erase(std::remove_if(v.begin(), v.end(),
@@ -354,14 +361,13 @@ void finish_create(self_ptr self, commit_done& msg) {
     if (v.empty())
       st.stays.erase(pending.room_id);
   }
-  std::vector<caf::typed_response_promise<created_reply>> waiters;
   if (!pending.idem_key.empty()) {
     if (auto k = st.keys.find(pending.idem_key); k != st.keys.end()) {
       waiters = std::move(k->second.waiters);
       st.keys.erase(k);
     }
   }
-  waiters.push_back(pending.promise);
+  waiters.push_back(std::move(pending.promise));
   auto outcome = static_cast<op_outcome>(msg.outcome);
   if (outcome == op_outcome::committed) {
     auto& m = telemetry::metrics();
@@ -418,6 +424,7 @@ void finish_mark(self_ptr self, commit_done& msg) {
     return;
   auto pending = std::move(i->second);
   st.marks.erase(i);
+  owed_on_throw owed{pending.promise};
   auto outcome = static_cast<op_outcome>(msg.outcome);
   if (outcome != op_outcome::committed) {
     pending.promise.deliver(storage_error(outcome));

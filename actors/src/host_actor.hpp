@@ -5,6 +5,8 @@
 // request only when the writer reports the commit.
 #pragma once
 
+#include <exception>
+#include <tuple>
 #include <type_traits>
 
 #include "bellhop/actors/errors.hpp"
@@ -145,6 +147,39 @@ auto guarded(host_self self, F f) -> decltype(f()) {
   if constexpr (!std::is_void_v<decltype(f())>)
     return err;
 }
+
+/// Answers `promises` with "try again" if the scope is left by an
+/// exception while they are still owed: a handler that took them out of the
+/// state holds them alone, where fail_pending cannot see them.
+template <class... Promises>
+class owed_on_throw {
+public:
+  explicit owed_on_throw(Promises&... ps)
+    : ps_(ps...), unwinding_(std::uncaught_exceptions()) {
+  }
+  ~owed_on_throw() {
+    if (std::uncaught_exceptions() <= unwinding_)
+      return;
+    auto err = make_error(ec::unavailable, "try again");
+    std::apply([&](auto&... p) { (answer(p, err), ...); }, ps_);
+  }
+  owed_on_throw(const owed_on_throw&) = delete;
+  owed_on_throw& operator=(const owed_on_throw&) = delete;
+
+private:
+  template <class T>
+  static void answer(caf::typed_response_promise<T>& p, const caf::error& err) {
+    if (p.pending())
+      p.deliver(err);
+  }
+  template <class T>
+  static void answer(std::vector<T>& ps, const caf::error& err) {
+    for (auto& p : ps)
+      answer(p, err);
+  }
+  std::tuple<Promises&...> ps_;
+  int unwinding_;
+};
 
 // -- sessions (host_sessions.cpp) --
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <strings.h>
 #include <memory>
 #include <unordered_map>
 
@@ -236,6 +237,22 @@ std::string public_key_problem(const std::string& pem, const std::string& alg) {
   if (alg == "ES256" && type != EVP_PKEY_EC)
     return "ES256 needs an EC key";
   return {};
+}
+
+std::string_view bearer_token(std::string_view v) {
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  while (!v.empty() && blank(v.back()))
+    v.remove_suffix(1);
+  while (!v.empty() && blank(v.front()))
+    v.remove_prefix(1);
+  constexpr std::string_view scheme = "Bearer";
+  if (v.size() <= scheme.size() || !blank(v[scheme.size()])
+      || strncasecmp(v.data(), scheme.data(), scheme.size()) != 0)
+    return {};
+  v.remove_prefix(scheme.size());
+  while (!v.empty() && blank(v.front()))
+    v.remove_prefix(1);
+  return v;
 }
 
 std::string sign_hs256(const std::string& secret, const std::string& sub,

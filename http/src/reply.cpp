@@ -3,7 +3,10 @@
 
 #include <atomic>
 
+#include <sys/socket.h>
+
 #include <nlohmann/json.hpp>
+#include <pistache/peer.h>
 
 #include "bellhop/telemetry/log.hpp"
 
@@ -107,14 +110,29 @@ struct unwritten_answer {
 /// changed the store) are not counted, which keeps their path free of the
 /// continuation's cost; at the very end of a stop one of those may still be
 /// dropped with its connection, and the client asks again.
+///
+/// An answer that says `Connection: close` closes the connection once it is
+/// written: Pistache 0.0.5 writes the header but keeps the connection open.
+/// The continuation runs on the connection's reactor thread right after the
+/// write, where the peer cannot have gone yet, so its socket is still its
+/// own; shutting it down makes the reactor see the end and close it.
 template <class Send>
-void send_counted(Send send) {
-  if (current == nullptr || !current->queued) {
+void send_counted(ResponseWriter& w, Send send) {
+  auto conn = w.headers().tryGet<H::Connection>();
+  auto closing = conn && conn->control() == Pistache::Http::ConnectionControl::Close
+                   ? w.getPeer() : nullptr;
+  bool queued = current != nullptr && current->queued;
+  if (!queued && !closing) {
     send();
     return;
   }
-  auto pending = std::make_shared<unwritten_answer>();
-  send().then([pending](ssize_t) {}, [pending](std::exception_ptr&) {});
+  auto pending = queued ? std::make_shared<unwritten_answer>() : nullptr;
+  send().then(
+    [pending, closing](ssize_t) {
+      if (closing)
+        ::shutdown(closing->fd(), SHUT_RDWR);
+    },
+    [pending](std::exception_ptr&) {});
 }
 
 } // namespace
@@ -129,7 +147,7 @@ void send_body(ResponseWriter& w, int status, std::string_view body,
   // writes the Content-Length of what it sends, so it reads 0.
   if (current != nullptr && current->head)
     body = {};
-  send_counted([&] {
+  send_counted(w, [&] {
     return w.send(static_cast<Pistache::Http::Code>(status), body.data(),
                   body.size(), type);
   });
@@ -142,7 +160,7 @@ void send_json(ResponseWriter& w, int status, std::string_view body) {
 
 void send_status(ResponseWriter& w, int status) {
   send_counted(
-    [&] { return w.send(static_cast<Pistache::Http::Code>(status)); });
+    w, [&] { return w.send(static_cast<Pistache::Http::Code>(status)); });
   finish_exchange(status);
 }
 

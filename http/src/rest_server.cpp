@@ -28,6 +28,29 @@ struct in_flight_guard {
   std::atomic<int64_t>& n;
 };
 
+/// The API's routes of one path and method (GET /bookings/{id} aside).
+struct api_route {
+  const char* path;
+  Method method;
+  telemetry::route name;
+  void (*handle)(context&, const Request&, ResponseWriter);
+};
+
+const api_route api_routes[] = {
+  {"/bookings", Method::Post, telemetry::route::post_bookings, post_booking},
+  {"/notifications", Method::Post, telemetry::route::post_notifications,
+   post_notification},
+  {"/notifications/count", Method::Get, telemetry::route::count, get_count},
+  {"/notifications/list", Method::Get, telemetry::route::list, get_list},
+  {"/notifications/mark-read", Method::Post, telemetry::route::mark_read,
+   post_mark_read},
+  {"/preferences", Method::Get, telemetry::route::get_preferences,
+   get_preferences},
+  {"/preferences", Method::Put, telemetry::route::put_preferences,
+   put_preferences},
+  {"/admin/audit", Method::Get, telemetry::route::audit, get_audit},
+};
+
 /// Dispatches on method and path; one instance per reactor thread (Pistache
 /// clones it), all sharing one context.
 class rest_handler : public Pistache::Http::Handler {
@@ -86,6 +109,21 @@ private:
         send_metrics(w);
       return;
     }
+    // The API: its route is named (for the metrics) before a stop refuses it.
+    using handler = void (*)(context&, const Request&, ResponseWriter);
+    handler api = nullptr;
+    std::string_view booking_id;
+    for (auto& r : api_routes)
+      if (is(r.path, r.method, r.name))
+        api = r.handle;
+    constexpr std::string_view booking_prefix = "/bookings/";
+    if (api == nullptr && m == Method::Get
+        && path.size() > booking_prefix.size()
+        && path.compare(0, booking_prefix.size(), booking_prefix) == 0
+        && path.find('/', booking_prefix.size()) == std::string::npos) {
+      ex.route = route::get_booking;
+      booking_id = std::string_view{path}.substr(booking_prefix.size());
+    }
     if (!ctx.ready) {
       // Stopping: no new work, so that the asks in flight can finish
       // (drain); the client retries, on this server's successor or another.
@@ -93,31 +131,10 @@ private:
       return send_retry_later(w, 503, "unavailable", "the server is stopping",
                               1);
     }
-    if (is("/bookings", Method::Post, route::post_bookings))
-      return post_booking(ctx, req, std::move(w));
-    constexpr std::string_view booking_prefix = "/bookings/";
-    if (m == Method::Get && path.size() > booking_prefix.size()
-        && path.compare(0, booking_prefix.size(), booking_prefix) == 0) {
-      auto id = path.substr(booking_prefix.size());
-      if (id.find('/') == std::string::npos) {
-        ex.route = route::get_booking;
-        return get_booking(ctx, req, std::move(w), id);
-      }
-    }
-    if (is("/notifications", Method::Post, route::post_notifications))
-      return post_notification(ctx, req, std::move(w));
-    if (is("/notifications/count", Method::Get, route::count))
-      return get_count(ctx, req, std::move(w));
-    if (is("/notifications/list", Method::Get, route::list))
-      return get_list(ctx, req, std::move(w));
-    if (is("/notifications/mark-read", Method::Post, route::mark_read))
-      return post_mark_read(ctx, req, std::move(w));
-    if (is("/preferences", Method::Get, route::get_preferences))
-      return get_preferences(ctx, req, std::move(w));
-    if (is("/preferences", Method::Put, route::put_preferences))
-      return put_preferences(ctx, req, std::move(w));
-    if (is("/admin/audit", Method::Get, route::audit))
-      return get_audit(ctx, req, std::move(w));
+    if (api != nullptr)
+      return api(ctx, req, std::move(w));
+    if (!booking_id.empty())
+      return get_booking(ctx, req, std::move(w), std::string{booking_id});
     // The web page and its files come after the API: no file can shadow a
     // route.
     ex.route = path == "/openapi.json" ? route::openapi

@@ -16,12 +16,7 @@ std::string bearer_token(const Request& req) {
   auto auth = req.headers().tryGet<H::Authorization>();
   if (!auth)
     return {};
-  auto v = auth->value();
-  constexpr std::string_view scheme = "Bearer ";
-  if (v.size() <= scheme.size()
-      || strncasecmp(v.data(), scheme.data(), scheme.size()) != 0)
-    return {};
-  return v.substr(scheme.size());
+  return std::string{auth::bearer_token(auth->value())};
 }
 
 } // namespace
@@ -126,8 +121,10 @@ bool too_large(context& ctx, const Request& req, ResponseWriter& w) {
 
 bool not_json(const Request& req, ResponseWriter& w) {
   auto ct = req.headers().tryGet<H::ContentType>();
+  // Exactly application/json: "application/json+x" has a suffix.
   if (ct && ct->mime().top() == Pistache::Http::Mime::Type::Application
-      && ct->mime().sub() == Pistache::Http::Mime::Subtype::Json)
+      && ct->mime().sub() == Pistache::Http::Mime::Subtype::Json
+      && ct->mime().suffix() == Pistache::Http::Mime::Suffix::None)
     return false;
   send_error(w, 415, "unsupported_media_type",
              "the body must be application/json");

@@ -239,6 +239,15 @@ class AuthTest(ServerTestCase):
         self.assert_count_401(headers={"Authorization": "Basic " + good})
         self.assert_count_401(headers={"Authorization": good})
 
+    def test_blanks_around_the_bearer_token_are_not_part_of_it(self):
+        good = host_token(uid("h"))
+        for value in ("Bearer %s " % good, "Bearer  %s" % good,
+                      "bearer %s\t" % good):
+            with self.subTest(value=value):
+                resp = self.req("GET", "/notifications/count",
+                                headers={"Authorization": value})
+                self.assert_status(resp, 200)
+
     def test_wrong_signature_is_401(self):
         self.assert_count_401(token(uid("h"), "host", secret="not-the-secret"))
 
@@ -592,7 +601,8 @@ class CreateBookingTest(ServerTestCase):
         # Media types that Pistache 0.0.5's own header parser rejects (such
         # as "application/jsonx") never reach bellhop: see docs/decisions.md.
         for ctype in ("text/plain", None, "application/x-www-form-urlencoded",
-                      "application/xml", "text/html; charset=utf-8"):
+                      "application/xml", "text/html; charset=utf-8",
+                      "application/json+x"):
             with self.subTest(content_type=ctype):
                 # A connection of its own, so that a server that mis-frames
                 # this request cannot spoil the answers of later tests.
@@ -1351,6 +1361,39 @@ class OperationsTest(ServerTestCase):
                 if "etag" in headers2:
                     self.assertEqual(headers.get("etag"), headers2["etag"])
 
+    def test_connection_close_and_http_1_0_end_the_connection(self):
+        note = json.dumps({"hostId": uid("h"), "type": "system",
+                           "title": "t", "body": "b"})
+        post = ("POST /notifications HTTP/1.1\r\nHost: t\r\n"
+                "Authorization: Bearer %s\r\n"
+                "Content-Type: application/json\r\nContent-Length: %d\r\n"
+                "Connection: close\r\n\r\n%s"
+                % (self.service, len(note), note))
+        for name, request, status in (
+                ("close", "GET /healthz HTTP/1.1\r\nHost: t\r\n"
+                          "Connection: close\r\n\r\n", "200"),
+                ("HTTP/1.0", "GET /healthz HTTP/1.0\r\n\r\n", "200"),
+                ("404", "GET /nothing HTTP/1.1\r\nHost: t\r\n"
+                        "Connection: close\r\n\r\n", "404"),
+                ("actor's answer", post, "201")):
+            with self.subTest(name):
+                sock = socket.create_connection(
+                    ("127.0.0.1", self.server.http_port), timeout=10)
+                self.addCleanup(sock.close)
+                line, headers, rest = self.raw_exchange(sock, request)
+                self.assertEqual(line.split(" ")[1], status, line)
+                self.assertEqual(headers.get("connection", "").lower(),
+                                 "close")
+                # The answer says close, and the server does close: a
+                # client reading to the end is not left waiting.
+                length = int(headers["content-length"])
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    rest += chunk
+                self.assertEqual(len(rest), length)
+
     def test_listening_line_names_both_ports_and_no_cluster(self):
         line = self.server.listening
         self.assertIsInstance(line["http"], int)
@@ -1498,6 +1541,19 @@ class StorageFullTest(ServerTestCase):
         for percent in (80, 90, 95):
             self.assertEqual(log.count("the store is filling up percent=%d "
                                        % percent), 1, log[-2000:])
+        # A socket's mark-read fails as the REST call does (§5: "same
+        # effect"): unavailable, not a malformed request.
+        import websocket  # python3-websocket, as in test_email.py
+        conn = websocket.create_connection(
+            "ws://127.0.0.1:%d/ws?access_token=%s"
+            % (self.server.ws_port, host_token(host)), timeout=10)
+        self.addCleanup(conn.close)
+        self.assertEqual(json.loads(conn.recv())["event"], "hello")
+        conn.send(json.dumps({"op": "mark-read", "all": True}))
+        frame = json.loads(conn.recv())
+        self.assertEqual(frame["event"], "error", frame)
+        self.assertEqual(frame["data"]["code"], "unavailable", frame)
+        self.assert_error(self.mark(host, {"all": True}), 503, "unavailable")
 
 
 # ================================================================== CLI
@@ -1705,6 +1761,30 @@ class CliTest(ContractAssertions, unittest.TestCase):
                 code, err = self.serve_exit_code(*args)
                 self.assertEqual(code, 2, err)
                 self.assertIn("--jwt-", err)
+
+    def test_values_of_the_wrong_form_exit_2(self):
+        # A bad flag will not fix itself: 2, so that a service manager does
+        # not restart the server over and over (docs/operations.md).
+        for args, named in (
+                (["--bind", "localhost"], "--bind"),
+                (["--bind", "999.1.1.1"], "--bind"),
+                (["--bind", "[::1]"], "--bind"),
+                (["--bind", ""], "--bind"),
+                (["--rate-limit", "inf"], "--rate-limit"),
+                (["--rate-limit", "0x10"], "--rate-limit"),
+                (["--booking-rate-limit", "nan"], "--booking-rate-limit")):
+            with self.subTest(args=args):
+                code, err = self.serve_exit_code("--jwt-secret", "s", *args)
+                self.assertEqual(code, 2, err)
+                self.assertIn(named, err)
+        conf_dir = tempfile.mkdtemp(prefix="bellhop-conf-")
+        self.addCleanup(shutil.rmtree, conf_dir, True)
+        path = os.path.join(conf_dir, "bellhop.toml")
+        with open(path, "w") as f:
+            f.write('jwt-secret = "s"\nws-ttl-ms = [99999999, 3000]\n')
+        code, err = self.serve_exit_code("--config", path)
+        self.assertEqual(code, 2, err)
+        self.assertIn("ws-ttl-ms", err)
 
 
 # ========================================================= process life

@@ -254,6 +254,10 @@ TEST_CASE_METHOD(small_map_fixture,
   // q reuses p's key with another request: a conflict, although p is not
   // written yet.
   auto q = request("2026-12-01", "2026-12-02", "r4", "k", "fq");
+  // So does a notification with p's key.
+  auto n = self->request(router, caf::infinite,
+                         notification_request{"guest:g1", "k", "fn", "h1",
+                                              "message", "t", "b", "{}"});
   sched.run();
   st.drain();  // s: storage full
   unfill(filled);
@@ -265,6 +269,8 @@ TEST_CASE_METHOD(small_map_fixture,
   b.receive([](created_reply&) { FAIL("b overtook p"); },
             [](caf::error& e) { CHECK(code_of(e) == ec::conflict); });
   q.receive([](created_reply&) { FAIL("q took p's key"); },
+            [](caf::error& e) { CHECK(code_of(e) == ec::conflict); });
+  n.receive([](created_reply&) { FAIL("n took p's key"); },
             [](caf::error& e) { CHECK(code_of(e) == ec::conflict); });
 }
 

@@ -259,3 +259,18 @@ TEST_CASE("sign_hs256 makes tokens the verifier accepts") {
   CHECK(p->role == role::service);
   CHECK(p->sub == "svc");
 }
+
+TEST_CASE("the bearer token is taken from an Authorization value as RFC 6750 "
+          "and RFC 9110 write it") {
+
+  CHECK(bearer_token("Bearer abc.def.ghi") == "abc.def.ghi");
+  CHECK(bearer_token("bearer abc") == "abc");
+  CHECK(bearer_token("BEARER   abc") == "abc");
+  CHECK(bearer_token("Bearer abc ") == "abc");   // trailing blanks are not
+  CHECK(bearer_token(" Bearer abc\t") == "abc");  // part of a field value
+  CHECK(bearer_token("Bearer") == "");
+  CHECK(bearer_token("Bearer   ") == "");
+  CHECK(bearer_token("Bearerabc") == "");
+  CHECK(bearer_token("Basic YWxhZGRpbjpvcGVuc2VzYW1l") == "");
+  CHECK(bearer_token("") == "");
+}

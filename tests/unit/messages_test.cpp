@@ -86,7 +86,7 @@ auto fields(const mailer_page_url& x) {
   return std::tie(x.url);
 }
 auto fields(const client_text& x) {
-  return std::tie(x.text);
+  return std::tie(x.text, x.arrived);
 }
 auto fields(const writes_settled& x) {
   return std::tie(x.host_id);
@@ -166,7 +166,7 @@ TEST_CASE("messages: mail and sweeper messages cross nodes unchanged",
   check_round_trip(n.sys, email_job{"h8", 21, 4});
   check_round_trip(n.sys, mailer_page_url{"http://127.0.0.1:8080/"});
   check_round_trip(n.sys, sweep_progress{"next-key", 64, true});
-  check_round_trip(n.sys, client_text{R"({"op":"ack","id":3})"});
+  check_round_trip(n.sys, client_text{R"({"op":"ack","id":3})", 123456789});
   check_round_trip(n.sys, writes_settled{"h10"});
 }
 

@@ -292,12 +292,44 @@ TEST_CASE_METHOD(fixture, "more than 20 messages in a second close with 1008") {
   CHECK(sink->closes[0].first == 1008);
 }
 
+TEST_CASE_METHOD(fixture, "the message limit counts arrivals, not when a "
+                          "busy session handles them") {
+  open({});
+  // 25 pings that arrived 60 ms apart (1.44 s in all), handled at once, as
+  // after a stall of the session's thread: never more than 20 in a second.
+  auto t0 = std::chrono::steady_clock::now().time_since_epoch();
+  auto at = [&](int i) {
+    return (t0 + std::chrono::milliseconds(60 * i)).count();
+  };
+  for (int i = 0; i < 25; ++i)
+    caf::anon_send(sess, client_text{R"({"op":"ping"})", at(i)});
+  settle();
+  CHECK(sink->count("pong") == 25);
+  CHECK(sink->closes.empty());
+  // 21 that arrived within one second are too many, however late handled.
+  auto later = t0 + std::chrono::seconds(10);
+  for (int i = 0; i < 21; ++i)
+    caf::anon_send(sess, client_text{R"({"op":"ping"})",
+                                     (later + std::chrono::milliseconds(40 * i))
+                                       .count()});
+  settle();
+  REQUIRE(sink->closes.size() == 1);
+  CHECK(sink->closes[0].first == 1008);
+}
+
 TEST_CASE_METHOD(fixture, "bad messages get an error frame") {
   open({});
   client("not json");
   client(R"({"op":"dance"})");
   client(R"({"op":"ack","id":-1})");
-  CHECK(sink->count(R"({"event":"error","data":{"code":"invalid_request")") == 3);
+  client(R"({"op":"ack","id":0})");
+  client(R"({"op":"ack","id":1.5})");
+  CHECK(sink->count(R"({"event":"error","data":{"code":"invalid_request")") == 5);
+  // Ids use all 64 bits, as in mark-read: an ack of one above 2^63 is no
+  // error (it names no notification, so nothing happens).
+  client(R"({"op":"ack","id":18446744073709551615})");
+  client(R"({"op":"mark-read","ids":[18446744073709551615]})");
+  CHECK(sink->count(R"({"event":"error")") == 5);
   CHECK(sink->closes.empty());
 }
 

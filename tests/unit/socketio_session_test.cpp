@@ -262,6 +262,9 @@ TEST_CASE_METHOD(fixture, "events of another shape get the error event") {
         })
         == 3);
   CHECK_FALSE(sio.closed());
+  // One that asked for an ack gets it all the same: it was received.
+  text(R"(429[7])");
+  CHECK(std::count(port.frames.begin(), port.frames.end(), "439[]") == 1);
 }
 
 TEST_CASE_METHOD(fixture, "a payload that is not a non-empty array closes") {
@@ -366,6 +369,11 @@ TEST_CASE_METHOD(fixture, "a binary event is read, then refused by an event") {
   CHECK(last().rfind(R"(42["error",)", 0) == 0);
   CHECK(port.ops.empty());
   CHECK_FALSE(sio.closed());
+  // With an ack id, its receipt is acknowledged too.
+  text(R"(451-3["x",{"_placeholder":true,"num":0}])");
+  sio.on_binary(now);
+  CHECK(std::count(port.frames.begin(), port.frames.end(), "433[]") == 1);
+  CHECK(last().rfind(R"(42["error",)", 0) == 0);
 }
 
 TEST_CASE_METHOD(fixture, "Engine.IO close and noop") {

@@ -26,7 +26,8 @@ decoded_op decode_client_op(std::string_view text) {
     d.kind = client_op::ping;
   } else if (op == "ack") {
     auto id = msg.find("id");
-    if (id == msg.end() || !id->is_number_integer() || id->get<int64_t>() < 1) {
+    // Ids are positive and may use all 64 bits (as in mark-read).
+    if (id == msg.end() || !id->is_number_unsigned() || id->get<uint64_t>() < 1) {
       d.error = "ack needs a notification id";
       return d;
     }

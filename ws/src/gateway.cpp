@@ -236,7 +236,10 @@ void gateway::impl::on_message(conn& c, server::message_ptr msg) {
     return;
   }
   if (c.session)
-    caf::anon_send(c.session, client_text{msg->get_payload()});
+    caf::anon_send(c.session,
+                   client_text{msg->get_payload(),
+                               std::chrono::steady_clock::now()
+                                 .time_since_epoch().count()});
 }
 
 void gateway::impl::on_http(conn& c) {

@@ -5,7 +5,6 @@
 
 #include <cctype>
 #include <charconv>
-#include <strings.h>
 
 namespace bellhop::ws {
 
@@ -73,13 +72,11 @@ handshake_result check_handshake(const auth::jwt_verifier& jwt,
                                  std::string_view resource,
                                  std::string_view authorization) {
   auto query = query_of(resource);
-  std::string token;
-  constexpr std::string_view scheme = "Bearer ";
-  if (authorization.size() > scheme.size()
-      && strncasecmp(authorization.data(), scheme.data(), scheme.size()) == 0)
-    token = std::string{authorization.substr(scheme.size())};
-  else if (auto i = query.find("access_token"); i != query.end())
-    token = i->second;
+  std::string token{auth::bearer_token(authorization)};
+  if (token.empty()) {
+    if (auto i = query.find("access_token"); i != query.end())
+      token = i->second;
+  }
   auto named = query.find("hostId");
   auto r = check_token(jwt, token,
                        named == query.end() ? nullptr : &named->second);

@@ -270,9 +270,18 @@ void socketio_session::on_disconnect(clock::time_point now) {
   rearm();
 }
 
+void socketio_session::confirm_receipt(const sio::packet& p) {
+  // An ack asked for confirms receipt, whatever the event; the outcome
+  // comes as events.
+  if (p.has_id)
+    port_.write(sio::message_frame(
+      sio::encode_packet(packet_type::ack, "/", p.id, "[]")));
+}
+
 void socketio_session::on_event(const sio::packet& p) {
   // [name] or [name, {fields}] becomes the native op {"op":name, fields}:
   // mark-read as in §5, and an unknown name gets §5's error event.
+  confirm_receipt(p);
   const auto& args = p.data;
   if (!args[0].is_string() || args.size() > 2
       || (args.size() == 2 && !args[1].is_object()))
@@ -280,10 +289,6 @@ void socketio_session::on_event(const sio::packet& p) {
   auto op = args.size() == 2 ? args[1] : json::object();
   op["op"] = args[0];
   port_.to_session(op.dump());
-  // An ack asked for confirms receipt; the outcome comes as events.
-  if (p.has_id)
-    port_.write(sio::message_frame(
-      sio::encode_packet(packet_type::ack, "/", p.id, "[]")));
 }
 
 void socketio_session::on_ack(uint64_t ack_id) {
@@ -295,10 +300,12 @@ void socketio_session::on_ack(uint64_t ack_id) {
 }
 
 void socketio_session::finish_binary() {
-  if (binary_.type == packet_type::binary_ack)
+  if (binary_.type == packet_type::binary_ack) {
     on_ack(binary_.id);
-  else
+  } else {
+    confirm_receipt(binary_);
     send_error_event("binary data is not supported");
+  }
   binary_ = sio::packet{};
 }
 

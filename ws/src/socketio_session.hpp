@@ -109,6 +109,8 @@ private:
   void on_packet(std::string_view data, clock::time_point now);
   void on_connect(const sio::packet& p);
   void on_disconnect(clock::time_point now);
+  /// Acknowledges an event that asked for an ack, on receipt.
+  void confirm_receipt(const sio::packet& p);
   void on_event(const sio::packet& p);
   void on_ack(uint64_t ack_id);
   void finish_binary();

@@ -287,11 +287,15 @@ typename Inspector::result_type inspect(Inspector& f, writes_settled& x) {
 /// Gateway -> session (same node): a text frame from the client.
 struct client_text {
   std::string text;
+  /// When it arrived: the steady clock's count since its epoch, taken on
+  /// the gateway's thread, so that the per-second limit counts arrivals,
+  /// not the moments a busy session handles them. 0: when handled.
+  int64_t arrived = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, client_text& x) {
-  return f(caf::meta::type_name("client_text"), x.text);
+  return f(caf::meta::type_name("client_text"), x.text, x.arrived);
 }
 
 } // namespace bellhop

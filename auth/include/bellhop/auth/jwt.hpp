@@ -63,6 +63,11 @@ private:
 /// RS256 tokens", say, otherwise.
 std::string public_key_problem(const std::string& pem, const std::string& alg);
 
+/// The token of an `Authorization: Bearer <token>` header value (RFC 6750:
+/// the scheme in any case, one or more spaces, surrounding blanks
+/// ignored); empty when it names another scheme or no token.
+std::string_view bearer_token(std::string_view authorization);
+
 /// Signs an HS256 token with `sub`, `role`, `iat` and `exp` = now + ttl.
 /// Empty on failure.
 std::string sign_hs256(const std::string& secret, const std::string& sub,
