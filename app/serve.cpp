@@ -339,8 +339,10 @@ int serve_command(int argc, char** argv) {
     // Emails not sent yet stay in the outbox; the next start resumes them.
     // The handle is dropped too: a detached actor's thread ends only when
     // the last reference to the actor is gone.
-    if (core.mailer)
+    if (core.mailer) {
+      abort_email_sends();
       caf::anon_send_exit(core.mailer, caf::exit_reason::user_shutdown);
+    }
     core.mailer = mailer_actor{};
     sys.await_all_actors_done();
     st->stop_writer();

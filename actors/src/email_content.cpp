@@ -40,7 +40,8 @@ std::vector<email_item> unread_items(storage::txn_ref t,
     auto n = nlohmann::json::parse(*doc, nullptr, false);
     if (!n.is_object())
       continue;
-    items.push_back(email_item{id, n.value("title", ""), n.value("body", "")});
+    items.push_back(email_item{id, n.value("title", ""), n.value("body", ""),
+                               parse_category(n.value("category", ""))});
   }
   return items;
 }

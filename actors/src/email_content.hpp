@@ -4,21 +4,25 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "bellhop/actors/domain.hpp"
 #include "bellhop/storage/store.hpp"
 #include "smtp_client.hpp"
 
 namespace bellhop {
 
-/// One notification in an email: id, title, body.
+/// One notification in an email: id, title, body, and its category (none
+/// for a record that names none).
 struct email_item {
   uint64_t id = 0;
   std::string title;
   std::string body;
+  std::optional<category> cat;
 };
 
 /// The email of `items` (in id order, at least one) to `to`: a single

@@ -231,7 +231,17 @@ void on_preferences_committed(host_self self, commit_done& msg) {
     rp.deliver(make_error(ec::unavailable, "storage failed"));
     return;
   }
+  auto before = st.prefs.email_delay_seconds;
   st.prefs = preferences::from_json(doc);
+  if (st.prefs.email_delay_seconds != before && !st.waits.empty()) {
+    // The emails still waiting follow the new delay. Their durable due
+    // times keep the old one, which a restart goes back to.
+    auto shift = (int64_t{st.prefs.email_delay_seconds} - int64_t{before}) * 1000;
+    for (auto& w : st.waits)
+      w.second += shift;
+    st.tick_at = 0;  // re-armed for the new earliest time
+    schedule(self);
+  }
   rp.deliver(std::move(doc));
 }
 

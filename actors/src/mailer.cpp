@@ -23,6 +23,7 @@
 
 #include "audit.hpp"
 #include "bellhop/actors/core.hpp"
+#include "bellhop/actors/preferences.hpp"
 #include "bellhop/storage/tables.hpp"
 #include "bellhop/telemetry/log.hpp"
 #include "bellhop/telemetry/metrics.hpp"
@@ -88,12 +89,23 @@ void on_job(mailer_self self, email_job& job) {
       st.active.erase(key);
       return;
     }
-    to = doc.value("to", "");
     std::vector<uint64_t> ids;
     for (auto& id : doc.value("ids", nlohmann::json::array()))
       if (id.is_number_unsigned())
         ids.push_back(id.get<uint64_t>());
     items = unread_items(t, job.host_id, ids);
+    // The host's preferences now, not when the email fell due: a changed
+    // address gets it, and a category whose email was turned off, or a
+    // host with no address any more, gets none.
+    auto prefs_doc = storage::get(t, t.db->prefs, job.host_id);
+    auto prefs = prefs_doc ? preferences::from_json(*prefs_doc) : preferences{};
+    to = prefs.email.value_or("");
+    items.erase(std::remove_if(items.begin(), items.end(),
+                               [&](const email_item& i) {
+                                 return to.empty()
+                                        || (i.cat && !prefs.of(*i.cat).email);
+                               }),
+                items.end());
   } catch (const std::exception& e) {
     // A failed read must not end the mailer (and every email with it):
     // this entry is tried again like a failed send.
@@ -104,7 +116,7 @@ void on_job(mailer_self self, email_job& job) {
     self->delayed_send(self, mail_backoff(job.attempt), std::move(retry));
     return;
   }
-  if (items.empty()) {  // read before the email went out: not needed
+  if (items.empty()) {  // read (or no longer wanted) before it went out
     finish(self, key, {});
     return;
   }
@@ -203,6 +215,10 @@ mailer_actor::behavior_type mailer_front(mailer_actor::pointer self,
 mailer_actor spawn_mailer(caf::actor_system& sys, storage::store& st,
                           smtp_config cfg) {
   return sys.spawn(mailer_front, &st, std::move(cfg));
+}
+
+void abort_email_sends() {
+  stop_smtp_sends();
 }
 
 void resume_email(storage::store& st, router_actor router,

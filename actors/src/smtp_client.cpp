@@ -1,10 +1,20 @@
 // SMTP with libcurl.
 #include "smtp_client.hpp"
 
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <mutex>
+#include <string_view>
+#include <unordered_set>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 namespace bellhop {
 
@@ -19,45 +29,119 @@ std::string rfc5322_date() {
   return buf;
 }
 
-/// RFC 2047 encoding for a header value that is not plain ASCII.
+/// Base64 of `s` (OpenSSL), without line breaks.
+std::string base64(std::string_view s) {
+  std::string out(4 * ((s.size() + 2) / 3), '\0');
+  auto n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                           reinterpret_cast<const unsigned char*>(s.data()),
+                           static_cast<int>(s.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+/// A header value that is not plain printable ASCII as RFC 2047 encoded
+/// words of at most 75 characters (45 bytes of UTF-8 each, never cutting a
+/// character), folded onto continuation lines.
 std::string header_text(const std::string& s) {
   bool ascii = true;
   for (unsigned char c : s)
     ascii = ascii && c >= 0x20 && c < 0x7f;
   if (ascii)
     return s;
-  static constexpr char b64[]
-    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out = "=?UTF-8?B?";
-  std::size_t i = 0;
-  for (; i + 2 < s.size(); i += 3) {
-    uint32_t v = (uint8_t(s[i]) << 16) | (uint8_t(s[i + 1]) << 8) | uint8_t(s[i + 2]);
-    for (int k = 18; k >= 0; k -= 6)
-      out.push_back(b64[(v >> k) & 63]);
-  }
-  if (i < s.size()) {
-    uint32_t v = uint8_t(s[i]) << 16;
-    if (i + 1 < s.size())
-      v |= uint8_t(s[i + 1]) << 8;
-    out.push_back(b64[(v >> 18) & 63]);
-    out.push_back(b64[(v >> 12) & 63]);
-    out.push_back(i + 1 < s.size() ? b64[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out + "?=";
-}
-
-/// Normalises line ends to CRLF.
-std::string crlf(const std::string& s) {
   std::string out;
-  for (char c : s) {
-    if (c == '\r')
-      continue;
-    if (c == '\n')
-      out.push_back('\r');
-    out.push_back(c);
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto end = std::min(s.size(), i + 45);
+    // Back off to a character's first byte (not 10xxxxxx), unless the
+    // character is longer than a word (invalid UTF-8: cut it anyway).
+    auto cut = end;
+    while (cut < s.size() && cut > i && (uint8_t(s[cut]) & 0xC0) == 0x80)
+      --cut;
+    if (cut == i)
+      cut = end;
+    if (!out.empty())
+      out += "\r\n ";
+    out += "=?UTF-8?B?" + base64(std::string_view{s}.substr(i, cut - i)) + "?=";
+    i = cut;
   }
   return out;
+}
+
+/// Line ends as CRLF: CRLF, a lone LF and a lone CR each end one line.
+std::string crlf(const std::string& s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 16);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\r') {
+      out += "\r\n";
+      if (i + 1 < s.size() && s[i + 1] == '\n')
+        ++i;
+    } else if (s[i] == '\n') {
+      out += "\r\n";
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+/// True when `text` (CRLF lines) can go as 7bit: ASCII without controls
+/// other than tab, and no line over RFC 5322's 998 octets.
+bool seven_bit(const std::string& text) {
+  std::size_t line = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+      line = 0;
+      ++i;
+      continue;
+    }
+    if (c >= 0x80 || (c < 0x20 && c != '\t') || c == 0x7f || ++line > 998)
+      return false;
+  }
+  return true;
+}
+
+/// Base64 in lines of 76 characters (RFC 2045), each ending in CRLF.
+std::string base64_lines(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); i += 57)
+    out += base64(std::string_view{s}.substr(i, 57)) + "\r\n";
+  return out;
+}
+
+/// Set when the server stops: attempts under way end at once.
+std::atomic<bool> stopping{false};
+
+int abort_when_stopping(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return stopping.load() ? 1 : 0;
+}
+
+/// The sockets of the exchanges under way (the mailer's threads open and
+/// close them), so that a stop can shut them down: curl then ends its
+/// exchange at once instead of waiting for an answer to QUIT. A socket
+/// leaves the set, under the lock, before it is closed, so a stop never
+/// touches a descriptor that was closed and given to another file.
+std::mutex sockets_lock;
+std::unordered_set<curl_socket_t> sockets;
+
+curl_socket_t open_socket(void*, curlsocktype, curl_sockaddr* a) {
+  auto fd = ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  if (fd < 0)
+    return CURL_SOCKET_BAD;
+  std::lock_guard<std::mutex> guard{sockets_lock};
+  if (stopping.load()) {
+    ::close(fd);
+    return CURL_SOCKET_BAD;
+  }
+  sockets.insert(fd);
+  return fd;
+}
+
+int close_socket(void*, curl_socket_t fd) {
+  std::lock_guard<std::mutex> guard{sockets_lock};
+  sockets.erase(fd);
+  return ::close(fd);
 }
 
 struct upload {
@@ -85,12 +169,15 @@ std::string compose_email(const smtp_config& cfg, const email_message& m) {
   msg += "Message-ID: " + m.message_id + "\r\n";
   msg += "MIME-Version: 1.0\r\n";
   msg += "Content-Type: text/plain; charset=utf-8\r\n";
-  msg += "Content-Transfer-Encoding: 8bit\r\n\r\n";
-  msg += crlf(m.text);
-  if (!m.text.empty() && m.text.back() != '\n')
-    msg += "\r\n";
-  msg += "\r\nOpen your notifications: " + cfg.page_url + "\r\n";
-  return msg;
+  auto text = crlf(m.text);
+  if (!text.empty() && text.back() != '\n')
+    text += "\r\n";
+  text += "\r\nOpen your notifications: " + cfg.page_url + "\r\n";
+  // Plain text as it is when every line fits; otherwise (UTF-8, long
+  // lines) base64, so that no server refuses a line or an 8-bit byte.
+  if (seven_bit(text))
+    return msg + "Content-Transfer-Encoding: 7bit\r\n\r\n" + text;
+  return msg + "Content-Transfer-Encoding: base64\r\n\r\n" + base64_lines(text);
 }
 
 bool smtp_send(const smtp_config& cfg, const email_message& m,
@@ -115,6 +202,13 @@ bool smtp_send(const smtp_config& cfg, const email_message& m,
   // An attempt ends within 20 s, so that attempts can start at most 30 s
   // apart (§7) even against a server that hangs.
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 20000L);
+  // After a failure curl still says QUIT and waits for the answer, bound
+  // only by this (120 s by default): so an attempt ends within 29 s.
+  curl_easy_setopt(curl, CURLOPT_SERVER_RESPONSE_TIMEOUT, 9L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abort_when_stopping);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(curl, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
   if (cfg.starttls)
@@ -129,6 +223,13 @@ bool smtp_send(const smtp_config& cfg, const email_message& m,
   curl_slist_free_all(rcpt);
   curl_easy_cleanup(curl);
   return rc == CURLE_OK;
+}
+
+void stop_smtp_sends() {
+  std::lock_guard<std::mutex> guard{sockets_lock};
+  stopping.store(true);
+  for (auto fd : sockets)
+    ::shutdown(fd, SHUT_RDWR);
 }
 
 } // namespace bellhop

@@ -180,9 +180,52 @@ void mark_read_op::done(storage::status result) {
 
 namespace bellhop {
 
+namespace {
+
+/// Takes `ids` out of the host's outbox entries (emails not sent yet): an
+/// entry left with none is deleted, and the mailer, which reads its entry
+/// at each attempt, sends none of them. A host has few entries (usually
+/// none), so this is a short range of the table.
+void unlist_from_outbox(storage::txn_ref t, const std::string& host_id,
+                        const std::vector<uint64_t>& ids) {
+  using namespace storage;
+  auto prefix = host_prefix(host_id);
+  std::vector<std::pair<std::string, std::string>> changed;
+  cursor cur{t, t.db->outbox};
+  for (bool ok = cur.seek(prefix); ok && has_prefix(cur.key(), prefix, 8);
+       ok = cur.next()) {
+    auto rec = nlohmann::ordered_json::parse(cur.value(), nullptr, false);
+    if (!rec.is_object() || !rec.contains("ids") || !rec["ids"].is_array())
+      continue;
+    auto& listed = rec["ids"];
+    auto before = listed.size();
+    for (auto i = listed.begin(); i != listed.end();) {
+      bool gone = i->is_number_unsigned()
+                  && std::find(ids.begin(), ids.end(), i->get<uint64_t>())
+                       != ids.end();
+      i = gone ? listed.erase(i) : i + 1;
+    }
+    if (listed.size() != before)
+      changed.emplace_back(std::string{cur.key()},
+                           listed.empty() ? std::string{} : rec.dump());
+  }
+  for (auto& [key, value] : changed) {
+    if (value.empty())
+      del(t, t.db->outbox, key);
+    else
+      put(t, t.db->outbox, key, value);
+  }
+}
+
+} // namespace
+
 storage::status audit_op::apply(storage::txn_ref t) {
   for (auto id : drop_waits)
     storage::del(t, t.db->waits, storage::note_key(host_id, id));
+  // An ack that comes after its email was handed to the outbox, but before
+  // it was sent, still stops it (§7: never for one acked first).
+  if (!drop_waits.empty())
+    unlist_from_outbox(t, host_id, drop_waits);
   for (auto& e : entries)
     put_audit(t, e);
   return storage::status::ok;

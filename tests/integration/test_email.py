@@ -19,6 +19,7 @@ import re
 import socket
 import struct
 import sys
+import threading
 import time
 import unittest
 import urllib.parse
@@ -458,6 +459,28 @@ class FallbackTest(SharedServerCase):
         self.assert_mail_headers(mail, host, "Café réservé ☕ 7",
                                  mid(host, note["id"]))
         self.assertIn("Ünïcödé body ✓ — line", mail.text())
+
+    def test_long_lines_and_utf8_reach_a_strict_server_whole(self):
+        # The sink, like most servers, refuses lines over 1000 octets
+        # (RFC 5321): such texts go base64, and a long encoded subject is
+        # folded into words of at most 75 characters (RFC 2047).
+        host = uid("h-long")
+        self.put_prefs(host, prefs(address(host)))
+        for title, body in (("\U0001F600" * 200, "\u00e9" * 2000),
+                            ("T" * 200, "x" * 2000),
+                            ("Caf\u00e9", "line one\rline two\r\nthree")):
+            with self.subTest(title=title[:10], body=body[:10]):
+                note = self.notify(host, "new_message", title=title,
+                                   body=body)
+                mail = self.wait_mail(mid(host, note["id"]), timeout=5)
+                self.assert_mail_headers(mail, host, title,
+                                         mid(host, note["id"]))
+                for line in mail.raw.split(b"\r\n"):
+                    self.assertLessEqual(len(line), 998)
+                # A lone CR ends a line, as LF and CRLF do.
+                self.assertIn(body.replace("\r\n", "\n")
+                              .replace("\r", "\n"),
+                              mail.text().replace("\r\n", "\n"))
 
     def test_ack_within_timeout_means_no_email(self):
         host, ws, t0, note = self.push_live("h-ack")
@@ -1126,6 +1149,68 @@ class OutageTest(EmailCase):
             self.assertTrue(all(items.index(f) > pos
                                 for f in self.failures(items, nid)))
 
+    def test_an_ack_after_the_email_was_handed_over_still_stops_it(self):
+        # §7: never an email for a notification acked first, also when the
+        # ack comes while the email waits in the outbox for the server.
+        host = uid("h-late-ack")
+        self.put_prefs(host, prefs(address(host)))
+        self.sink.stop()
+        acked, other = self.notify(host), self.notify(host)
+        self.wait_audit(host, lambda items: all(
+            self.failures(items, n["id"]) for n in (acked, other)),
+            timeout=5, what="failed attempts of both emails")
+        ws = Ws(self.server.ws_port, token(host, "host"), after=0)
+        self.addCleanup(ws.close)
+        self.expect_frame(ws, acked)
+        ws.ack(acked["id"])
+        self.wait_audit(host, lambda items: any(
+            e["action"] == "acked" and e["notificationId"] == acked["id"]
+            for e in items), timeout=5, what="acked entry")
+        self.sink.start()
+        # The other email's next attempt goes through; the acked one's, on
+        # the same schedule, finds nothing to send.
+        self.wait_mail(mid(host, other["id"]), timeout=20)
+        time.sleep(1.5)
+        self.assertEqual([m.message_id for m in self.sink.to(address(host))],
+                         [mid(host, other["id"])])
+        self.assertFalse(any(e["action"] == "emailed"
+                             and e["notificationId"] == acked["id"]
+                             for e in self.audit(host, limit=100)["items"]))
+
+    def test_an_email_follows_the_preferences_of_when_it_is_sent(self):
+        host = uid("h-prefs-now")
+        self.put_prefs(host, prefs(address(host)))
+        self.sink.stop()
+        note = self.notify(host)
+        self.wait_audit(host, lambda items: self.failures(items, note["id"]),
+                        timeout=5, what="a failed attempt")
+        # A new address while the server is down: the email goes there.
+        moved = "moved-" + address(host)
+        self.put_prefs(host, prefs(moved))
+        self.sink.start()
+        mail = self.sink.wait(lambda m: m.message_id == mid(host, note["id"]),
+                              1, 20)[0]
+        self.assertEqual(mail.rcpt_tos, [moved])
+        self.assert_no_mail_to(address(host))
+        # Email turned off for a category while one of its emails waits:
+        # none is sent; another category's still is.
+        self.put_prefs(host, prefs(moved, delay=2, system=(True, True)))
+        waiting = self.notify(host, "new_message")
+        system = self.notify(host, "system")
+        self.put_prefs(host, prefs(moved, delay=2, message=(True, False),
+                                   system=(True, True)))
+        self.wait_mail(mid(host, system["id"]), timeout=10)
+        time.sleep(1)
+        self.assertNotIn(mid(host, waiting["id"]),
+                         [m.message_id for m in self.sink.to(moved)])
+
+    def test_a_shorter_delay_applies_to_emails_already_waiting(self):
+        host = uid("h-sooner")
+        self.put_prefs(host, prefs(address(host), delay=3600))
+        note = self.notify(host)
+        self.put_prefs(host, prefs(address(host), delay=0))
+        self.wait_mail(mid(host, note["id"]), timeout=10)
+
     def test_a_digest_leaves_out_what_was_read_while_smtp_was_down(self):
         # §7: never an email for a notification read first, even if it was
         # read between a failed attempt and the next.
@@ -1237,6 +1322,80 @@ class ShutdownTest(EmailCase):
         self.server.restart()
         mail = self.wait_mail(mid(host, note["id"]), timeout=2 + 8)
         self.assertEqual(mail.header("Subject"), note["title"])
+
+
+class SilentAfterDataServer:
+    """An SMTP server that takes a whole message and then never answers
+    (nor QUIT): the hang that only curl's own limits end."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.got_data = threading.Event()
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        try:
+            while True:
+                conn, _ = self.listener.accept()
+                self.conns.append(conn)
+                threading.Thread(target=self._talk, args=(conn,),
+                                 daemon=True).start()
+        except OSError:
+            pass
+
+    def _talk(self, conn):
+        try:
+            conn.sendall(b"220 silent ESMTP\r\n")
+            buf = b""
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                buf += chunk
+                while b"\r\n" in buf:
+                    line, buf = buf.split(b"\r\n", 1)
+                    verb = line[:4].upper()
+                    if verb in (b"EHLO", b"HELO", b"MAIL", b"RCPT"):
+                        conn.sendall(b"250 ok\r\n")
+                    elif verb == b"DATA":
+                        conn.sendall(b"354 go on\r\n")
+                        while b"\r\n.\r\n" not in buf:
+                            chunk = conn.recv(65536)
+                            if not chunk:
+                                return
+                            buf += chunk
+                        self.got_data.set()
+                        buf = b""  # and no answer, to this or to QUIT
+        except OSError:
+            pass
+
+    def close(self):
+        self.listener.close()
+        for conn in self.conns:
+            conn.close()
+
+
+class HangingServerStopTest(EmailCase):
+    """A stop does not wait for an SMTP server that hangs: the attempt
+    under way ends, and its email stays for the next start."""
+
+    def test_sigterm_ends_an_attempt_that_hangs(self):
+        smtp = SilentAfterDataServer()
+        self.addCleanup(smtp.close)
+        self.server = Server(["--smtp-url", "smtp://127.0.0.1:%d" % smtp.port,
+                              "--smtp-from", SMTP_FROM,
+                              "--public-url", PUBLIC_URL])
+        self.addCleanup(self.server.cleanup)
+        self.addCleanup(self.server.kill9)
+        host = uid("h-hang")
+        self.put_prefs(host, prefs(address(host)))
+        self.notify(host)
+        self.assertTrue(smtp.got_data.wait(10), "no message reached DATA")
+        # systemd waits 30 s (docs/operations.md); curl alone would wait
+        # 20 s for the answer, then up to 120 s for QUIT's.
+        self.assertEqual(self.server.stop(timeout=25), 0)
 
 
 if __name__ == "__main__":

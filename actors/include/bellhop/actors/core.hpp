@@ -54,6 +54,11 @@ void add_message_types(caf::actor_system_config& cfg);
 mailer_actor spawn_mailer(caf::actor_system& sys, storage::store& st,
                           smtp_config cfg);
 
+/// For the stop: ends the SMTP exchanges under way (their emails stay in
+/// the outbox for the next start), so that the mailer's threads end within
+/// seconds even when the SMTP server hangs. Thread-safe.
+void abort_email_sends();
+
 /// After a restart: wakes every host with emails waiting and hands every
 /// email left in the outbox to the mailer.
 void resume_email(storage::store& st, router_actor router, mailer_actor mailer);
