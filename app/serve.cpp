@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include <arpa/inet.h>
@@ -85,19 +86,26 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-/// An IPv4 or IPv6 address in its usual text form (IPv6 without brackets).
-bool ip_address(const std::string& text) {
+/// An IPv4 or IPv6 address (IPv6 without brackets) in its canonical text
+/// form ("::0" is "::"), so that the checks for "any address" below see
+/// every spelling of it; nullopt for anything else.
+std::optional<std::string> ip_address(const std::string& text) {
   unsigned char buf[sizeof(in6_addr)];
-  return inet_pton(AF_INET, text.c_str(), buf) == 1
-         || inet_pton(AF_INET6, text.c_str(), buf) == 1;
+  char out[INET6_ADDRSTRLEN] = {0};
+  for (int family : {AF_INET, AF_INET6})
+    if (inet_pton(family, text.c_str(), buf) == 1
+        && inet_ntop(family, buf, out, sizeof out) != nullptr)
+      return std::string{out};
+  return std::nullopt;
 }
 
 http::rest_config rest_config_from(const options& opts) {
   http::rest_config rc;
-  rc.bind = opts.str("bind", "127.0.0.1");
-  if (!ip_address(rc.bind))
+  auto bind = ip_address(opts.str("bind", "127.0.0.1"));
+  if (!bind)
     throw usage_error("--bind must be an IPv4 or IPv6 address, such as "
                       "127.0.0.1, 0.0.0.0, ::1 or :: (not a name)");
+  rc.bind = *bind;
   rc.port = static_cast<uint16_t>(opts.integer("http-port", 8080, 0, 65535));
   rc.threads = static_cast<int>(opts.integer("http-threads", 1, 1, 64));
   rc.rate_limit = opts.number("rate-limit", 50);

@@ -417,8 +417,11 @@
   }
 
   // Reads by REST what a socket did not bring: the socket replays only the
-  // 100 oldest notifications above `after`, and none when it cannot open.
-  // Pages of 100, at most 5; the list drops duplicates.
+  // 100 oldest notifications above `after`, none when it cannot open, and
+  // none of a category whose realtime is off. Pages of 100, at most 5; the
+  // list drops duplicates. Further behind than that, the list starts again
+  // from the newest page (load-more goes down from there), so that it never
+  // lacks the newest ones.
   async function catchUp(after) {
     const session = s.session;
     let path = '/notifications/list?limit=100&after=' + after;
@@ -432,6 +435,10 @@
       path = '/notifications/list?limit=100&cursor='
         + encodeURIComponent(page.nextCursor);
     }
+    s.items.clear();
+    ui.list.replaceChildren();
+    s.cursor = null;
+    await loadList(false);
   }
 
   function onFrame(ws, text, after) {
@@ -496,12 +503,18 @@
     const fresh = upsert(n);
     if (n.id > s.latestId) {
       // Ids of a host are consecutive; a gap is a notification not pushed
-      // (realtime off for its category) that the count includes.
-      const gap = n.id !== s.latestId + 1;
+      // (realtime off for its category) that the count includes: the count
+      // is read again and the list gets the missing ones (no toast).
+      const before = s.latestId;
+      const gap = n.id !== before + 1;
       setBadge(s.unread + (n.readAt ? 0 : 1), n.id);
-      if (gap) refreshCount().catch(() => {});
+      if (gap) {
+        refreshCount().catch(() => {});
+        catchUp(before).catch(() => {});
+      }
     }
-    if (fresh) toast(n);
+    // A replayed one already read (on another device) is listed, not toasted.
+    if (fresh && !n.readAt) toast(n);
     renderList();
   }
 

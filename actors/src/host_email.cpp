@@ -235,10 +235,13 @@ void on_preferences_committed(host_self self, commit_done& msg) {
   st.prefs = preferences::from_json(doc);
   if (st.prefs.email_delay_seconds != before && !st.waits.empty()) {
     // The emails still waiting follow the new delay. Their durable due
-    // times keep the old one, which a restart goes back to.
+    // times keep the old one, which a restart goes back to. A live device
+    // keeps a whole ack window from now: a notification just pushed to it
+    // may be acked yet (§7).
     auto shift = (int64_t{st.prefs.email_delay_seconds} - int64_t{before}) * 1000;
+    auto floor = now_ms() + (st.sessions.empty() ? 0 : st.cfg.ack_timeout.count());
     for (auto& w : st.waits)
-      w.second += shift;
+      w.second = std::max(w.second + shift, std::min(w.second, floor));
     st.tick_at = 0;  // re-armed for the new earliest time
     schedule(self);
   }

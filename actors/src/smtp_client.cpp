@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <ctime>
@@ -110,22 +111,30 @@ std::string base64_lines(const std::string& s) {
   return out;
 }
 
+/// How long one attempt may take, its end included: attempts of an email
+/// can then start at most 30 s apart (§7) even against a server that hangs.
+constexpr auto attempt_limit = std::chrono::seconds(20);
+
 /// Set when the server stops: attempts under way end at once.
 std::atomic<bool> stopping{false};
 
-int abort_when_stopping(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return stopping.load() ? 1 : 0;
-}
-
-/// The sockets of the exchanges under way (the mailer's threads open and
-/// close them), so that a stop can shut them down: curl then ends its
-/// exchange at once instead of waiting for an answer to QUIT. A socket
-/// leaves the set, under the lock, before it is closed, so a stop never
-/// touches a descriptor that was closed and given to another file.
+/// The sockets of the exchanges under way, so that they can be shut down:
+/// a shut socket makes curl end its exchange at once, where it would
+/// otherwise wait for answers (to the end of the data, to QUIT) far longer
+/// than an attempt may take. A socket leaves the set, under the lock,
+/// before it is closed, so nothing shuts down a descriptor that was closed
+/// and given to another file.
 std::mutex sockets_lock;
 std::unordered_set<curl_socket_t> sockets;
 
-curl_socket_t open_socket(void*, curlsocktype, curl_sockaddr* a) {
+/// One attempt: its socket and when it began. Used by the callbacks below
+/// on the attempt's own thread (and by stop_smtp_sends through `sockets`).
+struct attempt {
+  curl_socket_t fd = CURL_SOCKET_BAD;
+  std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
+};
+
+curl_socket_t open_socket(void* p, curlsocktype, curl_sockaddr* a) {
   auto fd = ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
   if (fd < 0)
     return CURL_SOCKET_BAD;
@@ -135,13 +144,31 @@ curl_socket_t open_socket(void*, curlsocktype, curl_sockaddr* a) {
     return CURL_SOCKET_BAD;
   }
   sockets.insert(fd);
+  static_cast<attempt*>(p)->fd = fd;
   return fd;
 }
 
-int close_socket(void*, curl_socket_t fd) {
+int close_socket(void* p, curl_socket_t fd) {
   std::lock_guard<std::mutex> guard{sockets_lock};
   sockets.erase(fd);
+  auto* at = static_cast<attempt*>(p);
+  if (at->fd == fd)
+    at->fd = CURL_SOCKET_BAD;
   return ::close(fd);
+}
+
+/// curl's progress callback, called at least once a second, also while it
+/// waits for an answer: past the attempt's time, or at a stop, the socket
+/// is shut down and the transfer aborted.
+int watch_attempt(void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* at = static_cast<attempt*>(p);
+  if (!stopping.load()
+      && std::chrono::steady_clock::now() - at->began < attempt_limit)
+    return 0;
+  std::lock_guard<std::mutex> guard{sockets_lock};
+  if (at->fd != CURL_SOCKET_BAD)
+    ::shutdown(at->fd, SHUT_RDWR);
+  return 1;
 }
 
 struct upload {
@@ -199,16 +226,20 @@ bool smtp_send(const smtp_config& cfg, const email_message& m,
   curl_easy_setopt(curl, CURLOPT_READDATA, &u);
   curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  // An attempt ends within 20 s, so that attempts can start at most 30 s
-  // apart (§7) even against a server that hangs.
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 20000L);
-  // After a failure curl still says QUIT and waits for the answer, bound
-  // only by this (120 s by default): so an attempt ends within 29 s.
-  curl_easy_setopt(curl, CURLOPT_SERVER_RESPONSE_TIMEOUT, 9L);
-  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abort_when_stopping);
+  // The attempt's limit is watch_attempt's (20 s, curl's waits included);
+  // curl's own limits are only a backstop behind it. Any one answer may
+  // take as long as the attempt has left (a server that checks a message
+  // before it answers the end of its data may take seconds).
+  attempt at;
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 25000L);
+  curl_easy_setopt(curl, CURLOPT_SERVER_RESPONSE_TIMEOUT, 25L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, watch_attempt);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &at);
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &at);
   curl_easy_setopt(curl, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+  curl_easy_setopt(curl, CURLOPT_CLOSESOCKETDATA, &at);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
   if (cfg.starttls)

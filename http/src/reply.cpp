@@ -3,6 +3,10 @@
 
 #include <atomic>
 
+#include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <nlohmann/json.hpp>
@@ -90,6 +94,32 @@ namespace {
 
 std::atomic<int64_t> unwritten{0};
 
+/// True when `peer`'s descriptor is a socket connected to `peer`'s address.
+bool still_leads_to(const Pistache::Tcp::Peer& peer) {
+  sockaddr_storage sa{};
+  socklen_t len = sizeof sa;
+  if (::getpeername(peer.fd(), reinterpret_cast<sockaddr*>(&sa), &len) != 0)
+    return false;
+  char host[INET6_ADDRSTRLEN] = {0};
+  uint16_t port = 0;
+  if (sa.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&sa);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    port = ntohs(in->sin_port);
+  } else if (sa.ss_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&sa);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    port = ntohs(in6->sin6_port);
+  } else {
+    return false;
+  }
+  const auto& a = peer.address();
+  // Pistache 0.0.5 keeps an accepted peer's port in network byte order.
+  auto kept = static_cast<uint16_t>(a.port());
+  bool same_port = kept == port || kept == static_cast<uint16_t>((port >> 8) | (port << 8));
+  return same_port && a.host() == host;
+}
+
 /// One answer not yet written: counted from before its send until the
 /// write's continuation is destroyed — after it ran, or when Pistache drops
 /// the write (a peer reset or gone), which it does without resolving or
@@ -111,28 +141,37 @@ struct unwritten_answer {
 /// continuation's cost; at the very end of a stop one of those may still be
 /// dropped with its connection, and the client asks again.
 ///
-/// An answer that says `Connection: close` closes the connection once it is
-/// written: Pistache 0.0.5 writes the header but keeps the connection open.
-/// The continuation runs on the connection's reactor thread right after the
-/// write, where the peer cannot have gone yet, so its socket is still its
-/// own; shutting it down makes the reactor see the end and close it.
+/// An answer made on the reactor that says `Connection: close` closes the
+/// connection (Pistache 0.0.5 writes the header but keeps it open): once
+/// written, its socket is shut down, and the reactor sees the end and
+/// closes it. Only on the reactor thread that made the answer, the thread
+/// that also closes this connection's descriptor, and only while the
+/// descriptor still leads to this peer's address: Pistache matches peers
+/// and writes by descriptor number, which a new connection may have been
+/// given. An actor's answer (another thread) leaves the connection open.
 template <class Send>
 void send_counted(ResponseWriter& w, Send send) {
-  auto conn = w.headers().tryGet<H::Connection>();
-  auto closing = conn && conn->control() == Pistache::Http::ConnectionControl::Close
-                   ? w.getPeer() : nullptr;
   bool queued = current != nullptr && current->queued;
-  if (!queued && !closing) {
+  bool on_reactor = current != nullptr && !queued;
+  auto conn = w.headers().tryGet<H::Connection>();
+  auto closing = on_reactor && conn
+                     && conn->control() == Pistache::Http::ConnectionControl::Close
+                   ? w.getPeer() : nullptr;
+  if (closing) {
+    send().then(
+      [closing, reactor = std::this_thread::get_id()](ssize_t) {
+        if (std::this_thread::get_id() == reactor && still_leads_to(*closing))
+          ::shutdown(closing->fd(), SHUT_RDWR);
+      },
+      [](std::exception_ptr&) {});
+    return;
+  }
+  if (!queued) {
     send();
     return;
   }
-  auto pending = queued ? std::make_shared<unwritten_answer>() : nullptr;
-  send().then(
-    [pending, closing](ssize_t) {
-      if (closing)
-        ::shutdown(closing->fd(), SHUT_RDWR);
-    },
-    [pending](std::exception_ptr&) {});
+  auto pending = std::make_shared<unwritten_answer>();
+  send().then([pending](ssize_t) {}, [pending](std::exception_ptr&) {});
 }
 
 } // namespace

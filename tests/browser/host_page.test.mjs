@@ -274,6 +274,108 @@ describe('host page under a burst', () => {
        assert.equal(await statusOf(page), 'live');
        await context.close();
      });
+
+  it('lists a notification of a category that is not pushed', async () => {
+    const host = 'h-gap';
+    const hostToken = token(host, 'host');
+    const prefs = (await rest(server.base, 'GET', '/preferences', hostToken))
+      .json;
+    prefs.channels.review.realtime = false;
+    assert.equal((await rest(server.base, 'PUT', '/preferences', hostToken,
+                             prefs)).status, 200);
+    const context = await browser.newContext();
+    const page = await openAs(context, server.base, host);
+    await until('live', async () => (await statusOf(page)) === 'live');
+    const service = token('svc', 'service');
+    const post = async (type, title) => (await rest(
+      server.base, 'POST', '/notifications', service,
+      { hostId: host, type, title, body: 'b' })).json.notification.id;
+    const quiet = await post('new_review', 'Quiet review');
+    const loud = await post('system', 'Loud notice');
+    await page.getByTestId('toast').filter({ hasText: 'Loud notice' })
+      .waitFor();
+    await until('badge 2', async () => (await badgeOf(page)) === '2');
+    // The review came by no push: the gap before the notice brings it.
+    await page.getByTestId('bell').click();
+    await until('both listed', async () => (await items(page).count()) === 2);
+    assert.deepEqual(await items(page).evaluateAll(
+      (els) => els.map((e) => Number(e.dataset.id))), [loud, quiet]);
+    assert.equal(await page.getByTestId('toast')
+      .filter({ hasText: 'Quiet review' }).count(), 0);
+    await context.close();
+  });
+});
+
+describe('host page back after a while', () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    server = await startServer(['--ws-ttl-ms', '1500', '--rate-limit', '0']);
+    browser = await launch();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  /** A page of `host` whose socket has closed (TTL), now polling. */
+  async function pollingPage(context, host) {
+    await book(server.base, host, 'r-1');
+    const page = await openAs(context, server.base, host);
+    await until('polling', async () => (await statusOf(page)) === 'polling',
+                12000);
+    return page;
+  }
+
+  it('starts the list again from the newest when far behind', async () => {
+    const host = 'h-behind';
+    const context = await browser.newContext();
+    const page = await pollingPage(context, host);
+    // Offline while 650 come: back online, its catch-up would need more
+    // than the 5 pages of 100 it reads.
+    await context.setOffline(true);
+    const service = token('svc', 'service');
+    for (let b = 0; b < 13; b++) {
+      await Promise.all(Array.from({ length: 50 }, (_, i) =>
+        rest(server.base, 'POST', '/notifications', service,
+             { hostId: host, type: 'system', title: 'Late ' + (b * 50 + i),
+               body: 'b' })));
+    }
+    await context.setOffline(false);
+    await until('badge 651', async () => (await badgeOf(page)) === '651',
+                20000);
+    await page.getByTestId('bell').click();
+    await until('the newest on top', async () =>
+      (await items(page).first().getAttribute('data-id')) === '651', 15000);
+    assert.ok(await page.getByTestId('load-more').isVisible());
+    await context.close();
+  });
+
+  it('does not toast what another device read meanwhile', async () => {
+    const host = 'h-read-elsewhere';
+    const context = await browser.newContext();
+    const page = await pollingPage(context, host);
+    await context.setOffline(true);
+    const read = await book(server.base, host, 'r-2');
+    const r = await rest(server.base, 'POST', '/notifications/mark-read',
+                         token(host, 'host'),
+                         { ids: [read.notification.id] });
+    assert.equal(r.status, 200);
+    await book(server.base, host, 'r-3');
+    await context.setOffline(false);
+    // Both come in the reconnect's replay: only the unread one is toasted.
+    await page.getByTestId('toast').filter({ hasText: 'New booking: r-3' })
+      .waitFor({ timeout: 15000 });
+    assert.equal(await page.getByTestId('toast')
+      .filter({ hasText: 'New booking: r-2' }).count(), 0);
+    await page.getByTestId('bell').click();
+    const item = items(page).filter({ hasText: 'New booking: r-2' });
+    await until('r-2 listed as read', async () =>
+      (await item.getAttribute('data-read')) === 'true');
+    await context.close();
+  });
 });
 
 describe('demo mode', () => {

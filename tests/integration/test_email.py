@@ -374,17 +374,21 @@ class PublicUrlTest(EmailCase):
     def test_listening_everywhere_links_to_this_hosts_name(self):
         self.sink = SmtpSink().start()
         self.addCleanup(self.sink.stop)
-        self.server = Server(["--smtp-url", self.sink.url, "--smtp-from",
-                              SMTP_FROM, "--bind", "0.0.0.0"],
-                             omit=("--bind",))
-        self.addCleanup(self.server.cleanup)
-        host = uid("h-url")
-        self.put_prefs(host, prefs(address(host)))
-        nid = self.notify(host)["id"]
-        mail = self.wait_mail(mid(host, nid), timeout=5)
-        link = "http://%s:%d/" % (socket.gethostname(), self.server.http_port)
-        self.assertIn(link, mail.text())
-        self.assertNotIn("0.0.0.0", mail.text())
+        # Every spelling of "any address" (IPv6's listens on IPv4 too).
+        for bind in ("0.0.0.0", "0:0:0:0:0:0:0:0"):
+            with self.subTest(bind=bind):
+                self.server = Server(["--smtp-url", self.sink.url,
+                                      "--smtp-from", SMTP_FROM,
+                                      "--bind", bind], omit=("--bind",))
+                self.addCleanup(self.server.cleanup)
+                host = uid("h-url")
+                self.put_prefs(host, prefs(address(host)))
+                nid = self.notify(host)["id"]
+                mail = self.wait_mail(mid(host, nid), timeout=5)
+                link = "http://%s:%d/" % (socket.gethostname(),
+                                          self.server.http_port)
+                self.assertIn(link, mail.text())
+                self.assertNotIn(bind, mail.text())
 
 
 # ======================================================================
@@ -1194,12 +1198,12 @@ class OutageTest(EmailCase):
         self.assert_no_mail_to(address(host))
         # Email turned off for a category while one of its emails waits:
         # none is sent; another category's still is.
-        self.put_prefs(host, prefs(moved, delay=2, system=(True, True)))
+        self.put_prefs(host, prefs(moved, delay=5, system=(True, True)))
         waiting = self.notify(host, "new_message")
         system = self.notify(host, "system")
-        self.put_prefs(host, prefs(moved, delay=2, message=(True, False),
+        self.put_prefs(host, prefs(moved, delay=5, message=(True, False),
                                    system=(True, True)))
-        self.wait_mail(mid(host, system["id"]), timeout=10)
+        self.wait_mail(mid(host, system["id"]), timeout=15)
         time.sleep(1)
         self.assertNotIn(mid(host, waiting["id"]),
                          [m.message_id for m in self.sink.to(moved)])
@@ -1210,6 +1214,18 @@ class OutageTest(EmailCase):
         note = self.notify(host)
         self.put_prefs(host, prefs(address(host), delay=0))
         self.wait_mail(mid(host, note["id"]), timeout=10)
+        # A device that has just been pushed one keeps its ack window.
+        self.put_prefs(host, prefs(address(host), delay=3600))
+        ws = self.connect(host)
+        t0 = time.time()
+        pushed = self.notify(host)
+        self.expect_frame(ws, pushed)
+        self.put_prefs(host, prefs(address(host), delay=0))
+        time.sleep(ACK_S / 4)
+        ws.ack(pushed["id"])
+        sleep_until(t0 + ACK_S + MARGIN_S)
+        self.assertNotIn(mid(host, pushed["id"]),
+                         [m.message_id for m in self.sink.to(address(host))])
 
     def test_a_digest_leaves_out_what_was_read_while_smtp_was_down(self):
         # §7: never an email for a notification read first, even if it was
@@ -1325,13 +1341,16 @@ class ShutdownTest(EmailCase):
 
 
 class SilentAfterDataServer:
-    """An SMTP server that takes a whole message and then never answers
-    (nor QUIT): the hang that only curl's own limits end."""
+    """An SMTP server that takes a whole message and then answers it only
+    after `answer_after` seconds, or never (None; nor QUIT): the hang that
+    only the attempt's own limit ends."""
 
-    def __init__(self):
+    def __init__(self, answer_after=None):
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
+        self.answer_after = answer_after
         self.got_data = threading.Event()
+        self.data_at = []  # when each message's data was complete
         self.conns = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -1366,8 +1385,16 @@ class SilentAfterDataServer:
                             if not chunk:
                                 return
                             buf += chunk
+                        self.data_at.append(time.monotonic())
                         self.got_data.set()
-                        buf = b""  # and no answer, to this or to QUIT
+                        buf = b""
+                        if self.answer_after is None:
+                            continue  # no answer, to this or to QUIT
+                        time.sleep(self.answer_after)
+                        conn.sendall(b"250 queued\r\n")
+                    elif verb == b"QUIT":
+                        conn.sendall(b"221 bye\r\n")
+                        return
         except OSError:
             pass
 
@@ -1377,21 +1404,48 @@ class SilentAfterDataServer:
             conn.close()
 
 
-class HangingServerStopTest(EmailCase):
-    """A stop does not wait for an SMTP server that hangs: the attempt
-    under way ends, and its email stays for the next start."""
+class SlowServerTest(EmailCase):
+    """Attempts against a server that is slow or hangs: each ends within
+    its time (so they start at most 30 s apart, §7), a slow answer within
+    that time is waited for, and a stop does not wait at all."""
 
-    def test_sigterm_ends_an_attempt_that_hangs(self):
-        smtp = SilentAfterDataServer()
+    def serve_through(self, smtp):
         self.addCleanup(smtp.close)
         self.server = Server(["--smtp-url", "smtp://127.0.0.1:%d" % smtp.port,
                               "--smtp-from", SMTP_FROM,
                               "--public-url", PUBLIC_URL])
         self.addCleanup(self.server.cleanup)
         self.addCleanup(self.server.kill9)
-        host = uid("h-hang")
+        host = uid("h-slow")
         self.put_prefs(host, prefs(address(host)))
-        self.notify(host)
+        return host, self.notify(host)
+
+    def test_an_attempt_that_hangs_ends_and_the_next_one_comes(self):
+        smtp = SilentAfterDataServer()
+        host, note = self.serve_through(smtp)
+        self.assertTrue(smtp.got_data.wait(10), "no message reached DATA")
+        deadline = time.monotonic() + 40
+        while len(smtp.data_at) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertGreaterEqual(len(smtp.data_at), 2, "no second attempt")
+        self.assertLessEqual(smtp.data_at[1] - smtp.data_at[0], 30)
+        self.assertTrue(any(e["action"] == "email_failed"
+                            for e in self.audit(host, limit=100)["items"]))
+
+    def test_a_slow_answer_within_the_attempt_is_waited_for(self):
+        # A server that checks a message for 12 s before it answers.
+        smtp = SilentAfterDataServer(answer_after=12)
+        host, note = self.serve_through(smtp)
+        self.wait_audit(host, lambda items: any(
+            e["action"] == "emailed" for e in items), timeout=25,
+            what="the email sent")
+        actions = [e["action"] for e in self.audit(host, limit=100)["items"]]
+        self.assertNotIn("email_failed", actions)
+        self.assertEqual(len(smtp.data_at), 1)
+
+    def test_sigterm_ends_an_attempt_that_hangs(self):
+        smtp = SilentAfterDataServer()
+        self.serve_through(smtp)
         self.assertTrue(smtp.got_data.wait(10), "no message reached DATA")
         # systemd waits 30 s (docs/operations.md); curl alone would wait
         # 20 s for the answer, then up to 120 s for QUIT's.
