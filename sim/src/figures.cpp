@@ -224,6 +224,14 @@ bool figures_ok(const ojson& f) {
   const auto& run = f["run"];
   if (!run["aborted"].is_null())
     return false;
+  // Every booking must be taken (a refusal or no answer is a booking the
+  // platform lost), and every one of an online host must reach a socket,
+  // live or by the replay of a reconnect, before the drain time is over.
+  const auto& b = f["bookings"];
+  if (b.value("refused", 0) > 0 || b.value("errors", 0) > 0)
+    return false;
+  if (f["delivery"].value("notSeenOnSocket", 0) > 0)
+    return false;
   const auto& v = f["verify"];
   bool skipped = v.value("skipped", false);  // --no-verify
   if (!skipped && (!v.value("checked", false) || !v.value("ok", false)))

@@ -145,6 +145,12 @@ void print_summary(std::ostream& out, const ojson& f) {
   if (v.value("storedUnanswered", 0) > 0)
     out << "  note: " << u(v["storedUnanswered"])
         << " bookings were stored although their answer never came\n";
+  if (b.value("refused", 0) > 0 || b.value("errors", 0) > 0)
+    out << "bookings     FAILED: " << u(b["refused"]) << " refused, "
+        << u(b["errors"]) << " not answered\n";
+  if (d.value("notSeenOnSocket", 0) > 0)
+    out << "delivery     FAILED: " << u(d["notSeenOnSocket"])
+        << " bookings of online hosts never reached a socket\n";
 }
 
 } // namespace bellhop::sim

@@ -13,7 +13,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import SECRET, Server, bellhop_bin, run_cli  # noqa: E402
+from harness import SECRET, Server, bellhop_bin, run_cli, token  # noqa: E402
 
 SUMMARY_KEYS = ("count", "min", "mean", "p50", "p90", "p99", "p999", "max")
 VOID_TAGS = {"meta", "br", "hr", "img", "input", "link", "area", "base",
@@ -236,6 +236,35 @@ class SimTest(unittest.TestCase):
         self.assertIn("stopped answering", fig["run"]["aborted"])
         self.assertFalse(fig["run"]["ok"])
         self.assertGreater(fig["bookings"]["errors"], 0)
+
+    def test_refused_bookings_fail_the_run(self):
+        # One guest at 20/s against 10/s per guest: 429s.
+        server = self.server("--booking-rate-limit", "10")
+        proc = self.run_sim(server, "--hosts", "5", "--guests", "1",
+                            "--rate", "20", "--duration", "2",
+                            "--drain-ms", "1000")
+        self.assertEqual(proc.returncode, 1, self.describe(proc))
+        self.assertIn("bookings     FAILED", proc.stdout)
+
+    def test_a_booking_that_never_reaches_a_socket_fails_the_run(self):
+        # The one host does not want bookings in real time: they are all
+        # stored (the check finds them) but none is pushed.
+        server = self.server("--ws-ttl-ms", "0")
+        host = "snopush-h0"
+        client = server.client()
+        self.addCleanup(client.close)
+        tok = token(host, "host")
+        prefs = client.req("GET", "/preferences", token=tok)[2]
+        prefs["channels"]["booking"]["realtime"] = False
+        self.assertEqual(client.req("PUT", "/preferences", prefs,
+                                    token=tok)[0], 200)
+        proc = self.run_sim(server, "--run-id", "nopush", "--hosts", "1",
+                            "--rate", "5", "--duration", "1",
+                            "--drain-ms", "1500")
+        self.assertEqual(proc.returncode, 1, self.describe(proc))
+        self.assertIn("check        OK", proc.stdout)
+        self.assertIn("delivery     FAILED: 5 bookings of online hosts "
+                      "never reached a socket", proc.stdout)
 
     def test_unreachable_server(self):
         server = self.server()
