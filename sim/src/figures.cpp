@@ -89,9 +89,12 @@ ojson make_figures(const sim_config& cfg, const ledger& led, const verdict* v,
   // Delivery of the bookings accepted for online hosts.
   uint64_t online_accepted = 0, offline_accepted = 0, live = 0, caught_up = 0;
   uint64_t unseen = 0, rest_only = 0, lost_online = 0, redelivered = 0;
+  uint64_t wrong_ids = 0;  // came on a socket under another id than the 201's
   for (const auto& b : led.bookings) {
     if (b.status != 201)
       continue;
+    if (b.socket_nid != 0 && b.socket_nid != b.nid)
+      ++wrong_ids;
     if (!led.hosts[b.host].online) {
       ++offline_accepted;
       continue;
@@ -165,6 +168,7 @@ ojson make_figures(const sim_config& cfg, const ledger& led, const verdict* v,
                   {"acksDeferred", led.acks_deferred},
                   {"duplicateFrames", led.duplicate_frames},
                   {"misrouted", led.misrouted},
+                  {"wrongIds", wrong_ids},
                   {"errorEvents", led.error_events},
                   {"problems", led.socket_problems}};
 
@@ -237,7 +241,8 @@ bool figures_ok(const ojson& f) {
   if (!skipped && (!v.value("checked", false) || !v.value("ok", false)))
     return false;
   const auto& s = f["sockets"];
-  return s.value("duplicateFrames", 0) == 0 && s.value("misrouted", 0) == 0;
+  return s.value("duplicateFrames", 0) == 0 && s.value("misrouted", 0) == 0
+         && s.value("wrongIds", 0) == 0;
 }
 
 } // namespace bellhop::sim

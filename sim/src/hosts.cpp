@@ -124,7 +124,10 @@ struct devices::impl {
     auto gen = ++d.generation;
     d.ph = phase::connecting;
     d.got_hello = false;
-    d.hello_latest = d.last_in_session = 0;
+    d.hello_latest = 0;
+    // With after=known the server sends only what is newer: an older id in
+    // this session is a duplicate too.
+    d.last_in_session = d.synced ? d.known : 0;
     d.acks_waiting.clear();
     ++led.ws_connects;
     // Like the page: the first socket has no `after` (what came before
@@ -243,7 +246,8 @@ struct devices::impl {
                          + std::to_string(d.number) + ": notification "
                          + std::to_string(id) + " after "
                          + std::to_string(d.last_in_session)
-                         + " in one session");
+                         + " in one session (an earlier frame or its "
+                           "after=)");
     } else {
       d.last_in_session = id;
     }

@@ -104,6 +104,9 @@ void print_summary(std::ostream& out, const ojson& f) {
       << u(s["duplicateFrames"]) << "\n";
   if (s["failed"].get<uint64_t>() > 0)
     out << "  socket failures: " << by_key(s["failures"]) << "\n";
+  if (s.value("wrongIds", 0) > 0)
+    out << "  " << u(s["wrongIds"])
+        << " bookings came on a socket under another id than their 201's\n";
   for (auto& problem : s["problems"])
     out << "  socket problem: " << problem.get<std::string>() << "\n";
   out << "polls        " << u(p["sent"]) << " (304 " << u(p["notModified"])
