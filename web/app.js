@@ -39,6 +39,7 @@
     items: new Map(),   // id -> {n, li}, the notifications in the list
     cursor: null,       // the next page of the list; null: no more
     listLoaded: false,
+    listGeneration: 0,  // bumped when the list starts again (loadList)
     ws: null,
     pollTimer: 0,
   };
@@ -219,14 +220,38 @@
 
   // ------------------------------------------------------------ list
 
-  async function loadList(more) {
+  // A page of the list: the newest (more false) or the next older one.
+  // `fresh` starts the list again with the newest page, once it has come
+  // (a failed read leaves the list as it was). An answer for a list that
+  // was started again meanwhile is dropped: its cursor belongs to the old.
+  async function loadList(more, fresh = false) {
     const session = s.session;
+    const generation = fresh ? ++s.listGeneration : s.listGeneration;
     let path = '/notifications/list?limit=' + PAGE;
     if (more) path += '&cursor=' + encodeURIComponent(s.cursor);
-    const res = await api(path);
-    if (session !== s.session) return;
-    if (!res.ok) throw new Error('list: ' + res.status);
-    const page = await res.json();
+    // Starting again: no load-more meanwhile (its cursor is the old list's).
+    const oldCursor = s.cursor;
+    if (fresh) {
+      s.cursor = null;
+      renderList();
+    }
+    let page = null;
+    try {
+      const res = await api(path);
+      if (res.ok) page = await res.json();
+      else if (session === s.session) throw new Error('list: ' + res.status);
+    } finally {
+      if (!page && fresh && session === s.session
+          && generation === s.listGeneration) {
+        s.cursor = oldCursor;
+        renderList();
+      }
+    }
+    if (session !== s.session || generation !== s.listGeneration) return;
+    if (fresh) {
+      s.items.clear();
+      ui.list.replaceChildren();
+    }
     page.items.forEach(upsert);
     s.cursor = page.nextCursor || null;
     s.listLoaded = true;
@@ -435,10 +460,24 @@
       path = '/notifications/list?limit=100&cursor='
         + encodeURIComponent(page.nextCursor);
     }
-    s.items.clear();
-    ui.list.replaceChildren();
-    s.cursor = null;
-    await loadList(false);
+    await loadList(false, true);
+  }
+
+  // Catch-ups and count reads for gaps in the live ids, one at a time: a
+  // gap while one runs makes one more run after it (from the oldest gap),
+  // so a stream of gaps costs two requests at a time, not one per gap.
+  let gapRun = null;
+  let gapFrom = null;
+
+  function fillGap(after) {
+    gapFrom = gapFrom === null ? after : Math.min(gapFrom, after);
+    if (gapRun) return;
+    const from = gapFrom;
+    gapFrom = null;
+    gapRun = Promise.allSettled([refreshCount(), catchUp(from)]).then(() => {
+      gapRun = null;
+      if (gapFrom !== null) fillGap(gapFrom);
+    });
   }
 
   function onFrame(ws, text, after) {
@@ -508,10 +547,7 @@
       const before = s.latestId;
       const gap = n.id !== before + 1;
       setBadge(s.unread + (n.readAt ? 0 : 1), n.id);
-      if (gap) {
-        refreshCount().catch(() => {});
-        catchUp(before).catch(() => {});
-      }
+      if (gap) fillGap(before);
     }
     // A replayed one already read (on another device) is listed, not toasted.
     if (fresh && !n.readAt) toast(n);

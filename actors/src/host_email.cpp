@@ -233,7 +233,8 @@ void on_preferences_committed(host_self self, commit_done& msg) {
   }
   auto before = st.prefs.email_delay_seconds;
   st.prefs = preferences::from_json(doc);
-  if (st.prefs.email_delay_seconds != before && !st.waits.empty()) {
+  if (st.prefs.email_delay_seconds != before
+      && (!st.waits.empty() || st.digest_until > 0)) {
     // The emails still waiting follow the new delay. Their durable due
     // times keep the old one, which a restart goes back to. A live device
     // keeps a whole ack window from now: a notification just pushed to it
@@ -242,6 +243,11 @@ void on_preferences_committed(host_self self, commit_done& msg) {
     auto floor = now_ms() + (st.sessions.empty() ? 0 : st.cfg.ack_timeout.count());
     for (auto& w : st.waits)
       w.second = std::max(w.second + shift, std::min(w.second, floor));
+    // An open digest window (its notifications are due already) moves by
+    // the difference too.
+    if (st.digest_until > 0)
+      st.digest_until = std::max(st.digest_until + shift,
+                                 std::min(st.digest_until, floor));
     st.tick_at = 0;  // re-armed for the new earliest time
     schedule(self);
   }

@@ -251,6 +251,15 @@ bool smtp_send(const smtp_config& cfg, const email_message& m,
   auto rc = curl_easy_perform(curl);
   if (rc != CURLE_OK)
     error = errbuf[0] != 0 ? errbuf : curl_easy_strerror(rc);
+  {
+    // The connection is still open in the handle's cache: the cleanup
+    // below would say QUIT and wait for its answer outside any attempt's
+    // limit (no progress callback runs then). The email is accepted or
+    // failed already; the socket goes now, so that wait ends at once.
+    std::lock_guard<std::mutex> guard{sockets_lock};
+    if (at.fd != CURL_SOCKET_BAD)
+      ::shutdown(at.fd, SHUT_RDWR);
+  }
   curl_slist_free_all(rcpt);
   curl_easy_cleanup(curl);
   return rc == CURLE_OK;

@@ -223,9 +223,16 @@ struct devices::impl {
       if (data && data->is_object() && data->contains("latestId")
           && (*data)["latestId"].is_number_unsigned())
         d.hello_latest = (*data)["latestId"].get<uint64_t>();
+      auto& h = led.hosts[d.host];
       if (!d.synced) {
         d.known = std::max(d.known, d.hello_latest);
         d.synced = true;
+        h.synced_at = h.any_synced ? std::min(h.synced_at, d.hello_latest)
+                                   : d.hello_latest;
+        h.any_synced = true;
+      } else if (d.hello_latest > d.last_in_session + 100) {
+        // last_in_session is still this session's after=.
+        h.replay_cut.emplace_back(d.last_in_session + 100, d.hello_latest);
       }
       return;
     }

@@ -151,8 +151,8 @@ void print_summary(std::ostream& out, const ojson& f) {
   if (b.value("refused", 0) > 0 || b.value("errors", 0) > 0)
     out << "bookings     FAILED: " << u(b["refused"]) << " refused, "
         << u(b["errors"]) << " not answered\n";
-  if (d.value("notSeenOnSocket", 0) > 0)
-    out << "delivery     FAILED: " << u(d["notSeenOnSocket"])
+  if (d.value("missedOnSocket", 0) > 0)
+    out << "delivery     FAILED: " << u(d["missedOnSocket"])
         << " bookings of online hosts never reached a socket\n";
 }
 

@@ -1208,25 +1208,6 @@ class OutageTest(EmailCase):
         self.assertNotIn(mid(host, waiting["id"]),
                          [m.message_id for m in self.sink.to(moved)])
 
-    def test_a_shorter_delay_applies_to_emails_already_waiting(self):
-        host = uid("h-sooner")
-        self.put_prefs(host, prefs(address(host), delay=3600))
-        note = self.notify(host)
-        self.put_prefs(host, prefs(address(host), delay=0))
-        self.wait_mail(mid(host, note["id"]), timeout=10)
-        # A device that has just been pushed one keeps its ack window.
-        self.put_prefs(host, prefs(address(host), delay=3600))
-        ws = self.connect(host)
-        t0 = time.time()
-        pushed = self.notify(host)
-        self.expect_frame(ws, pushed)
-        self.put_prefs(host, prefs(address(host), delay=0))
-        time.sleep(ACK_S / 4)
-        ws.ack(pushed["id"])
-        sleep_until(t0 + ACK_S + MARGIN_S)
-        self.assertNotIn(mid(host, pushed["id"]),
-                         [m.message_id for m in self.sink.to(address(host))])
-
     def test_a_digest_leaves_out_what_was_read_while_smtp_was_down(self):
         # §7: never an email for a notification read first, even if it was
         # read between a failed attempt and the next.
@@ -1315,6 +1296,49 @@ class OutageTest(EmailCase):
 
 
 # ======================================================================
+class DelayChangeTest(EmailCase):
+    """A changed emailDelaySeconds moves the emails still waiting, and an
+    open digest window, by the difference; a live device keeps its ack
+    window (3 s here, so that the test has room on a slow machine)."""
+
+    def setUp(self):
+        self.sink, self.server = start_sink_and_server(ack_ms=3000)
+        self.addCleanup(self.sink.stop)
+        self.addCleanup(self.server.cleanup)
+
+    def test_a_shorter_delay_applies_to_emails_already_waiting(self):
+        host = uid("h-sooner")
+        self.put_prefs(host, prefs(address(host), delay=3600))
+        note = self.notify(host)
+        self.put_prefs(host, prefs(address(host), delay=0))
+        self.wait_mail(mid(host, note["id"]), timeout=10)
+        # A device that has just been pushed one keeps its ack window.
+        self.put_prefs(host, prefs(address(host), delay=3600))
+        ws = self.connect(host)
+        t0 = time.time()
+        pushed = self.notify(host)
+        self.expect_frame(ws, pushed)
+        self.put_prefs(host, prefs(address(host), delay=0))
+        ws.ack(pushed["id"])
+        sleep_until(t0 + 3 + MARGIN_S)
+        self.assertNotIn(mid(host, pushed["id"]),
+                         [m.message_id for m in self.sink.to(address(host))])
+
+    def test_an_open_digest_window_follows_the_delay(self):
+        host = uid("h-digest-delay")
+        self.put_prefs(host, prefs(address(host), delay=3, digest=True))
+        t0 = time.time()
+        note = self.notify(host)
+        # Due at 3 s, its window open until 6 s: made an hour longer, then
+        # ended by a delay of 0.
+        sleep_until(t0 + 3.5)
+        self.put_prefs(host, prefs(address(host), delay=3600, digest=True))
+        sleep_until(t0 + 7)
+        self.assert_no_mail_to(address(host))
+        self.put_prefs(host, prefs(address(host), delay=0, digest=True))
+        self.wait_mail(mid(host, note["id"]), timeout=5)
+
+
 class ShutdownTest(EmailCase):
     """§1: SIGTERM exits 0, with the email fallback configured too."""
 
@@ -1345,10 +1369,11 @@ class SilentAfterDataServer:
     after `answer_after` seconds, or never (None; nor QUIT): the hang that
     only the attempt's own limit ends."""
 
-    def __init__(self, answer_after=None):
+    def __init__(self, answer_after=None, answer_quit=True):
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.answer_after = answer_after
+        self.answer_quit = answer_quit
         self.got_data = threading.Event()
         self.data_at = []  # when each message's data was complete
         self.conns = []
@@ -1392,7 +1417,7 @@ class SilentAfterDataServer:
                             continue  # no answer, to this or to QUIT
                         time.sleep(self.answer_after)
                         conn.sendall(b"250 queued\r\n")
-                    elif verb == b"QUIT":
+                    elif verb == b"QUIT" and self.answer_quit:
                         conn.sendall(b"221 bye\r\n")
                         return
         except OSError:
@@ -1442,6 +1467,16 @@ class SlowServerTest(EmailCase):
         actions = [e["action"] for e in self.audit(host, limit=100)["items"]]
         self.assertNotIn("email_failed", actions)
         self.assertEqual(len(smtp.data_at), 1)
+
+    def test_a_server_that_never_answers_quit_holds_up_nothing(self):
+        smtp = SilentAfterDataServer(answer_after=0, answer_quit=False)
+        host, first = self.serve_through(smtp)
+        second = self.notify(host)  # the same host: the same thread, next
+        self.wait_audit(host, lambda items: sum(
+            e["action"] == "emailed" for e in items) == 2, timeout=20,
+            what="both emails sent")
+        self.assertEqual(len(smtp.data_at), 2)
+        self.assertLess(smtp.data_at[1] - smtp.data_at[0], 5)
 
     def test_sigterm_ends_an_attempt_that_hangs(self):
         smtp = SilentAfterDataServer()

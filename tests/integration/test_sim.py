@@ -238,10 +238,11 @@ class SimTest(unittest.TestCase):
         self.assertGreater(fig["bookings"]["errors"], 0)
 
     def test_refused_bookings_fail_the_run(self):
-        # One guest at 20/s against 10/s per guest: 429s.
+        # One guest at 40/s against 10/s per guest (bursts of 20): some
+        # 40 of the 80 get 429.
         server = self.server("--booking-rate-limit", "10")
         proc = self.run_sim(server, "--hosts", "5", "--guests", "1",
-                            "--rate", "20", "--duration", "2",
+                            "--rate", "40", "--duration", "2",
                             "--drain-ms", "1000")
         self.assertEqual(proc.returncode, 1, self.describe(proc))
         self.assertIn("bookings     FAILED", proc.stdout)
@@ -265,6 +266,16 @@ class SimTest(unittest.TestCase):
         self.assertIn("check        OK", proc.stdout)
         self.assertIn("delivery     FAILED: 5 bookings of online hosts "
                       "never reached a socket", proc.stdout)
+
+    def test_a_run_id_used_again_replays_and_passes(self):
+        # The second run's bookings are replays of the first's: nothing new
+        # is created, so no socket is owed anything (docs/simulator.md).
+        server = self.server("--ws-ttl-ms", "0")
+        for _ in range(2):
+            proc = self.run_sim(server, "--run-id", "again", "--hosts", "3",
+                                "--rate", "10", "--duration", "1",
+                                "--drain-ms", "1500")
+            self.assertEqual(proc.returncode, 0, self.describe(proc))
 
     def test_unreachable_server(self):
         server = self.server()
