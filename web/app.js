@@ -249,8 +249,15 @@
     }
     if (session !== s.session || generation !== s.listGeneration) return;
     if (fresh) {
-      s.items.clear();
-      ui.list.replaceChildren();
+      // The old list goes, but for what the socket brought while the page
+      // was read (newer than its newest): those stay on top.
+      const top = page.items.length ? page.items[0].id : s.latestId;
+      for (const [id, item] of s.items) {
+        if (id <= top) {
+          item.li.remove();
+          s.items.delete(id);
+        }
+      }
     }
     page.items.forEach(upsert);
     s.cursor = page.nextCursor || null;
@@ -467,16 +474,21 @@
   // gap while one runs makes one more run after it (from the oldest gap),
   // so a stream of gaps costs two requests at a time, not one per gap.
   let gapRun = null;
-  let gapFrom = null;
+  let gapFrom = null;     // the oldest gap waiting for a read
+  let gapSession = 0;     // the login gapFrom belongs to
 
   function fillGap(after) {
+    if (gapSession !== s.session) {
+      gapSession = s.session;
+      gapFrom = null;
+    }
     gapFrom = gapFrom === null ? after : Math.min(gapFrom, after);
     if (gapRun) return;
     const from = gapFrom;
     gapFrom = null;
     gapRun = Promise.allSettled([refreshCount(), catchUp(from)]).then(() => {
       gapRun = null;
-      if (gapFrom !== null) fillGap(gapFrom);
+      if (gapFrom !== null && gapSession === s.session) fillGap(gapFrom);
     });
   }
 

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -130,8 +131,13 @@ std::unordered_set<curl_socket_t> sockets;
 /// One attempt: its socket and when it began. Used by the callbacks below
 /// on the attempt's own thread (and by stop_smtp_sends through `sockets`).
 struct attempt {
-  curl_socket_t fd = CURL_SOCKET_BAD;
+  std::vector<curl_socket_t> fds;  ///< open now (several while connecting)
   std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
+
+  void shut_down() const {  // under sockets_lock
+    for (auto fd : fds)
+      ::shutdown(fd, SHUT_RDWR);
+  }
 };
 
 curl_socket_t open_socket(void* p, curlsocktype, curl_sockaddr* a) {
@@ -144,16 +150,15 @@ curl_socket_t open_socket(void* p, curlsocktype, curl_sockaddr* a) {
     return CURL_SOCKET_BAD;
   }
   sockets.insert(fd);
-  static_cast<attempt*>(p)->fd = fd;
+  static_cast<attempt*>(p)->fds.push_back(fd);
   return fd;
 }
 
 int close_socket(void* p, curl_socket_t fd) {
   std::lock_guard<std::mutex> guard{sockets_lock};
   sockets.erase(fd);
-  auto* at = static_cast<attempt*>(p);
-  if (at->fd == fd)
-    at->fd = CURL_SOCKET_BAD;
+  auto& fds = static_cast<attempt*>(p)->fds;
+  fds.erase(std::remove(fds.begin(), fds.end(), fd), fds.end());
   return ::close(fd);
 }
 
@@ -166,8 +171,7 @@ int watch_attempt(void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
       && std::chrono::steady_clock::now() - at->began < attempt_limit)
     return 0;
   std::lock_guard<std::mutex> guard{sockets_lock};
-  if (at->fd != CURL_SOCKET_BAD)
-    ::shutdown(at->fd, SHUT_RDWR);
+  at->shut_down();
   return 1;
 }
 
@@ -257,8 +261,7 @@ bool smtp_send(const smtp_config& cfg, const email_message& m,
     // limit (no progress callback runs then). The email is accepted or
     // failed already; the socket goes now, so that wait ends at once.
     std::lock_guard<std::mutex> guard{sockets_lock};
-    if (at.fd != CURL_SOCKET_BAD)
-      ::shutdown(at.fd, SHUT_RDWR);
+    at.shut_down();
   }
   curl_slist_free_all(rcpt);
   curl_easy_cleanup(curl);

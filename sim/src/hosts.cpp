@@ -230,9 +230,6 @@ struct devices::impl {
         h.synced_at = h.any_synced ? std::min(h.synced_at, d.hello_latest)
                                    : d.hello_latest;
         h.any_synced = true;
-      } else if (d.hello_latest > d.last_in_session + 100) {
-        // last_in_session is still this session's after=.
-        h.replay_cut.emplace_back(d.last_in_session + 100, d.hello_latest);
       }
       return;
     }

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <map>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "histogram.hpp"
@@ -23,9 +22,6 @@ struct host_info {
   /// of them is owed to a socket (a `--run-id` used again replays them).
   uint64_t synced_at = 0;
   bool any_synced = false;
-  /// Ids a reconnect's replay left out, (after+100, latestId] each: §5
-  /// replays at most 100, and the client reads the rest by REST.
-  std::vector<std::pair<uint64_t, uint64_t>> replay_cut;
 };
 
 /// How a booking's notification first reached one of its host's sockets.
