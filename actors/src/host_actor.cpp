@@ -25,6 +25,12 @@ using self_ptr = host_actor::stateful_pointer<host_state>;
 
 constexpr int64_t idem_lifetime_ms = 24 * 3600 * 1000;
 
+/// The answer to a request whose Idempotency-Key another request holds.
+caf::error key_conflict() {
+  return make_error(ec::conflict,
+                    "Idempotency-Key was already used with another request");
+}
+
 void touch(self_ptr self) {
   self->state.received += 1;
   self->state.last_active = self->clock().now();
@@ -55,8 +61,7 @@ caf::error check_idempotency(self_ptr self, const std::string& key,
   if (!rec || rec->expires_ms <= epoch_ms(std::chrono::system_clock::now()))
     return caf::none;
   if (rec->fingerprint != fingerprint)
-    return make_error(ec::conflict,
-                      "Idempotency-Key was already used with another request");
+    return key_conflict();
   out = created_reply{rec->body, rec->location};
   return caf::none;
 }
@@ -192,8 +197,7 @@ idempotent_answer(self_ptr self, const std::string& principal,
   auto& keys = self->state.keys;
   if (auto i = keys.find(storage_key); i != keys.end()) {
     if (i->second.fingerprint != fingerprint)
-      return caf::result<created_reply>{make_error(
-        ec::conflict, "Idempotency-Key was already used with another request")};
+      return caf::result<created_reply>{key_conflict()};
     auto rp = promise_for(self, given);
     i->second.waiters.push_back(rp);
     return caf::result<created_reply>{rp};
@@ -219,8 +223,7 @@ caf::result<created_reply> on_booking(self_ptr self, booking_request& r,
   // replays its answer), another one with the key is a conflict.
   const auto* holder = parked_with_key(self, idem);
   if (holder != nullptr && holder->request.fingerprint != r.fingerprint)
-    return make_error(ec::conflict,
-                      "Idempotency-Key was already used with another request");
+    return key_conflict();
   if (overlaps_committed(self, r))
     return make_error(ec::conflict, "room " + r.room_id
                                       + " is already booked for overlapping dates");
@@ -312,8 +315,7 @@ caf::result<created_reply> on_notification(self_ptr self,
   // A parked booking holds the key (on_booking): a notification is another
   // request.
   if (parked_with_key(self, idem) != nullptr)
-    return make_error(ec::conflict,
-                      "Idempotency-Key was already used with another request");
+    return key_conflict();
   auto cat = category_of_type(r.type);
   if (!cat)
     return make_error(ec::invalid_request, "unknown notification type");
@@ -406,8 +408,7 @@ void finish_create(self_ptr self, commit_done& msg) {
         rp.deliver(created_reply{msg.body, msg.location});
         break;
       case op_outcome::key_mismatch:
-        rp.deliver(make_error(
-          ec::conflict, "Idempotency-Key was already used with another request"));
+        rp.deliver(key_conflict());
         break;
       default:
         rp.deliver(storage_error(outcome));

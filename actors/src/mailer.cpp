@@ -217,10 +217,6 @@ mailer_actor spawn_mailer(caf::actor_system& sys, storage::store& st,
   return sys.spawn(mailer_front, &st, std::move(cfg));
 }
 
-void abort_email_sends() {
-  stop_smtp_sends();
-}
-
 void resume_email(storage::store& st, router_actor router,
                   mailer_actor mailer) {
   auto txn = st.begin_read();

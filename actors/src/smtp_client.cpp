@@ -119,17 +119,14 @@ constexpr auto attempt_limit = std::chrono::seconds(20);
 /// Set when the server stops: attempts under way end at once.
 std::atomic<bool> stopping{false};
 
-/// The sockets of the exchanges under way, so that they can be shut down:
-/// a shut socket makes curl end its exchange at once, where it would
-/// otherwise wait for answers (to the end of the data, to QUIT) far longer
-/// than an attempt may take. A socket leaves the set, under the lock,
-/// before it is closed, so nothing shuts down a descriptor that was closed
-/// and given to another file.
-std::mutex sockets_lock;
-std::unordered_set<curl_socket_t> sockets;
-
-/// One attempt: its socket and when it began. Used by the callbacks below
-/// on the attempt's own thread (and by stop_smtp_sends through `sockets`).
+/// One attempt: its sockets and when it began. Its thread's callbacks
+/// below and a stop (another thread) reach its sockets under
+/// `sockets_lock`, so that they can be shut down: a shut socket makes curl
+/// end its exchange at once, where it would otherwise wait for answers (to
+/// the end of the data, to QUIT) far longer than an attempt may take. A
+/// socket leaves its attempt, under the lock, before it is closed, so
+/// nothing shuts down a descriptor that was closed and given to another
+/// file.
 struct attempt {
   std::vector<curl_socket_t> fds;  ///< open now (several while connecting)
   std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
@@ -140,6 +137,9 @@ struct attempt {
   }
 };
 
+std::mutex sockets_lock;
+std::unordered_set<attempt*> attempts;  ///< under way, for a stop
+
 curl_socket_t open_socket(void* p, curlsocktype, curl_sockaddr* a) {
   auto fd = ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
   if (fd < 0)
@@ -149,14 +149,12 @@ curl_socket_t open_socket(void* p, curlsocktype, curl_sockaddr* a) {
     ::close(fd);
     return CURL_SOCKET_BAD;
   }
-  sockets.insert(fd);
   static_cast<attempt*>(p)->fds.push_back(fd);
   return fd;
 }
 
 int close_socket(void* p, curl_socket_t fd) {
   std::lock_guard<std::mutex> guard{sockets_lock};
-  sockets.erase(fd);
   auto& fds = static_cast<attempt*>(p)->fds;
   fds.erase(std::remove(fds.begin(), fds.end(), fd), fds.end());
   return ::close(fd);
@@ -235,6 +233,10 @@ bool smtp_send(const smtp_config& cfg, const email_message& m,
   // take as long as the attempt has left (a server that checks a message
   // before it answers the end of its data may take seconds).
   attempt at;
+  {
+    std::lock_guard<std::mutex> guard{sockets_lock};
+    attempts.insert(&at);
+  }
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 25000L);
   curl_easy_setopt(curl, CURLOPT_SERVER_RESPONSE_TIMEOUT, 25L);
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, watch_attempt);
@@ -265,14 +267,16 @@ bool smtp_send(const smtp_config& cfg, const email_message& m,
   }
   curl_slist_free_all(rcpt);
   curl_easy_cleanup(curl);
+  std::lock_guard<std::mutex> guard{sockets_lock};
+  attempts.erase(&at);
   return rc == CURLE_OK;
 }
 
-void stop_smtp_sends() {
+void abort_email_sends() {
   std::lock_guard<std::mutex> guard{sockets_lock};
   stopping.store(true);
-  for (auto fd : sockets)
-    ::shutdown(fd, SHUT_RDWR);
+  for (auto* at : attempts)
+    at->shut_down();
 }
 
 } // namespace bellhop

@@ -24,9 +24,4 @@ std::string compose_email(const smtp_config& cfg, const email_message& m);
 bool smtp_send(const smtp_config& cfg, const email_message& m,
                std::string& error);
 
-/// Ends the attempts under way (their sockets are shut down), and fails
-/// every later one at once: for the server's stop, which then need not
-/// wait for a server that hangs. Thread-safe.
-void stop_smtp_sends();
-
 } // namespace bellhop

@@ -46,7 +46,13 @@ private:
 
 } // namespace
 
-void keep_alive(const Request& req, ResponseWriter& w) {
+namespace {
+
+thread_local exchange* current = nullptr;
+
+} // namespace
+
+bool keep_alive(const Request& req, ResponseWriter& w) {
   auto conn = req.headers().tryGet<H::Connection>();
   bool close = conn ? conn->control() == Pistache::Http::ConnectionControl::Close
                     : req.version() == Pistache::Http::Version::Http10;
@@ -54,18 +60,15 @@ void keep_alive(const Request& req, ResponseWriter& w) {
   w.headers().add<H::Connection>(close
                                    ? Pistache::Http::ConnectionControl::Close
                                    : Pistache::Http::ConnectionControl::KeepAlive);
+  return close;
 }
 
 void close_after(ResponseWriter& w) {
   w.headers().remove<H::Connection>();
   w.headers().add<H::Connection>(Pistache::Http::ConnectionControl::Close);
+  if (current != nullptr)
+    current->close = true;
 }
-
-namespace {
-
-thread_local exchange* current = nullptr;
-
-} // namespace
 
 void set_exchange(exchange* ex) {
   current = ex;
@@ -152,11 +155,8 @@ struct unwritten_answer {
 template <class Send>
 void send_counted(ResponseWriter& w, Send send) {
   bool queued = current != nullptr && current->queued;
-  bool on_reactor = current != nullptr && !queued;
-  auto conn = w.headers().tryGet<H::Connection>();
-  auto closing = on_reactor && conn
-                     && conn->control() == Pistache::Http::ConnectionControl::Close
-                   ? w.getPeer() : nullptr;
+  auto closing = current != nullptr && !queued && current->close ? w.getPeer()
+                                                                 : nullptr;
   if (closing) {
     send().then(
       [closing, reactor = std::this_thread::get_id()](ssize_t) {

@@ -29,6 +29,7 @@ struct exchange {
   /// unwritten until Pistache is done with its write.
   bool queued = false;
   bool head = false;  ///< a HEAD request: answers carry no body
+  bool close = false;  ///< its answer says Connection: close
 };
 
 /// Actors' answers not yet written (or dropped) by Pistache, which queues
@@ -47,10 +48,11 @@ void finish_exchange(int status);
 void send_status(ResponseWriter& w, int status);
 
 /// Keeps the connection open after the response unless the client asked to
-/// close it (or speaks HTTP/1.0 without asking for keep-alive).
-void keep_alive(const Request& req, ResponseWriter& w);
+/// close it (or speaks HTTP/1.0 without asking for keep-alive): true then.
+bool keep_alive(const Request& req, ResponseWriter& w);
 
-/// Closes the connection after this response, whatever the client asked.
+/// Closes the connection after this response, whatever the client asked
+/// (the current exchange, if any, is marked `close`).
 void close_after(ResponseWriter& w);
 
 void send_json(ResponseWriter& w, int status, std::string_view body);

@@ -66,10 +66,10 @@ public:
     // that saw `ready` set is either still counted here or has handed its
     // ask over (which counts itself) by the time drain() looks.
     in_flight_guard guard{ctx_->in_flight};
-    keep_alive(req, w);
     exchange ex{telemetry::route::unknown, std::chrono::steady_clock::now(),
                 Pistache::Http::methodString(req.method())};
     ex.head = req.method() == Method::Head;
+    ex.close = keep_alive(req, w);
     set_exchange(&ex);
     try {
       dispatch(req, std::move(w), ex);
@@ -113,9 +113,12 @@ private:
     using handler = void (*)(context&, const Request&, ResponseWriter);
     handler api = nullptr;
     std::string_view booking_id;
-    for (auto& r : api_routes)
-      if (is(r.path, r.method, r.name))
+    for (auto& r : api_routes) {
+      if (is(r.path, r.method, r.name)) {
         api = r.handle;
+        break;
+      }
+    }
     constexpr std::string_view booking_prefix = "/bookings/";
     if (api == nullptr && m == Method::Get
         && path.size() > booking_prefix.size()

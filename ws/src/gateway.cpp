@@ -236,10 +236,7 @@ void gateway::impl::on_message(conn& c, server::message_ptr msg) {
     return;
   }
   if (c.session)
-    caf::anon_send(c.session,
-                   client_text{msg->get_payload(),
-                               std::chrono::steady_clock::now()
-                                 .time_since_epoch().count()});
+    caf::anon_send(c.session, arrived_now(msg->get_payload()));
 }
 
 void gateway::impl::on_http(conn& c) {

@@ -34,6 +34,13 @@
 
 namespace bellhop::ws {
 
+/// A client's text frame for its session, stamped with its arrival now (on
+/// the gateway's thread).
+inline client_text arrived_now(std::string text) {
+  return client_text{std::move(text),
+                     std::chrono::steady_clock::now().time_since_epoch().count()};
+}
+
 /// A random id: `prefix` and `digits` hex digits (at most 16).
 std::string new_id(const char* prefix, std::size_t digits = 16);
 

@@ -35,9 +35,7 @@ connect_answer gateway::impl::sio_conn::connect(const nlohmann::json& auth,
 
 void gateway::impl::sio_conn::to_session(std::string op) {
   if (auto c = conn_of(owner); c && c->session)
-    caf::anon_send(c->session,
-                   client_text{std::move(op), std::chrono::steady_clock::now()
-                                                .time_since_epoch().count()});
+    caf::anon_send(c->session, arrived_now(std::move(op)));
 }
 
 void gateway::impl::sio_conn::end_session() {

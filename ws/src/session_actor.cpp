@@ -232,10 +232,11 @@ void on_client_text(self_ptr self, const std::string& text, int64_t arrived) {
       // The read event reaches every session of the host, this one too.
       self->request(st.router, std::chrono::seconds(10), std::move(req))
         .then([](mark_read_reply&) {}, [=](caf::error& err) {
-          if (!self->state.closing && !self->state.draining)
-            send_error(self,
-                       message_of(err).empty() ? "try again" : message_of(err),
-                       to_string(code_of(err)));
+          if (self->state.closing || self->state.draining)
+            return;
+          auto text = message_of(err);  // "" for CAF's own (a timeout)
+          send_error(self, text.empty() ? "try again" : text,
+                     to_string(code_of(err)));
         });
       break;
     }
