@@ -166,7 +166,8 @@ submit_create(self_ptr self, std::unique_ptr<create_op> op,
               created_reply reply, const std::string& room_id,
               const std::string& fingerprint, std::string_view type,
               const booking_promise* given = nullptr) {
-  op->wait_due_ms = email_due_for(self, op->cat, epoch_ms(std::chrono::system_clock::now()));
+  auto created_ms = epoch_ms(std::chrono::system_clock::now());
+  op->wait_due_ms = email_due_for(self, op->cat, created_ms);
   auto& st = self->state;
   auto token = st.next_token++;
   op->host = caf::actor_cast<host_actor>(self);
@@ -177,7 +178,7 @@ submit_create(self_ptr self, std::unique_ptr<create_op> op,
   frame_msg frame{op->id, event_frame(type, op->note_json)};
   st.creates.emplace(token, pending_create{rp, std::move(reply),
                                            std::move(frame), op->cat,
-                                           op->wait_due_ms,
+                                           op->wait_due_ms, created_ms,
                                            std::chrono::steady_clock::now(),
                                            room_id, op->idem_key});
   st.store->submit(std::move(op));
@@ -385,7 +386,14 @@ void finish_create(self_ptr self, commit_done& msg) {
       broadcast(self, std::move(pending.frame));
     }
     if (pending.wait_due_ms > 0 && !pending.acked) {
-      on_wait_committed(self, id, pending.wait_due_ms, pushed);
+      auto due = pending.wait_due_ms;
+      // No device got it (the last one left before the commit): there is
+      // no ack to wait for, only the delay (§7: "immediately when no
+      // session is live"). The durable wait keeps the later time.
+      if (!pushed)
+        if (auto d = email_due_for(self, pending.cat, pending.created_ms); d > 0)
+          due = std::min(due, d);
+      on_wait_committed(self, id, due, pushed);
     } else if (pending.wait_due_ms > 0) {
       // Acked before its commit came back: the router's delete of the wait
       // may have reached the writer before this write made it. Delete it

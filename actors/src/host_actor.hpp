@@ -47,6 +47,7 @@ struct pending_create {
   frame_msg frame;      ///< the event pushed to sessions once committed
   category cat = category::booking;
   int64_t wait_due_ms = 0;  ///< when its email falls due (0: no email)
+  int64_t created_ms = 0;   ///< when it was asked for (epoch ms)
   std::chrono::steady_clock::time_point created;  ///< for delivery latency
   std::string room_id;  ///< bookings only
   std::string idem_key; ///< storage key, empty when none

@@ -56,9 +56,12 @@ using mailer_self = mailer_actor::stateful_pointer<mailer_state>;
 
 constexpr std::size_t max_finished = 65536;
 
-void finish(mailer_self self, const std::string& key,
-            std::vector<audit_entry> entries) {
+/// Takes a sent (or no longer wanted) entry out of the outbox, with an
+/// `emailed` audit entry for each of `sent.ids`. A write that fails comes
+/// back as `email_sent` a second later, until it lands.
+void finish(mailer_self self, email_sent sent) {
   auto& st = self->state;
+  auto key = storage::note_key(sent.host_id, sent.first_id);
   st.active.erase(key);
   // Entries finished long ago are gone from the outbox: a late duplicate
   // of one finds nothing to send.
@@ -66,13 +69,21 @@ void finish(mailer_self self, const std::string& key,
     st.finished.clear();
   st.finished.insert(key);
   auto op = std::make_unique<outbox_done_op>();
-  op->key = key;
-  op->entries = std::move(entries);
+  op->key = std::move(key);
+  for (auto id : sent.ids)
+    op->entries.push_back(
+      audit_entry{sent.host_id, id, "emailed", "bellhop", "email", ""});
+  op->retry_to = caf::actor_cast<mailer_actor>(self);
+  op->sent = std::move(sent);
   self->state.store->submit(std::move(op));
 }
 
 void on_job(mailer_self self, email_job& job) {
   auto& st = self->state;
+  // The server is stopping: the entry stays in the outbox for the next
+  // start, with no attempt (and no `email_failed`) recorded.
+  if (email_sends_stopped())
+    return;
   auto key = storage::note_key(job.host_id, job.first_id);
   if (job.attempt == 0
       && (st.finished.count(key) > 0 || !st.active.insert(key).second))
@@ -117,7 +128,7 @@ void on_job(mailer_self self, email_job& job) {
     return;
   }
   if (items.empty()) {  // read (or no longer wanted) before it went out
-    finish(self, key, {});
+    finish(self, email_sent{job.host_id, job.first_id, {}});
     return;
   }
   auto m = email_of(job.host_id, to, items);
@@ -126,12 +137,14 @@ void on_job(mailer_self self, email_job& job) {
   if (smtp_send(st.cfg, m, error)) {
     telemetry::metrics().delivery(telemetry::channel::email,
                                   telemetry::result::sent);
-    std::vector<audit_entry> entries;
+    email_sent sent{job.host_id, job.first_id, {}};
     for (auto& i : items)
-      entries.push_back(audit_entry{job.host_id, i.id, "emailed", "bellhop", "email", ""});
-    finish(self, key, std::move(entries));
+      sent.ids.push_back(i.id);
+    finish(self, std::move(sent));
     return;
   }
+  if (email_sends_stopped())
+    return;  // cut off by the stop, not refused: as above
   telemetry::metrics().delivery(telemetry::channel::email,
                                 telemetry::result::failed);
   telemetry::log(telemetry::level::warn, "email failed",
@@ -167,6 +180,7 @@ mailer_actor::behavior_type mailer_worker(mailer_self self,
       else
         on_job(self, job);
     },
+    [=](email_sent& sent) { finish(self, std::move(sent)); },
     [=](mailer_page_url& u) {
       auto& st = self->state;
       st.cfg.page_url = std::move(u.url);
@@ -202,6 +216,11 @@ mailer_actor::behavior_type mailer_front(mailer_actor::pointer self,
     [=](email_job& job) {
       auto& w = workers[worker_of(job.host_id, workers.size())];
       self->send(w, std::move(job));
+    },
+    [=](email_sent& sent) {
+      // Only a worker sends these (to itself); passed on all the same.
+      auto& w = workers[worker_of(sent.host_id, workers.size())];
+      self->send(w, std::move(sent));
     },
     [=](mailer_page_url& u) {
       for (auto& w : workers)

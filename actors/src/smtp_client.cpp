@@ -272,6 +272,10 @@ bool smtp_send(const smtp_config& cfg, const email_message& m,
   return rc == CURLE_OK;
 }
 
+bool email_sends_stopped() {
+  return stopping.load();
+}
+
 void abort_email_sends() {
   std::lock_guard<std::mutex> guard{sockets_lock};
   stopping.store(true);

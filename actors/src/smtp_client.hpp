@@ -24,4 +24,8 @@ std::string compose_email(const smtp_config& cfg, const email_message& m);
 bool smtp_send(const smtp_config& cfg, const email_message& m,
                std::string& error);
 
+/// True once abort_email_sends() was called: the server is stopping, and
+/// no email is sent any more (thread-safe).
+bool email_sends_stopped();
+
 } // namespace bellhop

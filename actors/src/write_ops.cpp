@@ -289,4 +289,10 @@ storage::status outbox_done_op::apply(storage::txn_ref t) {
   return storage::status::ok;
 }
 
+void outbox_done_op::done(storage::status result) {
+  // On the writer thread, like audit_op's retry.
+  if (result != storage::status::ok && retry_to)
+    caf::delayed_anon_send(retry_to, std::chrono::seconds(1), std::move(sent));
+}
+
 } // namespace bellhop

@@ -108,13 +108,16 @@ struct preferences_op final : storage::write_op {
 
 /// The mailer's bookkeeping: an outbox entry was sent (audit `emailed`) or
 /// is not needed any more; either way it leaves the outbox.
+/// A write that fails is handed back to `retry_to` (the mailer worker) a
+/// second later, to be written again.
 struct outbox_done_op final : storage::write_op {
   std::string key;
   std::vector<audit_entry> entries;
+  mailer_actor retry_to;
+  email_sent sent;  ///< what `retry_to` gets back
 
   storage::status apply(storage::txn_ref t) override;
-  void done(storage::status) override {
-  }
+  void done(storage::status result) override;
 };
 
 /// Marks notifications read and updates the counters.

@@ -1486,6 +1486,21 @@ class SlowServerTest(EmailCase):
         # 20 s for the answer, then up to 120 s for QUIT's.
         self.assertEqual(self.server.stop(timeout=25), 0)
 
+    def test_a_stop_records_no_failure_for_emails_it_cut_off(self):
+        smtp = SilentAfterDataServer()
+        host, first = self.serve_through(smtp)
+        self.assertTrue(smtp.got_data.wait(10), "no message reached DATA")
+        # More of the host's emails wait behind the one that hangs (one
+        # host's emails go one after the other).
+        later = [self.notify(host) for _ in range(3)]
+        self.assertEqual(self.server.stop(timeout=25), 0)
+        self.server.restart()
+        # None was refused by the server: the stop cut them off, and they
+        # go out after the restart.
+        actions = [e["action"] for e in self.audit(host, limit=100)["items"]]
+        self.assertNotIn("email_failed", actions)
+        self.assertEqual(actions.count("created"), 1 + len(later))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -112,5 +112,8 @@ struct deterministic_core {
   caf::scheduler::test_coordinator& sched
     = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
   caf::scoped_actor self{sys};
+  /// The mailer a `make_config` spawned, if it keeps it here (before
+  /// `router`: set while the router's configuration is made).
+  bellhop::mailer_actor mailer;
   bellhop::router_actor router;
 };

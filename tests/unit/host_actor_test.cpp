@@ -5,11 +5,14 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include "bellhop/actors/errors.hpp"
 #include "bellhop/actors/queries.hpp"
 #include "bellhop/storage/tables.hpp"
 #include "bellhop/telemetry/metrics.hpp"
 #include "deterministic_core.hpp"
+#include "write_ops.hpp"
 
 using namespace bellhop;
 
@@ -116,16 +119,17 @@ TEST_CASE_METHOD(fixture, "overlap is checked against stays not yet committed") 
 namespace {
 
 /// Puts (or, with an empty value, deletes) `count` keys that no record of
-/// bellhop's can have, in the bookings table (deep: many keys) or the meta
+/// bellhop's can have (or one `key` given), in the bookings table (deep: many keys) or the meta
 /// table (shallow, like one host's records); reports its outcome.
 struct filler_op final : storage::write_op {
   int first = 0, count = 1;
   std::string value;
   MDB_dbi storage::tables::*table = &storage::tables::bookings;
+  std::string key;  ///< else "filler-N"
   storage::status* result = nullptr;
   storage::status apply(storage::txn_ref t) override {
     for (int i = first; i < first + count; ++i) {
-      auto key = "filler-" + std::to_string(i);
+      auto key = this->key.empty() ? "filler-" + std::to_string(i) : this->key;
       auto dbi = t.db->*table;
       if (value.empty())
         storage::del(t, dbi, key);
@@ -140,14 +144,22 @@ struct filler_op final : storage::write_op {
 };
 
 struct small_map_fixture : deterministic_core {
-  small_map_fixture()
+  /// With `real_mailer`, bellhop's own mailer (its workers on threads of
+  /// their own, no SMTP server behind it); else one that counts the emails
+  /// asked for, as none of those tests wants one.
+  explicit small_map_fixture(bool real_mailer = false)
     : deterministic_core(
-        [this](caf::actor_system& sys) {
+        [this, real_mailer](caf::actor_system& sys) {
           auto c = config(std::chrono::milliseconds(1000));
-          // Counts the emails asked for: none of these tests wants one.
-          c.mailer = sys.spawn([this]() -> mailer_actor::behavior_type {
-            return {[this](email_job&) { ++emails; }, [](mailer_page_url&) {}};
-          });
+          if (real_mailer) {
+            smtp_config smtp;
+            smtp.url = "smtp://127.0.0.1:9";
+            c.mailer = mailer = spawn_mailer(sys, st, smtp);
+          } else
+            c.mailer = sys.spawn([this]() -> mailer_actor::behavior_type {
+              return {[this](email_job&) { ++emails; },
+                      [](mailer_page_url&) {}, [](email_sent&) {}};
+            });
           return c;
         },
         map_bytes{512 * 1024}) {
@@ -173,9 +185,11 @@ struct small_map_fixture : deterministic_core {
   using table = MDB_dbi storage::tables::*;
 
   storage::status write(int first, int count, std::string value,
-                        table in = &storage::tables::bookings) {
+                        table in = &storage::tables::bookings,
+                        std::string key = {}) {
     auto op = std::make_unique<filler_op>();
     op->table = in;
+    op->key = std::move(key);
     op->first = first;
     op->count = count;
     op->value = std::move(value);
@@ -184,6 +198,11 @@ struct small_map_fixture : deterministic_core {
     st.submit(std::move(op));
     st.drain();
     return result;
+  }
+
+  /// Puts `value` under `key` in `table`; reports the outcome.
+  storage::status put_raw(table in, std::string key, std::string value) {
+    return write(0, 1, std::move(value), in, std::move(key));
   }
 
   /// Fills the map. A reader pins the pages each write frees (LMDB reuses
@@ -295,6 +314,61 @@ TEST_CASE_METHOD(small_map_fixture,
   settle();
   auto items = queries.audit("h1", 100, std::nullopt, 1).items;
   CHECK(items.find("acked") == items.rfind("acked"));
+}
+
+namespace {
+
+struct real_mailer_fixture : small_map_fixture {
+  real_mailer_fixture() : small_map_fixture(true) {
+    self->send(mailer, mailer_page_url{"http://127.0.0.1:8080/"});
+    settle();
+  }
+
+  ~real_mailer_fixture() {
+    // Its workers are linked to it: they end with it.
+    self->send_exit(mailer, caf::exit_reason::user_shutdown);
+    settle();
+  }
+
+  bool in_outbox(const std::string& host, uint64_t id) {
+    auto txn = st.begin_read();
+    auto t = txn.ref();
+    return storage::get(t, t.db->outbox, storage::note_key(host, id))
+      .has_value();
+  }
+
+  /// Settles, again and again, for `d` of real time: the mailer's workers
+  /// run on threads of their own.
+  void settle_for(std::chrono::milliseconds d) {
+    auto end = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < end) {
+      settle();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(real_mailer_fixture,
+                 "the mailer's closing write of an outbox entry is retried "
+                 "until it lands") {
+  // An entry whose notification does not exist (as if read and deleted):
+  // the mailer has nothing to send and takes the entry out of the outbox.
+  auto key = storage::note_key("h1", 1);
+  REQUIRE(put_raw(&storage::tables::outbox, key,
+                  R"({"to":"h1@example.com","ids":[1]})")
+          == storage::status::ok);
+  auto filled = fill();
+  REQUIRE(filled > 0);
+  self->send(mailer, email_job{"h1", 1, 0});
+  settle_for(std::chrono::milliseconds(500));
+  CHECK(in_outbox("h1", 1));  // the write failed: the map is full
+  unfill(filled);
+  sched.advance_time(std::chrono::seconds(1));
+  settle_for(std::chrono::milliseconds(500));
+  // Left so, a restart would send the email again.
+  CHECK_FALSE(in_outbox("h1", 1));
 }
 
 TEST_CASE_METHOD(fixture, "an idempotency key replays the first answer") {

@@ -82,6 +82,9 @@ auto fields(const sweep_progress& x) {
 auto fields(const email_job& x) {
   return std::tie(x.host_id, x.first_id, x.attempt);
 }
+auto fields(const email_sent& x) {
+  return std::tie(x.host_id, x.first_id, x.ids);
+}
 auto fields(const mailer_page_url& x) {
   return std::tie(x.url);
 }
@@ -164,6 +167,7 @@ TEST_CASE("messages: mail and sweeper messages cross nodes unchanged",
           "[messages]") {
   node n;
   check_round_trip(n.sys, email_job{"h8", 21, 4});
+  check_round_trip(n.sys, email_sent{"h8", 21, {21, 22, 30}});
   check_round_trip(n.sys, mailer_page_url{"http://127.0.0.1:8080/"});
   check_round_trip(n.sys, sweep_progress{"next-key", 64, true});
   check_round_trip(n.sys, client_text{R"({"op":"ack","id":3})", 123456789});

@@ -356,7 +356,7 @@ struct email_fixture : deterministic_core {
                     ++emails;
                     emailed.push_back(j.first_id);
                   },
-                  [](mailer_page_url&) {}};
+                  [](mailer_page_url&) {}, [](email_sent&) {}};
         });
         return c;
       },
@@ -564,4 +564,18 @@ TEST_CASE_METHOD(email_fixture,
   auto txn = st.begin_read();
   auto t = txn.ref();
   CHECK_FALSE(storage::get(t, t.db->waits, storage::note_key("h1", 1)));
+}
+
+TEST_CASE_METHOD(email_fixture,
+                 "a notification whose only session left before its commit "
+                 "is emailed without an ack window") {
+  open_session("s_leaving", 0ms);
+  self->send(router, message_note("one"));
+  sched.run();  // the host asks for the write while the session is live
+  caf::anon_send(sess, closed_atom::value);  // then the device goes
+  sess = caf::actor{};
+  settle();  // the session leaves before the write commits: no push
+  REQUIRE(sink->count("\"event\":\"new_message\"") == 0);
+  advance(5ms);
+  CHECK(emailed == std::vector<uint64_t>{1});
 }

@@ -354,6 +354,12 @@ void gateway::shutdown() {
   // Links the stopped io_context still holds go with it, maybe after the
   // gateway: they must not touch its list.
   d.links.clear();
+  // Every session has been told that its socket closed. Each passes on the
+  // acks it holds before it ends, so the router, stopped after this, still
+  // records them: else a restart would email what a device acked (§7).
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (session_actors_alive() > 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
 }
 
 } // namespace bellhop::ws

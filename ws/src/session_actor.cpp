@@ -2,6 +2,7 @@
 #include "session_actor.hpp"
 
 #include <algorithm>
+#include <atomic>
 
 #include <caf/actor_cast.hpp>
 #include <caf/scheduled_actor.hpp>
@@ -283,7 +284,23 @@ void on_signal(self_ptr self, caf::atom_value a) {
   }
 }
 
+std::atomic<int64_t> alive{0};
+
 } // namespace
+
+session_state::session_state() {
+  alive.fetch_add(1, std::memory_order_relaxed);
+}
+
+session_state::~session_state() {
+  // Release: what the session sent before it ended (its acks to the
+  // router) happens before a stop that sees the count drop.
+  alive.fetch_sub(1, std::memory_order_release);
+}
+
+int64_t session_actors_alive() {
+  return alive.load(std::memory_order_acquire);
+}
 
 caf::behavior session(caf::stateful_actor<session_state>* self,
                       session_config cfg, std::shared_ptr<session_sink> sink,

@@ -67,6 +67,13 @@ struct flood_ring {
 struct session_state {
   static inline const char* name = "bellhop.session";
 
+  // CAF destroys the state when the actor ends (on its worker thread): the
+  // count of session actors alive follows them (session_actors_alive).
+  session_state();
+  ~session_state();
+  session_state(const session_state&) = delete;
+  session_state& operator=(const session_state&) = delete;
+
   session_config cfg;
   std::shared_ptr<session_sink> sink;  ///< shared by the front end's sessions
   router_actor router;
@@ -93,5 +100,10 @@ struct session_state {
 caf::behavior session(caf::stateful_actor<session_state>* self,
                       session_config cfg, std::shared_ptr<session_sink> sink,
                       router_actor router);
+
+/// Session actors not ended yet, in the whole process (thread-safe). Every
+/// ack a session received has been passed on to the router by the time it
+/// ends, so the stop waits for this to reach 0 before the router's exit.
+int64_t session_actors_alive();
 
 } // namespace bellhop::ws

@@ -47,7 +47,8 @@ using host_actor = host_api::extend<
 /// The mailer: sends the outbox's emails over SMTP and retries with backoff.
 /// It runs on a thread of its own (SMTP calls block).
 using mailer_actor = caf::typed_actor<caf::reacts_to<email_job>,
-                                      caf::reacts_to<mailer_page_url>>;
+                                      caf::reacts_to<mailer_page_url>,
+                                      caf::reacts_to<email_sent>>;
 
 /// The router: spawns host actors on first use and forwards each request to
 /// the host it names (the reply comes straight from the host). In a cluster

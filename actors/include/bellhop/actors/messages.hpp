@@ -261,6 +261,20 @@ typename Inspector::result_type inspect(Inspector& f, email_job& x) {
            x.attempt);
 }
 
+/// Mailer worker -> itself, a second after the write that closes a sent
+/// email's outbox entry failed (storage full): write it again, so that the
+/// `emailed` audit entries land and no restart sends the email again.
+struct email_sent {
+  std::string host_id;
+  uint64_t first_id = 0;       ///< the outbox entry's key
+  std::vector<uint64_t> ids;   ///< the notifications the email carried
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, email_sent& x) {
+  return f(caf::meta::type_name("email_sent"), x.host_id, x.first_id, x.ids);
+}
+
 /// Start-up -> mailer: the page's address, linked in every email (known
 /// once the REST port is bound).
 struct mailer_page_url {
@@ -336,4 +350,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(bellhop, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bellhop, (bellhop::unsubscribe_msg))
   // A session's wait for the acks of what it wrote before closing is over.
   CAF_ADD_ATOM(bellhop, bellhop, grace_atom, "grace")
+  CAF_ADD_TYPE_ID(bellhop, (bellhop::email_sent))
 CAF_END_TYPE_ID_BLOCK(bellhop)
