@@ -1,8 +1,7 @@
 // Asking the router from a reactor thread without blocking it: a short-lived
 // event-based actor sends the request, and its response handler (on a CAF
-// worker thread) writes the answer through the moved ResponseWriter.
-// Pistache queues writes from other threads to the connection's reactor, so
-// this is safe; a writer whose peer is gone drops the answer.
+// worker thread) writes the answer to the connection's own descriptor
+// (wire.hpp); a connection that is gone drops it.
 //
 // The request has no timeout: a write is answered when its commit returns
 // (a 503 after a deadline could report a failure for a write that still
@@ -27,13 +26,19 @@ void send_actor_error(ResponseWriter& w, const caf::error& err);
 
 template <class Reply, class Message, class OnReply>
 void ask(context& ctx, ResponseWriter w, Message msg, OnReply on_reply) {
+  // The answer is sent on a CAF thread: it takes the exchange along, with
+  // a descriptor of the connection's own (wire.hpp).
+  exchange ex = current_exchange() ? *current_exchange() : exchange{};
+  ex.own = own_socket::dup_of(ex.fd);
+  if (!ex.own) {  // out of descriptors: nothing asked, nothing written
+    send_retry_later(w, 503, "unavailable", "the server is busy", 1);
+    return;
+  }
+  ex.fd = -1;
+  set_exchange(nullptr);
   auto writer = std::make_shared<ResponseWriter>(std::move(w));
   auto* pending = &ctx.in_flight;  // the context outlives every ask
   pending->fetch_add(1);
-  // The answer is sent on a CAF thread: it takes the exchange along.
-  exchange ex = current_exchange() ? *current_exchange() : exchange{};
-  ex.queued = true;
-  set_exchange(nullptr);
   ctx.sys.spawn([router = ctx.router, msg = std::move(msg), writer, on_reply,
                  pending, ex](caf::event_based_actor* self) mutable {
     self->request(router, caf::infinite, std::move(msg))

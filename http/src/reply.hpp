@@ -1,10 +1,12 @@
 // Writing responses: JSON bodies, the contract's error shape, and HTTP/1.1
-// persistent connections (Pistache closes a connection unless the request
-// asked for keep-alive; HTTP/1.1 says the opposite).
+// persistent connections. bellhop writes each answer itself (wire.hpp says
+// why): the status line, the headers the handler added, Content-Type,
+// Connection and Content-Length, and the body.
 #pragma once
 
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,29 +14,36 @@
 #include <pistache/http.h>
 
 #include "bellhop/telemetry/metrics.hpp"
+#include "wire.hpp"
 
 namespace bellhop::http {
 
 using Pistache::Http::Request;
 using Pistache::Http::ResponseWriter;
 
-/// The request being answered on this thread, for the request's metrics and
-/// its log line. The dispatcher sets it on the reactor thread; `ask` carries
-/// a copy to the CAF thread that answers. Every send helper below closes it.
+/// The request being answered on this thread, for the request's metrics,
+/// its log line and its answer. The dispatcher sets it on the reactor
+/// thread; `ask` carries a copy to the CAF thread that answers. Every send
+/// helper below answers and closes it.
 struct exchange {
   telemetry::route route = telemetry::route::unknown;
   std::chrono::steady_clock::time_point start;
   const char* method = "";
-  /// Answered from an actor's thread (`ask`): such an answer counts as
-  /// unwritten until Pistache is done with its write.
-  bool queued = false;
-  bool head = false;  ///< a HEAD request: answers carry no body
-  bool close = false;  ///< its answer says Connection: close
+  bool head = false;    ///< a HEAD request: answers carry no body
+  bool close = false;   ///< its answer says Connection: close
+  bool http10 = false;  ///< an HTTP/1.0 request: so is the answer
+  /// The connection's descriptor, for an answer on the reactor thread
+  /// inside the handler (-1 once `ask` took the exchange elsewhere).
+  int fd = -1;
+  /// For an answer from another thread (`ask`): the connection's own
+  /// descriptor (wire.hpp).
+  std::shared_ptr<const own_socket> own;
+  /// Header lines the handler added ("Name: value\r\n" each).
+  std::string headers;
 };
 
-/// Actors' answers not yet written (or dropped) by Pistache, which queues
-/// every write to the connection's reactor. A stopping server waits for 0
-/// before it stops the reactors, which would drop them.
+/// Answers handed to the slow writer and not written yet. A stopping server
+/// waits for 0 before it stops.
 int64_t answers_unwritten();
 
 /// Makes `ex` the current exchange of this thread (nullptr: none).
@@ -47,20 +56,21 @@ void finish_exchange(int status);
 /// A response without a body (304, say).
 void send_status(ResponseWriter& w, int status);
 
-/// Keeps the connection open after the response unless the client asked to
-/// close it (or speaks HTTP/1.0 without asking for keep-alive): true then.
-bool keep_alive(const Request& req, ResponseWriter& w);
+/// True when the connection closes after the answer: the client asked for
+/// it, or speaks HTTP/1.0 without asking for keep-alive. HTTP/1.1
+/// connections are persistent by default.
+bool wants_close(const Request& req);
 
-/// Closes the connection after this response, whatever the client asked
-/// (the current exchange, if any, is marked `close`).
+/// Closes the connection after this response, whatever the client asked.
 void close_after(ResponseWriter& w);
 
 void send_json(ResponseWriter& w, int status, std::string_view body);
 
 /// A body of any media type. Every answer goes through this, send_json or
-/// send_status (an actor's is counted until written: answers_unwritten).
+/// send_status. `w` only names the request: the answer goes to the current
+/// exchange's connection.
 void send_body(ResponseWriter& w, int status, std::string_view body,
-               const Pistache::Http::Mime::MediaType& type);
+               std::string_view content_type);
 
 /// {"error":{"code":..,"message":..,"field":..}}; `field` only when given.
 std::string error_body(std::string_view code, std::string_view message,
@@ -90,7 +100,9 @@ auto read_or_503(ResponseWriter& w, Read&& read)
   }
 }
 
-void add_header(ResponseWriter& w, const std::string& name,
-                const std::string& value);
+/// Adds a header to the current exchange's answer (`value` is the
+/// server's own: no line breaks).
+void add_header(ResponseWriter& w, std::string_view name,
+                std::string_view value);
 
 } // namespace bellhop::http

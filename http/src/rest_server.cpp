@@ -4,9 +4,11 @@
 #include <thread>
 
 #include <pistache/endpoint.h>
+#include <pistache/peer.h>
 
 #include "bellhop/telemetry/log.hpp"
 #include "routes.hpp"
+#include "slow_writes.hpp"
 #include "static_files.hpp"
 
 namespace bellhop::http {
@@ -66,10 +68,16 @@ public:
     // that saw `ready` set is either still counted here or has handed its
     // ask over (which counts itself) by the time drain() looks.
     in_flight_guard guard{ctx_->in_flight};
-    exchange ex{telemetry::route::unknown, std::chrono::steady_clock::now(),
-                Pistache::Http::methodString(req.method())};
+    exchange ex;
+    ex.start = std::chrono::steady_clock::now();
+    ex.method = Pistache::Http::methodString(req.method());
     ex.head = req.method() == Method::Head;
-    ex.close = keep_alive(req, w);
+    ex.close = wants_close(req);
+    ex.http10 = req.version() == Pistache::Http::Version::Http10;
+    // Valid for writing here, on the reactor thread, until the handler
+    // returns (wire.hpp).
+    auto peer = w.getPeer();
+    ex.fd = peer ? peer->fd() : -1;
     set_exchange(&ex);
     try {
       dispatch(req, std::move(w), ex);
@@ -151,9 +159,7 @@ private:
 
   static void send_metrics(ResponseWriter& w) {
     auto body = telemetry::metrics().render();
-    send_body(w, 200, body,
-              Pistache::Http::Mime::MediaType::fromString(
-                "text/plain; version=0.0.4; charset=utf-8"));
+    send_body(w, 200, body, "text/plain; version=0.0.4; charset=utf-8");
   }
 
   std::shared_ptr<context> ctx_;
@@ -202,6 +208,7 @@ void rest_server::start() {
                 .keepaliveTimeout(std::chrono::seconds(60));
   impl_->endpoint->init(opts);
   impl_->endpoint->setHandler(std::make_shared<rest_handler>(impl_->ctx));
+  start_slow_writes();
   impl_->endpoint->serveThreaded();
 }
 
@@ -236,6 +243,7 @@ void rest_server::shutdown() {
     impl_->endpoint->shutdown();
     impl_->endpoint.reset();
   }
+  stop_slow_writes();
 }
 
 } // namespace bellhop::http

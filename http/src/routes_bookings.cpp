@@ -7,7 +7,6 @@
 
 namespace bellhop::http {
 
-namespace H = Pistache::Http::Header;
 
 std::optional<std::string> idempotency_key(const Request& req,
                                            ResponseWriter& w) {
@@ -52,7 +51,7 @@ void post_booking(context& ctx, const Request& req, ResponseWriter w) {
     msg.fingerprint = booking_fingerprint(msg);
   ask<created_reply>(ctx, std::move(w), std::move(msg),
                      [](ResponseWriter& w, created_reply& r) {
-                       w.headers().add<H::Location>(r.location);
+                       add_header(w, "Location", r.location);
                        send_json(w, 201, r.body);
                      });
 }

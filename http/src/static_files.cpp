@@ -19,7 +19,6 @@ namespace bellhop::http {
 namespace {
 
 using Pistache::Http::Code;
-using Pistache::Http::Mime::MediaType;
 
 /// A demo guest's token lives this long; the /demo page asks for a new one
 /// when the server refuses it.
@@ -88,7 +87,7 @@ void send_file(const Request& req, ResponseWriter& w, const embedded_file& f) {
   }
   send_body(w, 200,
             {reinterpret_cast<const char*>(f.data), static_cast<std::size_t>(f.size)},
-            MediaType::fromString(std::string{content_type(f.path)}));
+            content_type(f.path));
 }
 
 /// {"wsPort":N,"demo":bool}: what the page cannot know from its own URL.

@@ -1,0 +1,143 @@
+// Writing answers (http/src/wire.hpp): over real loopback TCP, with the
+// server side's send buffer made small, as a distant or slow client's is,
+// so that an answer does not fit at once and the slow writer takes the
+// rest.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "slow_writes.hpp"
+#include "wire.hpp"
+
+using namespace bellhop::http;
+
+namespace {
+
+/// A connected pair over 127.0.0.1: `server` non-blocking with a 4 KiB
+/// send buffer (like Pistache's sockets, but small), `client` blocking
+/// with a small receive buffer.
+struct connection {
+  int server = -1;
+  int client = -1;
+
+  connection() {
+    int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(listener, 1) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+    client = ::socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    ::setsockopt(client, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    server = ::accept(listener, nullptr, nullptr);
+    ::close(listener);
+    REQUIRE(server >= 0);
+    ::setsockopt(server, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    ::fcntl(server, F_SETFL, ::fcntl(server, F_GETFL) | O_NONBLOCK);
+    timeval t{10, 0};
+    ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &t, sizeof t);
+  }
+  ~connection() {
+    ::close(server);
+    ::close(client);
+  }
+
+  /// Reads until `n` bytes came or the connection ended.
+  std::string read(std::size_t n) {
+    std::string got;
+    char buf[4096];
+    while (got.size() < n) {
+      auto r = ::recv(client, buf, sizeof buf, 0);
+      if (r <= 0)
+        break;
+      got.append(buf, static_cast<std::size_t>(r));
+    }
+    return got;
+  }
+};
+
+std::string pattern(std::size_t n) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>('a' + i % 26);
+  return s;
+}
+
+struct slow_writer_running {
+  slow_writer_running() {
+    start_slow_writes();
+  }
+  ~slow_writer_running() {
+    stop_slow_writes();
+  }
+};
+
+bool settles(int64_t want) {
+  for (int i = 0; i < 500 && slow_writes_pending() != want; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return slow_writes_pending() == want;
+}
+
+} // namespace
+
+TEST_CASE("an answer the socket cannot take at once arrives whole, and the "
+          "connection stays open", "[wire]") {
+  slow_writer_running writer;
+  connection c;
+  auto answer = pattern(2'000'000);
+  write_answer(c.server, answer, false);
+  CHECK(slow_writes_pending() == 1);  // the rest waits for the client
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(c.read(answer.size()) == answer);
+  REQUIRE(settles(0));
+  // Still open: the next answer on it comes through.
+  write_answer(c.server, "next", false);
+  CHECK(c.read(4) == "next");
+}
+
+TEST_CASE("a closing answer shuts the connection once all of it is written",
+          "[wire]") {
+  slow_writer_running writer;
+  connection c;
+  auto answer = pattern(500'000);
+  write_answer(c.server, answer, true);
+  CHECK(c.read(answer.size() + 1) == answer);  // then the end
+  REQUIRE(settles(0));
+}
+
+TEST_CASE("the rest goes through a descriptor of its own: the connection's "
+          "number may be closed meanwhile", "[wire]") {
+  slow_writer_running writer;
+  connection c;
+  auto answer = pattern(1'000'000);
+  write_answer(c.server, answer, false);
+  // The reactor closes its descriptor (the number is free for the next
+  // connection); the answer still reaches this client.
+  ::close(c.server);
+  c.server = ::open("/dev/null", O_WRONLY);
+  CHECK(c.read(answer.size()) == answer);
+  REQUIRE(settles(0));
+}
+
+TEST_CASE("a client that goes away before reading ends the slow write",
+          "[wire]") {
+  slow_writer_running writer;
+  connection c;
+  write_answer(c.server, pattern(1'000'000), false);
+  CHECK(slow_writes_pending() == 1);
+  ::close(c.client);
+  c.client = ::open("/dev/null", O_RDONLY);
+  CHECK(settles(0));
+}
