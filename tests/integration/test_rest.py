@@ -64,6 +64,23 @@ def host_token(host):
     return token(host, "host")
 
 
+def read_head(test, sock, bite=65536):
+    """Reads an answer's header block from `sock`; returns (status line,
+    headers by lower-case name, the bytes after the block read so far)."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(bite)
+        test.assertTrue(chunk, "connection closed: %r" % buf)
+        buf += chunk
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return lines[0], headers, rest
+
+
 class ContractAssertions:
     """Assertions shared by every test class (mixed into unittest.TestCase)."""
 
@@ -1320,18 +1337,7 @@ class OperationsTest(ServerTestCase):
         """Sends one request; returns (status line, headers, bytes after
         the header block read so far)."""
         sock.sendall(request.encode())
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            chunk = sock.recv(65536)
-            self.assertTrue(chunk, "connection closed: %r" % buf)
-            buf += chunk
-        head, rest = buf.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        return lines[0], headers, rest
+        return read_head(self, sock)
 
     def test_head_is_answered_like_get_without_a_body(self):
         auth = "Authorization: Bearer %s\r\n" % token(uid("h"), "host")
@@ -1531,15 +1537,7 @@ class SlowReaderTest(ServerTestCase):
 
     def read_answer(self, sock):
         """One answer: (status, headers, body), read in small bites."""
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(4096)
-            self.assertTrue(chunk, "closed before the headers: %r" % data)
-            data += chunk
-        head, body = data.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {k.strip().lower(): v.strip() for k, _, v in
-                   (line.partition(":") for line in lines[1:])}
+        line, headers, body = read_head(self, sock, bite=4096)
         length = int(headers["content-length"])
         while len(body) < length:
             chunk = sock.recv(4096)
@@ -1547,7 +1545,7 @@ class SlowReaderTest(ServerTestCase):
                             % (len(body), length))
             body += chunk
         self.assertEqual(len(body), length, "more than the answer came")
-        return int(lines[0].split(" ")[1]), headers, body
+        return int(line.split(" ")[1]), headers, body
 
     def request(self, path, close=False):
         return ("GET %s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n%s"

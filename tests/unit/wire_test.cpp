@@ -113,6 +113,7 @@ TEST_CASE("a closing answer shuts the connection once all of it is written",
   connection c;
   auto answer = pattern(500'000);
   write_answer(c.server, answer, true);
+  CHECK(slow_writes_pending() == 1);
   CHECK(c.read(answer.size() + 1) == answer);  // then the end
   REQUIRE(settles(0));
 }
