@@ -82,13 +82,23 @@ public:
     try {
       dispatch(req, std::move(w), ex);
     } catch (const std::exception& e) {
-      // The writer may have been moved: nothing more can be said safely
-      // here. Handlers validate before they act and answer a failed read
-      // themselves (read_or_503), so this is a bug path.
+      // Handlers validate before they act and answer a failed read
+      // themselves (read_or_503), so this is a bug path. An exchange still
+      // current here is neither answered nor handed to an actor.
       telemetry::log(telemetry::level::error, "request handler failed",
                      {{"error", std::string_view{e.what()}}});
+      if (current_exchange() == &ex)
+        send_retry_later(w, 503, "unavailable", "try again", 1);
     }
     set_exchange(nullptr);
+    // Pistache counts a connection busy from a request's first bytes until
+    // an answer goes through its ResponseWriter, and sends a busy one an
+    // unsolicited 408 after the header timeout. bellhop writes its answers
+    // itself, so it marks the connection idle here (on its reactor, where
+    // Pistache reads the mark): idle connections close silently after the
+    // keep-alive timeout, also while an actor's answer is awaited.
+    if (peer)
+      peer->setIdle(true);
   }
 
 private:

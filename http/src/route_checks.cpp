@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ask.hpp"
+#include "bellhop/telemetry/log.hpp"
 #include "routes.hpp"
 #include "validation.hpp"
 
@@ -188,6 +189,11 @@ void send_actor_error(ResponseWriter& w, const caf::error& err) {
                                    : msg,
                        1);
   }
+}
+
+void log_answer_failure(const std::exception& e) {
+  telemetry::log(telemetry::level::error, "answering a request failed",
+                 {{"error", std::string_view{e.what()}}});
 }
 
 } // namespace bellhop::http

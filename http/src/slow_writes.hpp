@@ -16,10 +16,11 @@ void start_slow_writes();
 /// drain waited for slow_writes_pending() to reach 0).
 void stop_slow_writes();
 
-/// Writes `rest` to `owned_fd` and closes it; with `close`, the connection
-/// is shut down once it is written. A client that takes nothing for 60 s
-/// has its connection shut down. Thread-safe.
-void write_later(int owned_fd, std::string rest, bool close);
+/// Writes `rest` to `fd` and closes it (the writer owns `fd` from here);
+/// with `close`, the connection is shut down once it is written. A client
+/// that takes nothing for 60 s, or an answer the writer cannot take (it has
+/// stopped), has its connection shut down. Thread-safe.
+void write_later(int fd, std::string rest, bool close);
 
 /// Writes handed over and not finished yet.
 int64_t slow_writes_pending();

@@ -1409,6 +1409,25 @@ class OperationsTest(ServerTestCase):
                     rest += chunk
                 self.assertEqual(len(rest), length)
 
+    def test_an_idle_connection_outlives_the_header_timeout(self):
+        # The 10 s header timeout is for a request still arriving; between
+        # requests a connection is kept for the keep-alive time (60 s), with
+        # no unsolicited 408.
+        sock = socket.create_connection(
+            ("127.0.0.1", self.server.http_port), timeout=20)
+        self.addCleanup(sock.close)
+        line, _, _ = self.raw_exchange(
+            sock, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual(line.split(" ")[1], "200", line)
+        time.sleep(12)
+        line, _, rest = self.raw_exchange(
+            sock, "GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual(line.split(" ")[1], "200", line)
+        while b"ready" not in rest:
+            chunk = sock.recv(65536)
+            self.assertTrue(chunk, "closed before the answer: %r" % rest)
+            rest += chunk
+
     def test_listening_line_names_both_ports_and_no_cluster(self):
         line = self.server.listening
         self.assertIsInstance(line["http"], int)
