@@ -19,6 +19,12 @@ namespace bellhop {
 
 namespace {
 
+/// How long a digest gathers after its first notification fell due: the
+/// delay, at least 1 s (§7).
+int64_t digest_window_ms(uint32_t delay_seconds) {
+  return std::max<int64_t>(1000, int64_t{delay_seconds} * 1000);
+}
+
 int64_t now_ms() {
   return epoch_ms(std::chrono::system_clock::now());
 }
@@ -128,8 +134,7 @@ void on_email_tick(host_self self) {
     // least 1 s) of the first one.
     st.digest_ids.insert(st.digest_ids.end(), due.begin(), due.end());
     if (st.digest_until == 0 && !st.digest_ids.empty())
-      st.digest_until
-        = now + std::max<int64_t>(1000, int64_t{st.prefs.email_delay_seconds} * 1000);
+      st.digest_until = now + digest_window_ms(st.prefs.email_delay_seconds);
     if (st.digest_until > 0 && now >= st.digest_until) {
       submit_due(self, std::move(st.digest_ids));
       st.digest_ids.clear();
@@ -244,10 +249,13 @@ void on_preferences_committed(host_self self, commit_done& msg) {
     for (auto& w : st.waits)
       w.second = std::max(w.second + shift, std::min(w.second, floor));
     // An open digest window (its notifications are due already) moves by
-    // the difference too.
-    if (st.digest_until > 0)
-      st.digest_until = std::max(st.digest_until + shift,
+    // the difference of the windows' lengths (each at least 1 s).
+    if (st.digest_until > 0) {
+      auto window_shift = digest_window_ms(st.prefs.email_delay_seconds)
+                          - digest_window_ms(before);
+      st.digest_until = std::max(st.digest_until + window_shift,
                                  std::min(st.digest_until, floor));
+    }
     st.tick_at = 0;  // re-armed for the new earliest time
     schedule(self);
   }

@@ -1339,6 +1339,19 @@ class DelayChangeTest(EmailCase):
         self.wait_mail(mid(host, note["id"]), timeout=5)
 
 
+    def test_a_digest_window_ended_by_a_delay_of_0_still_lasts_1_s(self):
+        host = uid("h-digest-min")
+        self.put_prefs(host, prefs(address(host), delay=2, digest=True))
+        t0 = time.time()
+        note = self.notify(host)
+        # Due at 2 s, its window open until 4 s; a delay of 0 shortens the
+        # window to its least, 1 s: it ends at 3 s, not at once.
+        sleep_until(t0 + 2.4)
+        self.put_prefs(host, prefs(address(host), delay=0, digest=True))
+        mail = self.wait_mail(mid(host, note["id"]), timeout=6)
+        self.assertGreaterEqual(mail.at - t0, 2.9)
+
+
 class ShutdownTest(EmailCase):
     """§1: SIGTERM exits 0, with the email fallback configured too."""
 
