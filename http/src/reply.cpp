@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 
 #include "bellhop/telemetry/log.hpp"
-#include "slow_writes.hpp"
 
 namespace bellhop::http {
 
@@ -48,10 +47,6 @@ void finish_exchange(int status) {
                     {"route", std::string_view{telemetry::to_string(ex->route)}},
                     {"status", int64_t{status}},
                     {"ms", took.count() * 1000}});
-}
-
-int64_t answers_unwritten() {
-  return slow_writes_pending();
 }
 
 namespace {

@@ -42,10 +42,6 @@ struct exchange {
   std::string headers;
 };
 
-/// Answers handed to the slow writer and not written yet. A stopping server
-/// waits for 0 before it stops.
-int64_t answers_unwritten();
-
 /// Makes `ex` the current exchange of this thread (nullptr: none).
 void set_exchange(exchange* ex);
 exchange* current_exchange();

@@ -233,11 +233,11 @@ void rest_server::stop_accepting() {
 void rest_server::drain(std::chrono::milliseconds grace) {
   stop_accepting();
   auto deadline = std::chrono::steady_clock::now() + grace;
-  // An actor's answer counts as unwritten from before its send, and its ask
-  // stops counting as in flight only after it, so the two are never both 0
-  // while such an answer is due.
+  // An actor's answer is written, or handed to the slow writer (which
+  // counts it), before its ask stops counting as in flight, so the two are
+  // never both 0 while an answer is due.
   auto busy = [this] {
-    return impl_->ctx->in_flight.load() > 0 || answers_unwritten() > 0;
+    return impl_->ctx->in_flight.load() > 0 || slow_writes_pending() > 0;
   };
   while (busy() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -245,7 +245,7 @@ void rest_server::drain(std::chrono::milliseconds grace) {
     telemetry::log(telemetry::level::warn,
                    "stopping with requests unanswered after the grace period",
                    {{"inFlight", int64_t{impl_->ctx->in_flight.load()}},
-                    {"unwritten", int64_t{answers_unwritten()}}});
+                    {"unwritten", int64_t{slow_writes_pending()}}});
 }
 
 void rest_server::shutdown() {
