@@ -162,13 +162,21 @@ void raise_file_limit() {
   }
 }
 
+/// The open-file limit (after raise_file_limit), or 0 when there is none.
+std::size_t open_file_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY)
+    return 0;
+  return static_cast<std::size_t>(lim.rlim_cur);
+}
+
 /// Open files left for sockets after the store, the listeners and REST
 /// connections: the open-file limit less 256 (at least 64).
 int64_t default_max_connections() {
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY)
+  auto files = open_file_limit();
+  if (files == 0)
     return 100'000;
-  return std::max<int64_t>(64, static_cast<int64_t>(lim.rlim_cur) - 256);
+  return std::max<int64_t>(64, static_cast<int64_t>(files) - 256);
 }
 
 /// One CAF worker per CPU this process may run on (its affinity mask, so
@@ -278,6 +286,16 @@ int serve_command(int argc, char** argv) {
     ws_cfg.close_on_delivery = opts.flag("ws-close-on-delivery");
     ws_cfg.max_connections = static_cast<std::size_t>(opts.integer(
       "max-connections", default_max_connections(), 1, 10'000'000));
+    rest_cfg.max_files = open_file_limit();
+    ws_cfg.max_files = rest_cfg.max_files;
+    if (opts.has("max-connections")
+        && static_cast<int64_t>(ws_cfg.max_connections) > default_max_connections())
+      telemetry::log(telemetry::level::warn,
+                     "--max-connections is more than the open-file limit "
+                     "leaves for sockets: past that, new sockets and REST "
+                     "connections are refused for want of files",
+                     {{"max_connections", static_cast<int64_t>(ws_cfg.max_connections)},
+                      {"open_file_limit", static_cast<int64_t>(rest_cfg.max_files)}});
     ws_cfg.max_sessions_per_host = static_cast<std::size_t>(
       opts.integer("max-sessions-per-host", 16, 1, 100'000));
     ws_cfg.jwt = rest_cfg.jwt;

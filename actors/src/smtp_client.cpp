@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -129,6 +130,7 @@ std::atomic<bool> stopping{false};
 /// file.
 struct attempt {
   std::vector<curl_socket_t> fds;  ///< open now (several while connecting)
+  int socket_errno = 0;  ///< why a socket could not be made (curl drops it)
   std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
 
   void shut_down() const {  // under sockets_lock
@@ -142,8 +144,14 @@ std::unordered_set<attempt*> attempts;  ///< under way, for a stop
 
 curl_socket_t open_socket(void* p, curlsocktype, curl_sockaddr* a) {
   auto fd = ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-  if (fd < 0)
+  if (fd < 0) {
+    // Under the lock as `fds` is: a stop reads the attempt from another
+    // thread.
+    int why = errno;
+    std::lock_guard<std::mutex> guard{sockets_lock};
+    static_cast<attempt*>(p)->socket_errno = why;
     return CURL_SOCKET_BAD;
+  }
   std::lock_guard<std::mutex> guard{sockets_lock};
   if (stopping.load()) {
     ::close(fd);
@@ -257,6 +265,11 @@ bool smtp_send(const smtp_config& cfg, const email_message& m,
   auto rc = curl_easy_perform(curl);
   if (rc != CURLE_OK)
     error = errbuf[0] != 0 ? errbuf : curl_easy_strerror(rc);
+  {
+    std::lock_guard<std::mutex> guard{sockets_lock};
+    if (rc != CURLE_OK && at.socket_errno != 0)  // out of files, say
+      error = "no socket: " + std::string{std::strerror(at.socket_errno)};
+  }
   {
     // The connection is still open in the handle's cache: the cleanup
     // below would say QUIT and wait for its answer outside any attempt's

@@ -82,7 +82,8 @@ void answer(int status, std::string_view body, std::string_view type) {
   out += "\r\n";
   if (!ex->head)
     out += body;
-  write_answer(ex->own ? ex->own->fd() : ex->fd, std::move(out), ex->close);
+  write_answer(ex->own ? ex->own->fd() : ex->fd, std::move(out), ex->close,
+               ex->slot);
   finish_exchange(status);
 }
 

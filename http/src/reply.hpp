@@ -38,6 +38,9 @@ struct exchange {
   /// For an answer from another thread (`ask`): the connection's own
   /// descriptor (wire.hpp).
   std::shared_ptr<const own_socket> own;
+  /// The connection's turn to answer, given back once this answer is
+  /// written (null: no connection to keep in order).
+  std::shared_ptr<answer_slot> slot;
   /// Header lines the handler added ("Name: value\r\n" each).
   std::string headers;
 };

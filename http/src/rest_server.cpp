@@ -30,6 +30,61 @@ struct in_flight_guard {
   std::atomic<int64_t>& n;
 };
 
+/// Counts one open REST connection while Pistache keeps its peer.
+struct counted_connection {
+  counted_connection() {
+    telemetry::metrics().rest_connections.add(1);
+  }
+  ~counted_connection() {
+    telemetry::metrics().rest_connections.add(-1);
+  }
+  counted_connection(const counted_connection&) = delete;
+  counted_connection& operator=(const counted_connection&) = delete;
+};
+
+/// What bellhop keeps with an open connection, as data of Pistache's peer
+/// (for the connection's life); on the reactor thread only. A connection
+/// without it was refused.
+struct connection_state {
+  counted_connection counted;
+  std::shared_ptr<answer_slot> slot = std::make_shared<answer_slot>();
+};
+
+// Short enough for std::string's inline buffer: Pistache takes the key by
+// value on every lookup.
+const std::string connection_key = "bh.conn";
+
+/// True when one more REST connection leaves at least rest_file_reserve
+/// files free. Every file a connection can cost is counted: its socket, a
+/// request's descriptor for an actor's answer (in_flight), the slow
+/// writer's, and the WebSocket port's sockets. Pistache accepts in a loop
+/// that spins while accept fails with EMFILE, so REST must never be the one
+/// to take the last files.
+bool room_for_connection(const context& ctx) {
+  if (ctx.cfg.max_files == 0)
+    return true;
+  auto& m = telemetry::metrics();
+  auto used = m.rest_connections.value() + m.ws_connections.value()
+              + ctx.in_flight.load() + slow_writes_pending();
+  return used + 1 + static_cast<int64_t>(rest_file_reserve)
+         <= static_cast<int64_t>(ctx.cfg.max_files);
+}
+
+/// Answers a connection that is not taken: 503 in the contract's shape,
+/// then the end of the connection. On the reactor, inside the connection
+/// handler: `fd` is this connection's.
+void refuse_connection(int fd) {
+  static const std::string answer = [] {
+    auto body = error_body("unavailable", "the server holds all the "
+                                          "connections it can");
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
+           "application/json\r\nRetry-After: 1\r\nConnection: Close\r\n"
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n"
+           + body;
+  }();
+  write_answer(fd, answer, true);
+}
+
 /// The API's routes of one path and method (GET /bookings/{id} aside).
 struct api_route {
   const char* path;
@@ -62,6 +117,18 @@ public:
   explicit rest_handler(std::shared_ptr<context> ctx) : ctx_(std::move(ctx)) {
   }
 
+  void onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
+    // What Pistache's own (private) onConnection does: the peer's parser.
+    peer->putData(ParserData, std::make_shared<Pistache::Http::RequestParser>(
+                                getMaxRequestSize()));
+    if (!room_for_connection(*ctx_)) {
+      telemetry::metrics().connections_refused.inc();
+      refuse_connection(peer->fd());
+      return;
+    }
+    peer->putData(connection_key, std::make_shared<connection_state>());
+  }
+
   void onRequest(const Request& req, ResponseWriter w) override {
     // Counted in flight while in the handler, before dispatch() reads
     // `ready`: drain() clears `ready` and then waits for zero, so a request
@@ -78,6 +145,23 @@ public:
     // returns (wire.hpp).
     auto peer = w.getPeer();
     ex.fd = peer ? peer->fd() : -1;
+    if (peer) {
+      auto state = std::static_pointer_cast<connection_state>(
+        peer->tryGetData(connection_key));
+      if (!state)
+        return;  // refused (onConnection): it is closing
+      ex.slot = state->slot;
+      if (!ex.slot->take()) {
+        // Pipelined: sent before the previous answer came. It is not
+        // handled; the connection ends after the answer in flight.
+        telemetry::log(telemetry::level::debug,
+                       "pipelined request: the connection closes after the "
+                       "answer in flight",
+                       {{"method", std::string_view{ex.method}}});
+        peer->setIdle(true);
+        return;
+      }
+    }
     set_exchange(&ex);
     try {
       dispatch(req, std::move(w), ex);

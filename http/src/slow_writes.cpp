@@ -19,6 +19,8 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "bellhop/telemetry/metrics.hpp"
+
 namespace bellhop::http {
 
 namespace {
@@ -40,6 +42,7 @@ struct slow_writer {
 std::mutex lock;
 std::unique_ptr<slow_writer> writer;  ///< under `lock`
 std::atomic<int64_t> pending{0};
+std::atomic<std::size_t> pending_bytes{0};  ///< of the writes in `pending`
 
 /// A descriptor handed to the writer and not yet taken by a write: closed
 /// (its connection shut down) if the write never starts.
@@ -63,55 +66,89 @@ struct owned_fd {
   }
 };
 
-/// One answer's rest, written on the writer's thread piece by piece; each
-/// piece the client takes gives it another `give_up_after`.
+/// One answer's rest, written on the writer's thread piece by piece
+/// whenever the socket has room; each piece the client takes gives it
+/// another `give_up_after`.
 struct slow_write : std::enable_shared_from_this<slow_write> {
-  slow_write(asio::io_context& ioc, std::string rest, bool close)
-    : sd(ioc), timer(ioc), rest(std::move(rest)), close(close) {
+  slow_write(asio::io_context& ioc, std::string rest, bool close,
+             std::shared_ptr<answer_slot> slot)
+    : sd(ioc), timer(ioc), rest(std::move(rest)), close(close),
+      slot(std::move(slot)) {
   }
 
-  void next() {
+  void arm_timer() {
     timer.expires_after(give_up_after);
     timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (ec)
-        return;  // re-armed or done
+      // A wait that ended in the same round as a piece's send is not
+      // cancelled by the re-arming: only a wait whose expiry has come, of a
+      // write not yet done, gives up.
+      if (ec || self->done
+          || self->timer.expiry() > std::chrono::steady_clock::now())
+        return;
       ::shutdown(self->sd.native_handle(), SHUT_RDWR);
       boost::system::error_code ignored;
       self->sd.cancel(ignored);
     });
-    sd.async_write_some(
-      asio::buffer(rest.data() + sent, rest.size() - sent),
-      [self = shared_from_this()](const boost::system::error_code& ec,
-                                  std::size_t n) {
-        self->sent += n;
-        if (!ec && self->sent < self->rest.size())
-          return self->next();
-        self->timer.cancel();
-        if (ec || self->close)
-          ::shutdown(self->sd.native_handle(), SHUT_RDWR);
-        pending.fetch_sub(1);
-      });  // the descriptor closes with the last handler holding it
   }
+
+  /// Sends what the socket takes now (through send_now, so that the
+  /// answer's slot is marked while it runs), and waits for room for the
+  /// rest: a wait that starts after a send found the socket full.
+  void pump() {
+    if (slot)
+      slot->sending();
+    auto before = offset;
+    auto r = send_now(sd.native_handle(), rest, offset);
+    if (r != sent::some)
+      return finish(r == sent::all);
+    if (slot)
+      slot->not_sending();
+    if (offset > before)
+      arm_timer();
+    sd.async_wait(asio::posix::stream_descriptor::wait_write,
+                  [self = shared_from_this()](const boost::system::error_code& ec) {
+                    if (ec)
+                      return self->finish(false);
+                    self->pump();
+                  });
+  }
+
+  void finish(bool written) {
+    done = true;
+    timer.cancel();
+    if (!written || close)
+      ::shutdown(sd.native_handle(), SHUT_RDWR);
+    if (slot)
+      slot->give_back(sd.native_handle());
+    pending_bytes.fetch_sub(rest.size());
+    pending.fetch_sub(1);
+  }  // the descriptor closes with the last handler holding this
 
   asio::posix::stream_descriptor sd;
   asio::steady_timer timer;
   std::string rest;
-  std::size_t sent = 0;
+  std::size_t offset = 0;
   bool close;
+  bool done = false;
+  std::shared_ptr<answer_slot> slot;
 };
 
 /// On the writer's thread.
 void start_write(asio::io_context& ioc, owned_fd fd, std::string rest,
-                 bool close) {
-  auto w = std::make_shared<slow_write>(ioc, std::move(rest), close);
+                 bool close, std::shared_ptr<answer_slot> slot) {
+  auto size = rest.size();
+  auto w = std::make_shared<slow_write>(ioc, std::move(rest), close,
+                                        std::move(slot));
   boost::system::error_code assigned;
   w->sd.assign(fd.fd, assigned);
   if (assigned) {
+    pending_bytes.fetch_sub(size);
     pending.fetch_sub(1);
     return;  // `fd` shuts and closes it
   }
   fd.release();
-  w->next();
+  w->arm_timer();
+  w->pump();
 }
 
 } // namespace
@@ -134,20 +171,29 @@ void stop_slow_writes() {
   w->ioc.stop();
   w->thread.join();
   pending.store(0);  // what was left goes with the io_context
+  pending_bytes.store(0);
 }
 
-void write_later(int fd, std::string rest, bool close) {
+void write_later(int fd, std::string rest, bool close,
+                 std::shared_ptr<answer_slot> slot) {
   owned_fd owned{fd};
   std::lock_guard<std::mutex> guard{lock};
   if (!writer)
     return;  // stopped: the connection is shut down, the client sees its end
+  if (pending_bytes.load() + rest.size() > slow_write_byte_limit) {
+    telemetry::metrics().answers_cut.inc();
+    return;  // shut down: the client sees an answer cut short
+  }
   pending.fetch_add(1);
+  pending_bytes.fetch_add(rest.size());
   auto& ioc = writer->ioc;
   // Run or dropped unrun with the io_context at a stop: either way the
   // descriptor is closed.
   asio::post(ioc, [&ioc, owned = std::make_shared<owned_fd>(std::move(owned)),
-                   rest = std::move(rest), close]() mutable {
-    start_write(ioc, std::move(*owned), std::move(rest), close);
+                   rest = std::move(rest), close,
+                   slot = std::move(slot)]() mutable {
+    start_write(ioc, std::move(*owned), std::move(rest), close,
+                std::move(slot));
   });
 }
 

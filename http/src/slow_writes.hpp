@@ -5,7 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "wire.hpp"
 
 namespace bellhop::http {
 
@@ -16,11 +19,19 @@ void start_slow_writes();
 /// drain waited for slow_writes_pending() to reach 0).
 void stop_slow_writes();
 
+/// Unwritten bytes the writer holds at most, all connections together: a
+/// client that asks for big answers and does not read them must not make
+/// the server hold them without bound. An answer beyond it is cut short.
+constexpr std::size_t slow_write_byte_limit = std::size_t{64} << 20;
+
 /// Writes `rest` to `fd` and closes it (the writer owns `fd` from here);
 /// with `close`, the connection is shut down once it is written. A client
 /// that takes nothing for 60 s, or an answer the writer cannot take (it has
-/// stopped), has its connection shut down. Thread-safe.
-void write_later(int fd, std::string rest, bool close);
+/// stopped, or holds slow_write_byte_limit already), has its connection
+/// shut down. `slot`, when given, is given back when the write ends.
+/// Thread-safe.
+void write_later(int fd, std::string rest, bool close,
+                 std::shared_ptr<answer_slot> slot = nullptr);
 
 /// Writes handed over and not finished yet.
 int64_t slow_writes_pending();

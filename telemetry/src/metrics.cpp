@@ -103,6 +103,12 @@ std::string registry::render() const {
   delivery_seconds.render(out, "bellhop_delivery_seconds");
   header(out, "bellhop_ws_sessions", "gauge", "Live socket sessions.");
   line(out, "bellhop_ws_sessions", "", std::to_string(ws_sessions.value()));
+  header(out, "bellhop_open_connections", "gauge",
+         "Open connections by port (rest, ws), handshakes included.");
+  line(out, "bellhop_open_connections", "port=\"rest\"",
+       std::to_string(rest_connections.value()));
+  line(out, "bellhop_open_connections", "port=\"ws\"",
+       std::to_string(ws_connections.value()));
   header(out, "bellhop_host_actors", "gauge", "Running host actors.");
   line(out, "bellhop_host_actors", "", std::to_string(host_actors.value()));
   header(out, "bellhop_http_requests_total", "counter",
@@ -126,6 +132,15 @@ std::string registry::render() const {
          "Requests and sockets refused by a rate limit.");
   line(out, "bellhop_rate_limited_total", "",
        std::to_string(rate_limited.value()));
+  header(out, "bellhop_http_connections_refused_total", "counter",
+         "REST connections answered 503 and closed: open files ran low.");
+  line(out, "bellhop_http_connections_refused_total", "",
+       std::to_string(connections_refused.value()));
+  header(out, "bellhop_http_answers_cut_total", "counter",
+         "REST answers cut short: their clients left the server holding its "
+         "limit of unwritten bytes.");
+  line(out, "bellhop_http_answers_cut_total", "",
+       std::to_string(answers_cut.value()));
   header(out, "bellhop_storage_commit_seconds", "histogram",
          "Duration of one group commit (apply and fsync).");
   storage_commit_seconds.render(out, "bellhop_storage_commit_seconds");

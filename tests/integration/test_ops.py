@@ -203,6 +203,64 @@ class OpsTest(unittest.TestCase):
         self.addCleanup(client.close)
         self.assertEqual(client.req("GET", "/healthz")[0], 200)
 
+    def test_rest_connections_past_the_open_files_get_503_and_nothing_spins(self):
+        # With 300 files, idle keep-alive clients must not take the last
+        # ones: a full table makes Pistache's accept loop spin on EMFILE and
+        # stops every port. Past the reserve, a connection gets 503.
+        class FewFiles(harness.Server):
+            def command(self):
+                return ["prlimit", "--nofile=300:300", "--"] + super().command()
+        server = FewFiles()
+        self.addCleanup(server.cleanup)
+        held, statuses = [], []
+        for _ in range(400):
+            s = socket.create_connection(("127.0.0.1", server.http_port),
+                                         timeout=5)
+            self.addCleanup(s.close)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                chunk = s.recv(4096)
+                self.assertTrue(chunk, "closed without an answer")
+                answer += chunk
+            statuses.append(int(answer.split(b" ")[1]))
+            if statuses[-1] == 503:
+                self.assertIn(b'"code":"unavailable"', answer + s.recv(4096))
+                self.assertIn(b"Retry-After: 1", answer)
+            held.append(s)
+        self.assertIn(200, statuses)
+        self.assertIn(503, statuses)
+        # Once refusals begin, every later connection is refused too.
+        first = statuses.index(503)
+        self.assertEqual(set(statuses[first:]), {503})
+        # Nothing spins while the clients hold their connections.
+        def cpu():
+            with open("/proc/%d/stat" % server.proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        before = cpu()
+        time.sleep(2)
+        self.assertLess(cpu() - before, 0.5, "the server spun while full")
+        # A socket still opens (files were kept), and once the REST clients
+        # go, REST answers again.
+        ws = websocket.create_connection(
+            "ws://127.0.0.1:%d/ws?access_token=%s"
+            % (server.ws_port, harness.token("files", "host")), timeout=5)
+        self.assertEqual(json.loads(ws.recv())["event"], "hello")
+        ws.close()
+        for s in held:
+            s.close()
+        time.sleep(0.5)
+        client = server.client()
+        self.addCleanup(client.close)
+        status, _, _, raw = client.req("GET", "/metrics")
+        self.assertEqual(status, 200)
+        page = raw.decode()
+        self.assertEqual(metric(page, "bellhop_http_connections_refused_total"),
+                         statuses.count(503))
+        self.assertEqual(metric(page, "bellhop_open_connections",
+                                'port="rest"'), 1)
+
     def test_bad_socketio_tokens_share_the_limit_of_bad_ws_tokens(self):
         server = harness.Server()
         self.addCleanup(server.cleanup)

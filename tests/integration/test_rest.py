@@ -81,6 +81,34 @@ def read_head(test, sock, bite=65536):
     return lines[0], headers, rest
 
 
+def answers_until_end(test, sock, quiet=3):
+    """Every answer on `sock` until the connection ends (or `quiet` seconds
+    pass without a byte): [(status, body)], each checked to be whole."""
+    sock.settimeout(quiet)
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    out = []
+    while data:
+        head, sep, data = data.partition(b"\r\n\r\n")
+        test.assertTrue(sep and head.startswith(b"HTTP/1.1 "),
+                        "not an answer's head after %d answers: %r"
+                        % (len(out), head[:80]))
+        length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)",
+                               head).group(1))
+        test.assertGreaterEqual(len(data), length,
+                                "answer %d cut short" % len(out))
+        out.append((int(head.split(b" ")[1]), data[:length]))
+        data = data[length:]
+    return out
+
+
 class ContractAssertions:
     """Assertions shared by every test class (mixed into unittest.TestCase)."""
 
@@ -1527,6 +1555,66 @@ class ConnectionReuseTest(ServerTestCase):
                          % (wrong, asked, [r[2] for r in results]))
 
 
+class PipelinedRequestTest(ServerTestCase):
+    """A request sent before the previous answer came (pipelined) is not
+    answered out of order: answers come whole and in the order of their
+    requests, and where bellhop does not take the later request, the
+    connection ends after the answer in flight (docs/decisions.md,
+    "Pipelined requests")."""
+
+    server_args = ("--rate-limit", "0", "--booking-rate-limit", "0")
+
+    def raw(self, method, path, body=b""):
+        return ("%s %s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+                "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                % (method, path, self.service, len(body))).encode() + body
+
+    def pipeline(self, host, room, then):
+        """Books `room`, sends `then` in a segment of its own before the
+        commit's answer can have come, and returns every answer."""
+        sock = socket.create_connection(("127.0.0.1", self.server.http_port))
+        self.addCleanup(sock.close)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        body = json.dumps(booking_body(host, room, guest_id="g-pipe"))
+        sock.sendall(self.raw("POST", "/bookings", body.encode()))
+        time.sleep(0.0003)
+        sock.sendall(then)
+        return answers_until_end(self, sock)
+
+    def test_a_request_sent_before_the_booking_answer_never_overtakes_it(self):
+        host = uid("h-pipe")
+        for i in range(20):
+            got = self.pipeline(host, "r%d" % i, self.raw("GET", "/healthz"))
+            self.assertGreaterEqual(len(got), 1)
+            self.assertEqual(got[0][0], 201, "the booking's answer is not "
+                             "first: %r" % got)
+            self.assertIn(len(got), (1, 2))
+            if len(got) == 2:
+                self.assertEqual(got[1], (200, b'{"status":"ok"}'))
+        # Each booking was made once, whatever became of the health check.
+        self.assertEqual(self.count_ok(host)["unread"], 20)
+
+    def test_a_booking_pipelined_behind_another_is_made_only_if_answered(self):
+        host = uid("h-pipe2")
+        answered = 0
+        for i in range(10):
+            second = json.dumps(booking_body(host, "b%d" % i,
+                                             guest_id="g-pipe")).encode()
+            got = self.pipeline(host, "a%d" % i,
+                                self.raw("POST", "/bookings", second))
+            self.assertEqual(got[0][0], 201)
+            self.assertEqual(json.loads(got[0][1])["booking"]["roomId"],
+                             "a%d" % i)
+            if len(got) == 2:
+                self.assertEqual(got[1][0], 201)
+                self.assertEqual(json.loads(got[1][1])["booking"]["roomId"],
+                                 "b%d" % i)
+                answered += 1
+        # A booking the server did not answer was not made: the client may
+        # send it again without booking twice.
+        self.assertEqual(self.count_ok(host)["unread"], 10 + answered)
+
+
 class SlowReaderTest(ServerTestCase):
     """A page of ~1 MB to a client that reads it slowly in small bites
     arrives whole, and the connection goes on (or closes when asked).
@@ -1595,6 +1683,47 @@ class SlowReaderTest(ServerTestCase):
         self.assertEqual(headers["connection"].lower(), "close")
         self.assertEqual(len(json.loads(body)["items"]), 100)
         self.assertEqual(sock.recv(4096), b"", "the connection stayed open")
+
+    def test_answers_to_requests_sent_before_reading_come_whole_and_in_order(self):
+        expected = self.list_ok(self.host, limit=100)
+        sock = self.slow_socket()
+        # Pipelined: each sent before the answers before it were read. More
+        # than the kernel's buffers hold, so answers wait in the server.
+        asked = 6
+        for _ in range(asked):
+            sock.sendall(self.request("/notifications/list?limit=100"))
+            time.sleep(0.05)
+        sock.sendall(self.request("/notifications/count"))
+        time.sleep(0.5)
+        got = answers_until_end(self, sock)
+        for status, _ in got:
+            self.assertEqual(status, 200)
+        got = [json.loads(body) for _, body in got]
+        # Whole answers, in the order asked: the pages, then the count; the
+        # connection may end after any of them (those after were not taken).
+        self.assertGreaterEqual(len(got), 1)
+        want = [expected] * asked + [{"unread": 100}]
+        for i, answer in enumerate(got):
+            if i < asked:
+                self.assertEqual(answer, want[i], "answer %d" % i)
+            else:
+                self.assertEqual(answer["unread"], 100)
+
+    def test_a_client_that_asks_without_reading_holds_one_answer_at_a_time(self):
+        fds = "/proc/%d/fd" % self.server.proc.pid
+        before = len(os.listdir(fds))
+        sock = self.slow_socket()
+        for _ in range(200):
+            try:
+                sock.sendall(self.request("/notifications/list?limit=100"))
+            except OSError:
+                break  # the server ended the connection: fine
+            time.sleep(0.005)
+        time.sleep(0.5)
+        # One answer waits for the client, with its descriptors: not one
+        # per request (200 MB and 200 descriptors held for one client).
+        self.assertLess(len(os.listdir(fds)), before + 10)
+        sock.close()
 
     def test_a_client_gone_before_reading_leaves_the_server_answering(self):
         for _ in range(5):

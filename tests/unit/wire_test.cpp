@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bellhop/telemetry/metrics.hpp"
 #include "slow_writes.hpp"
 #include "wire.hpp"
 
@@ -140,5 +141,75 @@ TEST_CASE("a client that goes away before reading ends the slow write",
   CHECK(slow_writes_pending() == 1);
   ::close(c.client);
   c.client = ::open("/dev/null", O_RDONLY);
+  CHECK(settles(0));
+}
+
+TEST_CASE("a connection's turn: a request during a send waits for its end",
+          "[wire]") {
+  answer_slot slot;
+  REQUIRE(slot.take());
+  slot.sending();
+  // The send completes the answer: the request came after it.
+  std::thread finisher{[&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    slot.give_back(-1);
+  }};
+  CHECK(slot.take());
+  finisher.join();
+  // This time the send leaves a rest: the request was pipelined.
+  slot.sending();
+  std::thread partial{[&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    slot.not_sending();
+  }};
+  CHECK_FALSE(slot.take());
+  partial.join();
+  slot.give_back(-1);
+  CHECK_FALSE(slot.take());  // a connection that is to close takes no more
+}
+
+TEST_CASE("a connection's next request waits for the whole answer",
+          "[wire]") {
+  slow_writer_running writer;
+  connection c;
+  auto slot = std::make_shared<answer_slot>();
+  REQUIRE(slot->take());
+  auto answer = pattern(1'000'000);
+  write_answer(c.server, answer, false, slot);
+  REQUIRE(slow_writes_pending() == 1);  // the rest waits for the client
+  SECTION("read while the rest waits: pipelined, the connection ends after "
+          "the answer") {
+    CHECK_FALSE(slot->take());  // not handled
+    CHECK(c.read(answer.size() + 1) == answer);  // whole, then the end
+    REQUIRE(settles(0));
+  }
+  SECTION("read once the answer is written: the next one") {
+    CHECK(c.read(answer.size()) == answer);
+    REQUIRE(settles(0));
+    REQUIRE(slot->take());
+    write_answer(c.server, "next", false, slot);
+    CHECK(c.read(4) == "next");
+    CHECK(slot->take());
+  }
+}
+
+TEST_CASE("the slow writer holds at most its byte limit: an answer beyond it "
+          "is cut short", "[wire]") {
+  slow_writer_running writer;
+  connection holding, cut;
+  write_answer(holding.server, pattern(slow_write_byte_limit - (1 << 20)),
+               false);
+  REQUIRE(slow_writes_pending() == 1);
+  auto cuts = bellhop::telemetry::metrics().answers_cut.value();
+  auto answer = pattern(2'000'000);
+  write_answer(cut.server, answer, false);
+  CHECK(slow_writes_pending() == 1);
+  CHECK(bellhop::telemetry::metrics().answers_cut.value() == cuts + 1);
+  auto got = cut.read(answer.size());
+  CHECK(got.size() < answer.size());  // what the socket took, then the end
+  CHECK(got == answer.substr(0, got.size()));
+  // The held answer goes on; once its client leaves, the writer is empty.
+  ::close(holding.client);
+  holding.client = ::open("/dev/null", O_RDONLY);
   CHECK(settles(0));
 }

@@ -102,9 +102,16 @@ caf::actor gateway::impl::spawn_session(const handshake_result& hs,
 /// a link of its own, which the handlers name (they die with the link).
 void gateway::impl::on_socket(tcp_socket s) {
   // Sockets that never send a handshake (held open to use up the files)
-  // count too: past the limit and the margin left for 503 answers, a new
-  // one is closed at once, so that REST keeps files to answer with.
-  if (live_links >= cfg.max_connections + refusal_margin) {
+  // count too: past the limit and the margin left for 503 answers, or when
+  // REST's connections and these leave too few files, a new one is closed
+  // at once, so that REST keeps files to answer with.
+  auto& m = telemetry::metrics();
+  bool files_low
+    = cfg.max_files != 0
+      && m.rest_connections.value() + m.ws_connections.value()
+             + static_cast<int64_t>(socket_file_reserve)
+           >= static_cast<int64_t>(cfg.max_files);
+  if (live_links >= cfg.max_connections + refusal_margin || files_low) {
     asio::error_code ec;
     s.close(ec);
     return;

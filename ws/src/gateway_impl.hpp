@@ -59,11 +59,13 @@ struct gateway::impl {
     conn(impl* d, tcp_socket s, tcp_link::tick now)
       : tcp_link(std::move(s), d->srv.get_connection(), now), d(d) {
       ++d->live_links;
+      telemetry::metrics().ws_connections.add(1);
     }
     ~conn() {
       // Unlinked: the gateway has shut down and let go of its list.
       if (is_linked())
         --d->live_links;
+      telemetry::metrics().ws_connections.add(-1);
     }
     impl* d;
     std::string host_id;  ///< "" while a Socket.IO connection has no session

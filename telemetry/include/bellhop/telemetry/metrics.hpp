@@ -83,12 +83,16 @@ struct registry {
     deliveries;
   histogram delivery_seconds;  ///< notification created -> frame pushed
   gauge ws_sessions;
+  gauge rest_connections;  ///< open REST connections
+  gauge ws_connections;    ///< open sockets on the WebSocket port
   gauge host_actors;
   std::array<std::array<counter, http_codes.size() + 1>,
              static_cast<std::size_t>(route::size_)>
     http_requests;
   histogram http_request_seconds;
   counter rate_limited;
+  counter connections_refused;  ///< REST connections refused: files ran low
+  counter answers_cut;  ///< REST answers cut short: the slow writer was full
   histogram storage_commit_seconds;
   gauge storage_used_bytes;  ///< the store's high-water mark
   gauge storage_map_bytes;   ///< --map-size: past it, writes get 503
