@@ -8,6 +8,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -170,6 +171,25 @@ std::size_t open_file_limit() {
   return static_cast<std::size_t>(lim.rlim_cur);
 }
 
+/// The files left for connections once both ports listen (telemetry::
+/// connection_files_left): the open-file limit less what is open now (the
+/// store, listeners, reactors), less one per email connection and a margin
+/// for what comes and goes (a backup's copy, the resolver's sockets, an
+/// answer passed from an actor to the slow writer).
+void set_connection_files(unsigned email_connections) {
+  auto limit = static_cast<int64_t>(open_file_limit());
+  if (limit == 0)
+    return;
+  int64_t open_now = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator i{"/proc/self/fd", ec}, end;
+       !ec && i != end; i.increment(ec))
+    ++open_now;
+  constexpr int64_t margin = 32;
+  auto left = limit - open_now - static_cast<int64_t>(email_connections) - margin;
+  telemetry::metrics().connection_files.set(std::max<int64_t>(left, 2));
+}
+
 /// Open files left for sockets after the store, the listeners and REST
 /// connections: the open-file limit less 256 (at least 64).
 int64_t default_max_connections() {
@@ -286,8 +306,6 @@ int serve_command(int argc, char** argv) {
     ws_cfg.close_on_delivery = opts.flag("ws-close-on-delivery");
     ws_cfg.max_connections = static_cast<std::size_t>(opts.integer(
       "max-connections", default_max_connections(), 1, 10'000'000));
-    rest_cfg.max_files = open_file_limit();
-    ws_cfg.max_files = rest_cfg.max_files;
     if (opts.has("max-connections")
         && static_cast<int64_t>(ws_cfg.max_connections) > default_max_connections())
       telemetry::log(telemetry::level::warn,
@@ -295,7 +313,7 @@ int serve_command(int argc, char** argv) {
                      "leaves for sockets: past that, new sockets and REST "
                      "connections are refused for want of files",
                      {{"max_connections", static_cast<int64_t>(ws_cfg.max_connections)},
-                      {"open_file_limit", static_cast<int64_t>(rest_cfg.max_files)}});
+                      {"open_file_limit", static_cast<int64_t>(open_file_limit())}});
     ws_cfg.max_sessions_per_host = static_cast<std::size_t>(
       opts.integer("max-sessions-per-host", 16, 1, 100'000));
     ws_cfg.jwt = rest_cfg.jwt;
@@ -330,6 +348,7 @@ int serve_command(int argc, char** argv) {
       gateway.start();
       rest.set_ws_port(gateway.port());
       rest.start();
+      set_connection_files(smtp.url.empty() ? 0 : smtp.connections);
     } catch (const std::exception& e) {
       std::cerr << "bellhop serve: cannot listen on " << rest_cfg.bind << ": "
                 << e.what() << "\n";

@@ -157,6 +157,7 @@ curl_socket_t open_socket(void* p, curlsocktype, curl_sockaddr* a) {
     ::close(fd);
     return CURL_SOCKET_BAD;
   }
+  static_cast<attempt*>(p)->socket_errno = 0;  // a later failure is another's
   static_cast<attempt*>(p)->fds.push_back(fd);
   return fd;
 }

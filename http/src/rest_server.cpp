@@ -54,22 +54,6 @@ struct connection_state {
 // value on every lookup.
 const std::string connection_key = "bh.conn";
 
-/// True when one more REST connection leaves at least rest_file_reserve
-/// files free. Every file a connection can cost is counted: its socket, a
-/// request's descriptor for an actor's answer (in_flight), the slow
-/// writer's, and the WebSocket port's sockets. Pistache accepts in a loop
-/// that spins while accept fails with EMFILE, so REST must never be the one
-/// to take the last files.
-bool room_for_connection(const context& ctx) {
-  if (ctx.cfg.max_files == 0)
-    return true;
-  auto& m = telemetry::metrics();
-  auto used = m.rest_connections.value() + m.ws_connections.value()
-              + ctx.in_flight.load() + slow_writes_pending();
-  return used + 1 + static_cast<int64_t>(rest_file_reserve)
-         <= static_cast<int64_t>(ctx.cfg.max_files);
-}
-
 /// Answers a connection that is not taken: 503 in the contract's shape,
 /// then the end of the connection. On the reactor, inside the connection
 /// handler: `fd` is this connection's.
@@ -121,7 +105,9 @@ public:
     // What Pistache's own (private) onConnection does: the peer's parser.
     peer->putData(ParserData, std::make_shared<Pistache::Http::RequestParser>(
                                 getMaxRequestSize()));
-    if (!room_for_connection(*ctx_)) {
+    // Two files: the socket, and the descriptor an answer may hold
+    // (telemetry::connection_files_left).
+    if (telemetry::connection_files_left() < 2) {
       telemetry::metrics().connections_refused.inc();
       refuse_connection(peer->fd());
       return;
@@ -148,8 +134,10 @@ public:
     if (peer) {
       auto state = std::static_pointer_cast<connection_state>(
         peer->tryGetData(connection_key));
-      if (!state)
-        return;  // refused (onConnection): it is closing
+      if (!state) {  // refused (onConnection): it is closing
+        peer->setIdle(true);
+        return;
+      }
       ex.slot = state->slot;
       if (!ex.slot->take()) {
         // Pipelined: sent before the previous answer came. It is not

@@ -4,6 +4,7 @@
 // and freed when its last handler has run.
 #include "http_pool.hpp"
 
+#include <chrono>
 #include <deque>
 #include <optional>
 #include <stdexcept>
@@ -25,6 +26,11 @@ using tcp = net::ip::tcp;
 
 constexpr std::uint64_t body_limit = 16 * 1024 * 1024;
 
+/// A connection idle this long is closed rather than used: the server
+/// closes idle keep-alive connections after 60 s, and a request sent on one
+/// it is closing fails.
+constexpr auto stale_after = std::chrono::seconds(50);
+
 struct job {
   http_request req;
   http_callback done;
@@ -38,6 +44,7 @@ struct connection {
   bhttp::request<bhttp::string_body> req;
   std::optional<bhttp::response_parser<bhttp::string_body>> parser;
   job current;
+  std::chrono::steady_clock::time_point idle_since;
   bool open = false;    ///< connected and usable
   bool reused = false;  ///< has answered a request before this one
 };
@@ -60,8 +67,15 @@ struct http_pool::impl : std::enable_shared_from_this<impl> {
   impl(net::io_context& io_, std::size_t max, std::chrono::milliseconds t)
     : io(io_), max_connections(max == 0 ? 1 : max), timeout(t) {}
 
-  void submit(job j) {
-    if (!idle.empty()) {
+  /// `fresh`: a retry, on a new connection when one may be opened (the
+  /// idle ones may have been closed by the server as the failed one was).
+  void submit(job j, bool fresh = false) {
+    auto now = std::chrono::steady_clock::now();
+    while (!idle.empty() && now - idle.front()->idle_since > stale_after) {
+      close(idle.front());  // the oldest first: `idle` is in parking order
+      idle.erase(idle.begin());
+    }
+    if (!idle.empty() && !(fresh && live < max_connections)) {
       auto c = std::move(idle.back());
       idle.pop_back();
       start(c, std::move(j));
@@ -160,7 +174,7 @@ struct http_pool::impl : std::enable_shared_from_this<impl> {
     drop(c);
     if (retry) {
       ++j.attempt;
-      submit(std::move(j));  // still counted in in_flight
+      submit(std::move(j), true);  // still counted in in_flight
       return;
     }
     http_result r;
@@ -178,18 +192,24 @@ struct http_pool::impl : std::enable_shared_from_this<impl> {
       waiting.pop_front();
       start(c, std::move(j));
     } else {
+      c->idle_since = std::chrono::steady_clock::now();
       idle.push_back(c);
     }
   }
 
-  /// A connection is unusable: close it and, if requests wait, open a new
-  /// one in its place.
-  void drop(const conn_ptr& c) {
+  /// Closes a connection nobody uses.
+  void close(const conn_ptr& c) {
     beast::error_code ignored;
     c->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     c->stream.close();
     c->open = false;
     --live;
+  }
+
+  /// A connection is unusable: close it and, if requests wait, open a new
+  /// one in its place.
+  void drop(const conn_ptr& c) {
+    close(c);
     if (!waiting.empty()) {
       ++live;
       auto j = std::move(waiting.front());
@@ -237,12 +257,8 @@ std::size_t http_pool::connections() const {
 void http_pool::close_idle() {
   auto idle = std::move(d_->idle);
   d_->idle.clear();
-  for (auto& c : idle) {
-    beast::error_code ignored;
-    c->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    c->stream.close();
-    --d_->live;
-  }
+  for (auto& c : idle)
+    d_->close(c);
 }
 
 } // namespace bellhop::sim

@@ -109,6 +109,11 @@ std::string registry::render() const {
        std::to_string(rest_connections.value()));
   line(out, "bellhop_open_connections", "port=\"ws\"",
        std::to_string(ws_connections.value()));
+  header(out, "bellhop_connection_files", "gauge",
+         "Files for connections (0: no limit): a REST connection takes two, "
+         "a WebSocket one one.");
+  line(out, "bellhop_connection_files", "",
+       std::to_string(connection_files.value()));
   header(out, "bellhop_host_actors", "gauge", "Running host actors.");
   line(out, "bellhop_host_actors", "", std::to_string(host_actors.value()));
   header(out, "bellhop_http_requests_total", "counter",
@@ -155,6 +160,14 @@ std::string registry::render() const {
   line(out, "bellhop_retention_deleted_total", "",
        std::to_string(retention_deleted.value()));
   return out;
+}
+
+int64_t connection_files_left() {
+  auto& m = metrics();
+  auto files = m.connection_files.value();
+  if (files == 0)
+    return INT64_MAX;
+  return files - 2 * m.rest_connections.value() - m.ws_connections.value();
 }
 
 registry& metrics() {

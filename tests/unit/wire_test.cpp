@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bellhop/telemetry/metrics.hpp"
+#include "loopback.hpp"
 #include "slow_writes.hpp"
 #include "wire.hpp"
 
@@ -30,14 +31,8 @@ struct connection {
   int client = -1;
 
   connection() {
-    int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(listener, 1) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+    sockaddr_in a;
+    int listener = listen_on_loopback(a, 1);
     client = ::socket(AF_INET, SOCK_STREAM, 0);
     int small = 4096;
     ::setsockopt(client, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);

@@ -103,14 +103,9 @@ caf::actor gateway::impl::spawn_session(const handshake_result& hs,
 void gateway::impl::on_socket(tcp_socket s) {
   // Sockets that never send a handshake (held open to use up the files)
   // count too: past the limit and the margin left for 503 answers, or when
-  // REST's connections and these leave too few files, a new one is closed
-  // at once, so that REST keeps files to answer with.
-  auto& m = telemetry::metrics();
-  bool files_low
-    = cfg.max_files != 0
-      && m.rest_connections.value() + m.ws_connections.value()
-             + static_cast<int64_t>(socket_file_reserve)
-           >= static_cast<int64_t>(cfg.max_files);
+  // the process has no file left for connections (this one is open
+  // already: it needs none more), a new one is closed at once.
+  bool files_low = telemetry::connection_files_left() < 1;
   if (live_links >= cfg.max_connections + refusal_margin || files_low) {
     asio::error_code ec;
     s.close(ec);

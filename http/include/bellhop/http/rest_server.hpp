@@ -28,19 +28,11 @@ struct rest_config {
   double rate_limit = 50;        ///< requests/s per principal, 0: off
   double booking_rate_limit = 10;  ///< POST /bookings per guest, 0: off
   std::size_t max_body = 64 * 1024;
-  /// The process's open-file limit: a new REST connection is refused (503)
-  /// when it would leave fewer than rest_file_reserve files (0: no limit).
-  std::size_t max_files = 0;
   auth::jwt_config jwt;
   uint16_t ws_port = 0;          ///< the gateway's port, told to the web page
   bool demo = false;             ///< serve /demo and /demo/token (§9 --demo)
   std::vector<std::string> demo_hosts;  ///< the hosts /demo books with
 };
-
-/// Files kept free of connections (REST and WebSocket) and of the
-/// descriptors their answers hold: for the store, the listeners, the
-/// reactors and email.
-constexpr std::size_t rest_file_reserve = 96;
 
 class rest_server {
 public:

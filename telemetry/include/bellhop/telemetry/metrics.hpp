@@ -85,6 +85,9 @@ struct registry {
   gauge ws_sessions;
   gauge rest_connections;  ///< open REST connections
   gauge ws_connections;    ///< open sockets on the WebSocket port
+  /// Files the process has for connections once both ports listen (0: no
+  /// limit); see connection_files_left().
+  gauge connection_files;
   gauge host_actors;
   std::array<std::array<counter, http_codes.size() + 1>,
              static_cast<std::size_t>(route::size_)>
@@ -108,5 +111,13 @@ struct registry {
 
 /// The process's registry.
 registry& metrics();
+
+/// Files left for new connections: connection_files less two for each REST
+/// connection (its socket, and the descriptor its answer may hold while an
+/// actor makes it or the slow writer finishes it) and one for each
+/// WebSocket one. INT64_MAX without a limit. The ports refuse connections
+/// below what they need, so that accept never fails with EMFILE (Pistache's
+/// accept loop spins on it).
+int64_t connection_files_left();
 
 } // namespace bellhop::telemetry

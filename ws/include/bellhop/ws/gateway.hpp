@@ -28,10 +28,6 @@ struct gateway_config {
   /// that have not finished their handshake count too: past the limit and
   /// a margin for those 503s, a new connection is closed as it comes.
   std::size_t max_connections = 18'000;
-  /// The process's open-file limit (0: none): whatever --max-connections
-  /// says, a new connection is closed as it comes when REST's connections
-  /// and these together would leave fewer than socket_file_reserve files.
-  std::size_t max_files = 0;
   auth::jwt_config jwt;
   // Socket.IO (§6): the Engine.IO heartbeat, the wait for CONNECT and the
   // largest frame a client may send (the open packet's maxPayload).
@@ -40,10 +36,6 @@ struct gateway_config {
   std::chrono::milliseconds sio_connect_timeout{10000};
   std::size_t sio_max_payload = 64 * 1024;
 };
-
-/// Files kept free of all connections for the store, listeners, reactors,
-/// email and answers in flight (REST refuses its connections earlier).
-constexpr std::size_t socket_file_reserve = 48;
 
 class gateway {
 public:
