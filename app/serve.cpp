@@ -173,9 +173,12 @@ std::size_t open_file_limit() {
 
 /// The files left for connections once both ports listen (telemetry::
 /// connection_files_left): the open-file limit less what is open now (the
-/// store, listeners, reactors), less one per email connection and a margin
-/// for what comes and goes (a backup's copy, the resolver's sockets, an
-/// answer passed from an actor to the slow writer).
+/// store, listeners, reactors), less four per email connection (curl's
+/// socket, the wake-up pair it makes for each send, a second address tried
+/// at once) and a margin for what comes and goes: sockets accepted and not
+/// yet counted (a burst waits in Pistache's queue from its listener to the
+/// reactor, up to its backlog of 128), refused ones not yet closed, the
+/// resolver's sockets, an answer passed from an actor to the slow writer.
 void set_connection_files(unsigned email_connections) {
   auto limit = static_cast<int64_t>(open_file_limit());
   if (limit == 0)
@@ -185,8 +188,9 @@ void set_connection_files(unsigned email_connections) {
   for (std::filesystem::directory_iterator i{"/proc/self/fd", ec}, end;
        !ec && i != end; i.increment(ec))
     ++open_now;
-  constexpr int64_t margin = 32;
-  auto left = limit - open_now - static_cast<int64_t>(email_connections) - margin;
+  constexpr int64_t margin = 160;
+  auto left = limit - open_now - 4 * static_cast<int64_t>(email_connections)
+              - margin;
   telemetry::metrics().connection_files.set(std::max<int64_t>(left, 2));
 }
 
@@ -278,6 +282,15 @@ int serve_command(int argc, char** argv) {
                         "info, warn or error");
     telemetry::configure_log(log_format == "json", log_level);
     auto rest_cfg = rest_config_from(opts);
+    // RFC 7518 §3.2: an HS256 key has at least 256 bits. A shorter one is
+    // served (the contract's own examples are short) but named: a token
+    // captured once lets anyone guess it offline and sign as admin.
+    if (!rest_cfg.jwt.secret.empty() && rest_cfg.jwt.secret.size() < 32)
+      telemetry::log(telemetry::level::warn,
+                     "the HS256 secret is shorter than 32 bytes: tokens "
+                     "signed with it can be forged by guessing it (use "
+                     "e.g. `openssl rand -hex 32`)",
+                     {{"bytes", static_cast<int64_t>(rest_cfg.jwt.secret.size())}});
     if (opts.flag("demo"))
       enable_demo(rest_cfg);  // before ws_cfg copies the JWT settings
     storage::options sopts;

@@ -30,7 +30,7 @@ struct in_flight_guard {
   std::atomic<int64_t>& n;
 };
 
-/// Counts one open REST connection while Pistache keeps its peer.
+/// Counts one open REST connection for its lifetime.
 struct counted_connection {
   counted_connection() {
     telemetry::metrics().rest_connections.add(1);
@@ -42,12 +42,19 @@ struct counted_connection {
   counted_connection& operator=(const counted_connection&) = delete;
 };
 
+/// A connection's turn to answer, which also counts the connection: the
+/// slot lives as long as anything holds it — Pistache's peer, and an answer
+/// still on its way with the descriptor it owns (an ask's `dup`, a slow
+/// write) — so the connection counts until its last file is closed.
+struct counted_slot : answer_slot {
+  counted_connection counted;
+};
+
 /// What bellhop keeps with an open connection, as data of Pistache's peer
 /// (for the connection's life); on the reactor thread only. A connection
 /// without it was refused.
 struct connection_state {
-  counted_connection counted;
-  std::shared_ptr<answer_slot> slot = std::make_shared<answer_slot>();
+  std::shared_ptr<answer_slot> slot = std::make_shared<counted_slot>();
 };
 
 // Short enough for std::string's inline buffer: Pistache takes the key by

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 
 import { chromium } from 'playwright-core';
 
-export const SECRET = 'browser-test-secret-0123456789';
+export const SECRET = 'browser-test-secret-0123456789-0123456789';
 
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 

@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 
-SECRET = "it-secret-0123456789abcdef"
+SECRET = "it-secret-0123456789abcdef-0123456789"
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 START_TIMEOUT_S = 20

@@ -1914,6 +1914,20 @@ class CliTest(ContractAssertions, unittest.TestCase):
         self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
         self.assertTrue((result.stdout + result.stderr).strip())
 
+    def test_a_short_hs256_secret_is_served_with_a_warning(self):
+        # RFC 7518 §3.2: 256 bits at least. The contract's examples use
+        # short secrets, so the server runs, and says so once at start.
+        for secret, warned in (("s" * 31, True), ("s" * 32, False)):
+            server = Server(secret=secret)
+            self.addCleanup(server.cleanup)
+            status = server.client().req(
+                "GET", "/notifications/count",
+                token=token("h1", "host", secret=secret))[0]
+            self.assertEqual(status, 200)
+            server.stop()
+            self.assertEqual("shorter than 32 bytes" in server.stderr_text(),
+                             warned, server.stderr_text()[-2000:])
+
     def test_unknown_command_exits_2(self):
         result = run_cli("no-such-command", timeout=10)
         self.assertEqual(result.returncode, 2, result.stdout + result.stderr)

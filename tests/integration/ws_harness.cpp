@@ -19,7 +19,7 @@
 
 namespace bellhop_it {
 
-const std::string jwt_secret = "ws-it-secret-0123456789abcdef";
+const std::string jwt_secret = "ws-it-secret-0123456789abcdef-0123456789";
 
 namespace {
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-export const secret = "sio-it-secret-0123456789abcdef";
+export const secret = "sio-it-secret-0123456789abcdef-0123456789";
 
 function b64url(x) {
   return Buffer.from(x).toString("base64url");
