@@ -1928,6 +1928,15 @@ class CliTest(ContractAssertions, unittest.TestCase):
             self.assertEqual("shorter than 32 bytes" in server.stderr_text(),
                              warned, server.stderr_text()[-2000:])
 
+    def test_a_socket_cap_beyond_the_open_files_is_named_at_start(self):
+        for cap, warned in (("10000000", True), ("100", False)):
+            server = Server(("--max-connections", cap))
+            self.addCleanup(server.cleanup)
+            server.stop()
+            self.assertEqual("more than the open-file limit" in
+                             server.stderr_text(), warned,
+                             server.stderr_text()[-2000:])
+
     def test_unknown_command_exits_2(self):
         result = run_cli("no-such-command", timeout=10)
         self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
