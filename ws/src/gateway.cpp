@@ -103,8 +103,8 @@ caf::actor gateway::impl::spawn_session(const handshake_result& hs,
 void gateway::impl::on_socket(tcp_socket s) {
   // Sockets that never send a handshake (held open to use up the files)
   // count too: past the limit and the margin left for 503 answers, or when
-  // the process has no file left for connections (this one is open
-  // already: it needs none more), a new one is closed at once.
+  // none of the files for connections is left for it
+  // (telemetry::connection_files_left), a new one is closed at once.
   bool files_low = telemetry::connection_files_left() < 1;
   if (live_links >= cfg.max_connections + refusal_margin || files_low) {
     asio::error_code ec;
