@@ -375,7 +375,10 @@ int serve_command(int argc, char** argv) {
       return 1;
     }
     if (core.mailer) {
-      auto url = opts.str("public-url", default_public_url(rest_cfg.bind, rest.port()));
+      // The default only when none is given: making it warns for 0.0.0.0.
+      auto url = opts.has("public-url")
+                   ? opts.str("public-url", "")
+                   : default_public_url(rest_cfg.bind, rest.port());
       caf::anon_send(core.mailer, mailer_page_url{url});
       resume_email(*st, router, core.mailer);
     }

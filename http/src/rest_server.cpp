@@ -195,10 +195,13 @@ private:
     };
     if (is("/healthz", Method::Get, route::healthz))
       return send_json(w, 200, R"({"status":"ok"})");
-    if (is("/readyz", Method::Get, route::readyz))
-      return ctx.ready ? send_json(w, 200, R"({"status":"ready"})")
-                       : send_retry_later(w, 503, "unavailable",
-                                          "the server is stopping", 1);
+    if (is("/readyz", Method::Get, route::readyz)) {
+      if (ctx.ready)
+        return send_json(w, 200, R"({"status":"ready"})");
+      close_after(w);  // as the API's answers while stopping: go elsewhere
+      return send_retry_later(w, 503, "unavailable", "the server is stopping",
+                              1);
+    }
     if (is("/metrics", Method::Get, route::metrics)) {
       // Unauthenticated: limited per client address (§4). Health probes
       // are not limited: a load balancer's checks must not be refused.

@@ -1937,6 +1937,18 @@ class CliTest(ContractAssertions, unittest.TestCase):
                              server.stderr_text(), warned,
                              server.stderr_text()[-2000:])
 
+    def test_a_wildcard_bind_warns_about_email_links_only_without_public_url(self):
+        base = ("--bind", "0.0.0.0", "--smtp-url", "smtp://127.0.0.1:1")
+        for extra, warned in (((), True),
+                              (("--public-url", "http://bellhop.example/"),
+                               False)):
+            server = Server(base + extra)
+            self.addCleanup(server.cleanup)
+            server.stop()
+            self.assertEqual("emails link to this host's name" in
+                             server.stderr_text(), warned,
+                             server.stderr_text()[-2000:])
+
     def test_unknown_command_exits_2(self):
         result = run_cli("no-such-command", timeout=10)
         self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
@@ -2289,6 +2301,8 @@ class StopUnderLoadTest(ContractAssertions, unittest.TestCase):
                              resp[1])
         for resp in readyz:
             self.assert_error(resp, 503, "unavailable")
+            self.assertEqual(resp[1].get("connection", "").lower(), "close",
+                             resp[1])
 
     @staticmethod
     def exchange(sock, method, path, body=None, headers=()):
