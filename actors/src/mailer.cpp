@@ -69,12 +69,8 @@ void finish(mailer_self self, email_sent sent) {
     st.finished.clear();
   st.finished.insert(key);
   auto op = std::make_unique<outbox_done_op>();
-  op->key = std::move(key);
-  for (auto id : sent.ids)
-    op->entries.push_back(
-      audit_entry{sent.host_id, id, "emailed", "bellhop", "email", ""});
-  op->retry_to = caf::actor_cast<mailer_actor>(self);
   op->sent = std::move(sent);
+  op->retry_to = caf::actor_cast<mailer_actor>(self);
   self->state.store->submit(std::move(op));
 }
 

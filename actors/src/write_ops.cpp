@@ -283,9 +283,9 @@ void preferences_op::done(storage::status result) {
 }
 
 storage::status outbox_done_op::apply(storage::txn_ref t) {
-  storage::del(t, t.db->outbox, key);
-  for (auto& e : entries)
-    put_audit(t, e);
+  storage::del(t, t.db->outbox, storage::note_key(sent.host_id, sent.first_id));
+  for (auto id : sent.ids)
+    put_audit(t, audit_entry{sent.host_id, id, "emailed", "bellhop", "email", ""});
   return storage::status::ok;
 }
 

@@ -111,10 +111,8 @@ struct preferences_op final : storage::write_op {
 /// A write that fails is handed back to `retry_to` (the mailer worker) a
 /// second later, to be written again.
 struct outbox_done_op final : storage::write_op {
-  std::string key;
-  std::vector<audit_entry> entries;
+  email_sent sent;  ///< the entry (host, first id) and the ids it carried
   mailer_actor retry_to;
-  email_sent sent;  ///< what `retry_to` gets back
 
   storage::status apply(storage::txn_ref t) override;
   void done(storage::status result) override;

@@ -47,6 +47,14 @@ void answer_on_actor_thread(exchange& ex, ResponseWriter& w,
   pending.fetch_sub(1);
 }
 
+/// What an ask's answer needs on the actor's thread: its exchange (with the
+/// connection's own descriptor) and the request's writer. One allocation,
+/// shared by the ask's handlers.
+struct awaited_answer {
+  exchange ex;
+  ResponseWriter writer;
+};
+
 template <class Reply, class Message, class OnReply>
 void ask(context& ctx, ResponseWriter w, Message msg, OnReply on_reply) {
   // The answer is sent on a CAF thread: it takes the exchange along, with
@@ -59,20 +67,21 @@ void ask(context& ctx, ResponseWriter w, Message msg, OnReply on_reply) {
   }
   ex.fd = -1;
   set_exchange(nullptr);
-  auto writer = std::make_shared<ResponseWriter>(std::move(w));
+  auto a = std::make_shared<awaited_answer>(
+    awaited_answer{std::move(ex), std::move(w)});
   auto* pending = &ctx.in_flight;  // the context outlives every ask
   pending->fetch_add(1);
-  ctx.sys.spawn([router = ctx.router, msg = std::move(msg), writer, on_reply,
-                 pending, ex](caf::event_based_actor* self) mutable {
+  ctx.sys.spawn([router = ctx.router, msg = std::move(msg), a, on_reply,
+                 pending](caf::event_based_actor* self) mutable {
     self->request(router, caf::infinite, std::move(msg))
       .then(
-        [writer, on_reply, pending, ex](Reply& r) mutable {
-          answer_on_actor_thread(ex, *writer, *pending,
-                                 [&] { on_reply(*writer, r); });
+        [a, on_reply, pending](Reply& r) mutable {
+          answer_on_actor_thread(a->ex, a->writer, *pending,
+                                 [&] { on_reply(a->writer, r); });
         },
-        [writer, pending, ex](caf::error& err) mutable {
-          answer_on_actor_thread(ex, *writer, *pending,
-                                 [&] { send_actor_error(*writer, err); });
+        [a, pending](caf::error& err) mutable {
+          answer_on_actor_thread(a->ex, a->writer, *pending,
+                                 [&] { send_actor_error(a->writer, err); });
         });
   });
 }

@@ -49,20 +49,12 @@ void finish_exchange(int status) {
                     {"ms", took.count() * 1000}});
 }
 
-namespace {
-
-/// Writes the current exchange's answer to its connection and closes the
-/// exchange. A response to HEAD has the headers of the GET, Content-Length
-/// included, and no content (RFC 9110 §9.3.2); 304 and 204 have no
-/// Content-Length (§8.6).
-void answer(int status, std::string_view body, std::string_view type) {
-  auto* ex = current;
-  if (ex == nullptr)
-    return;  // answered already
+std::string render_answer(const exchange& ex, int status,
+                          std::string_view body, std::string_view type) {
   auto code = static_cast<Pistache::Http::Code>(status);
   std::string out;
-  out.reserve(160 + ex->headers.size() + body.size());
-  out += ex->http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out.reserve(160 + ex.headers.size() + body.size());
+  out += ex.http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
   out += std::to_string(status);
   out += ' ';
   out += Pistache::Http::codeString(code);
@@ -72,18 +64,29 @@ void answer(int status, std::string_view body, std::string_view type) {
     out += type;
     out += "\r\n";
   }
-  out += ex->headers;
-  out += ex->close ? "Connection: Close\r\n" : "Connection: Keep-Alive\r\n";
+  out += ex.headers;
+  out += ex.close ? "Connection: Close\r\n" : "Connection: Keep-Alive\r\n";
   if (status != 304 && status != 204) {
     out += "Content-Length: ";
     out += std::to_string(body.size());
     out += "\r\n";
   }
   out += "\r\n";
-  if (!ex->head)
+  if (!ex.head)
     out += body;
-  write_answer(ex->own ? ex->own->fd() : ex->fd, std::move(out), ex->close,
-               ex->slot);
+  return out;
+}
+
+namespace {
+
+/// Writes the current exchange's answer to its connection and closes the
+/// exchange.
+void answer(int status, std::string_view body, std::string_view type) {
+  auto* ex = current;
+  if (ex == nullptr)
+    return;  // answered already
+  write_answer(ex->own ? ex->own->fd() : ex->fd,
+               render_answer(*ex, status, body, type), ex->close, ex->slot);
   finish_exchange(status);
 }
 

@@ -45,6 +45,13 @@ struct exchange {
   std::string headers;
 };
 
+/// The bytes of `ex`'s answer: status line, Content-Type, the handler's
+/// headers, Connection and Content-Length, then the body. A response to
+/// HEAD has the headers of the GET, Content-Length included, and no
+/// content (RFC 9110 §9.3.2); 304 and 204 have no Content-Length (§8.6).
+std::string render_answer(const exchange& ex, int status,
+                          std::string_view body, std::string_view type);
+
 /// Makes `ex` the current exchange of this thread (nullptr: none).
 void set_exchange(exchange* ex);
 exchange* current_exchange();

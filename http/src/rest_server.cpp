@@ -50,28 +50,24 @@ struct counted_slot : answer_slot {
   counted_connection counted;
 };
 
-/// What bellhop keeps with an open connection, as data of Pistache's peer
-/// (for the connection's life); on the reactor thread only. A connection
-/// without it was refused.
-struct connection_state {
-  std::shared_ptr<answer_slot> slot = std::make_shared<counted_slot>();
-};
-
-// Short enough for std::string's inline buffer: Pistache takes the key by
-// value on every lookup.
-const std::string connection_key = "bh.conn";
+// The slot is kept with an open connection as data of Pistache's peer (for
+// the connection's life; on the reactor thread only). A connection without
+// it was refused. Short enough for std::string's inline buffer: Pistache
+// takes the key by value on every lookup.
+const std::string slot_key = "bh.slot";
 
 /// Answers a connection that is not taken: 503 in the contract's shape,
 /// then the end of the connection. On the reactor, inside the connection
 /// handler: `fd` is this connection's.
 void refuse_connection(int fd) {
   static const std::string answer = [] {
-    auto body = error_body("unavailable", "the server holds all the "
-                                          "connections it can");
-    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
-           "application/json\r\nRetry-After: 1\r\nConnection: Close\r\n"
-           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n"
-           + body;
+    exchange ex;
+    ex.close = true;
+    ex.headers = "Retry-After: 1\r\n";
+    return render_answer(ex, 503,
+                         error_body("unavailable", "the server holds all "
+                                                   "the connections it can"),
+                         "application/json");
   }();
   write_answer(fd, answer, true);
 }
@@ -119,7 +115,7 @@ public:
       refuse_connection(peer->fd());
       return;
     }
-    peer->putData(connection_key, std::make_shared<connection_state>());
+    peer->putData(slot_key, std::make_shared<counted_slot>());
   }
 
   void onRequest(const Request& req, ResponseWriter w) override {
@@ -139,13 +135,12 @@ public:
     auto peer = w.getPeer();
     ex.fd = peer ? peer->fd() : -1;
     if (peer) {
-      auto state = std::static_pointer_cast<connection_state>(
-        peer->tryGetData(connection_key));
-      if (!state) {  // refused (onConnection): it is closing
+      ex.slot = std::static_pointer_cast<answer_slot>(
+        peer->tryGetData(slot_key));
+      if (!ex.slot) {  // refused (onConnection): it is closing
         peer->setIdle(true);
         return;
       }
-      ex.slot = state->slot;
       if (!ex.slot->take()) {
         // Pipelined: sent before the previous answer came. It is not
         // handled; the connection ends after the answer in flight.

@@ -7,7 +7,6 @@
 
 namespace bellhop::http {
 
-
 std::optional<std::string> idempotency_key(const Request& req,
                                            ResponseWriter& w) {
   auto raw = req.headers().tryGetRaw("Idempotency-Key");

@@ -25,6 +25,13 @@ void line(std::string& out, const std::string& name, const std::string& labels,
   out.append(" ").append(value).append("\n");
 }
 
+/// A metric of one series, without labels.
+void single(std::string& out, const char* name, const char* type,
+            const char* help, int64_t value) {
+  header(out, name, type, help);
+  line(out, name, "", std::to_string(value));
+}
+
 std::string number(double x) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.9g", x);
@@ -79,8 +86,9 @@ void registry::request(route r, int status, double seconds) {
 std::string registry::render() const {
   std::string out;
   out.reserve(8192);
-  header(out, "bellhop_bookings_total", "counter", "Bookings committed.");
-  line(out, "bellhop_bookings_total", "", std::to_string(bookings.value()));
+  single(out, "bellhop_bookings_total", "counter",
+         "Bookings committed.",
+         bookings.value());
   header(out, "bellhop_notifications_total", "counter",
          "Notifications committed, by category.");
   for (std::size_t i = 0; i < 4; ++i)
@@ -101,21 +109,22 @@ std::string registry::render() const {
   header(out, "bellhop_delivery_seconds", "histogram",
          "From a notification's creation to its push to a socket.");
   delivery_seconds.render(out, "bellhop_delivery_seconds");
-  header(out, "bellhop_ws_sessions", "gauge", "Live socket sessions.");
-  line(out, "bellhop_ws_sessions", "", std::to_string(ws_sessions.value()));
+  single(out, "bellhop_ws_sessions", "gauge",
+         "Live socket sessions.",
+         ws_sessions.value());
   header(out, "bellhop_open_connections", "gauge",
          "Open connections by port (rest, ws), handshakes included.");
   line(out, "bellhop_open_connections", "port=\"rest\"",
        std::to_string(rest_connections.value()));
   line(out, "bellhop_open_connections", "port=\"ws\"",
        std::to_string(ws_connections.value()));
-  header(out, "bellhop_connection_files", "gauge",
+  single(out, "bellhop_connection_files", "gauge",
          "Files for connections (0: no limit): a REST connection takes two, "
-         "a WebSocket one one.");
-  line(out, "bellhop_connection_files", "",
-       std::to_string(connection_files.value()));
-  header(out, "bellhop_host_actors", "gauge", "Running host actors.");
-  line(out, "bellhop_host_actors", "", std::to_string(host_actors.value()));
+         "a WebSocket one one.",
+         connection_files.value());
+  single(out, "bellhop_host_actors", "gauge",
+         "Running host actors.",
+         host_actors.value());
   header(out, "bellhop_http_requests_total", "counter",
          "REST requests by route and status.");
   for (std::size_t r = 0; r < static_cast<std::size_t>(route::size_); ++r)
@@ -133,32 +142,28 @@ std::string registry::render() const {
   header(out, "bellhop_http_request_seconds", "histogram",
          "REST request duration, from parsed request to response sent.");
   http_request_seconds.render(out, "bellhop_http_request_seconds");
-  header(out, "bellhop_rate_limited_total", "counter",
-         "Requests and sockets refused by a rate limit.");
-  line(out, "bellhop_rate_limited_total", "",
-       std::to_string(rate_limited.value()));
-  header(out, "bellhop_http_connections_refused_total", "counter",
-         "REST connections answered 503 and closed: open files ran low.");
-  line(out, "bellhop_http_connections_refused_total", "",
-       std::to_string(connections_refused.value()));
-  header(out, "bellhop_http_answers_cut_total", "counter",
+  single(out, "bellhop_rate_limited_total", "counter",
+         "Requests and sockets refused by a rate limit.",
+         rate_limited.value());
+  single(out, "bellhop_http_connections_refused_total", "counter",
+         "REST connections answered 503 and closed: open files ran low.",
+         connections_refused.value());
+  single(out, "bellhop_http_answers_cut_total", "counter",
          "REST answers cut short: their clients left the server holding its "
-         "limit of unwritten bytes.");
-  line(out, "bellhop_http_answers_cut_total", "",
-       std::to_string(answers_cut.value()));
+         "limit of unwritten bytes.",
+         answers_cut.value());
   header(out, "bellhop_storage_commit_seconds", "histogram",
          "Duration of one group commit (apply and fsync).");
   storage_commit_seconds.render(out, "bellhop_storage_commit_seconds");
-  header(out, "bellhop_storage_used_bytes", "gauge",
-         "Bytes of the store in use (high-water mark; freed pages are reused).");
-  line(out, "bellhop_storage_used_bytes", "", std::to_string(storage_used_bytes.value()));
-  header(out, "bellhop_storage_map_bytes", "gauge",
-         "The store's size limit (--map-size); past it, writes get 503.");
-  line(out, "bellhop_storage_map_bytes", "", std::to_string(storage_map_bytes.value()));
-  header(out, "bellhop_retention_deleted_total", "counter",
-         "Read notifications and audit entries deleted by --retention.");
-  line(out, "bellhop_retention_deleted_total", "",
-       std::to_string(retention_deleted.value()));
+  single(out, "bellhop_storage_used_bytes", "gauge",
+         "Bytes of the store in use (high-water mark; freed pages are reused).",
+         storage_used_bytes.value());
+  single(out, "bellhop_storage_map_bytes", "gauge",
+         "The store's size limit (--map-size); past it, writes get 503.",
+         storage_map_bytes.value());
+  single(out, "bellhop_retention_deleted_total", "counter",
+         "Read notifications and audit entries deleted by --retention.",
+         retention_deleted.value());
   return out;
 }
 
