@@ -34,6 +34,7 @@
 #include "commands.hpp"
 #include "demo.hpp"
 #include "options.hpp"
+#include "smtp_options.hpp"
 
 namespace bellhop::app {
 
@@ -303,14 +304,7 @@ int serve_command(int argc, char** argv) {
     core.ack_timeout = std::chrono::milliseconds(
       opts.integer("ack-timeout-ms", 2000, 0, 3'600'000));
     core.retention = opts.duration("retention", std::chrono::milliseconds(0));
-    smtp_config smtp;
-    smtp.url = opts.str("smtp-url", "");
-    smtp.from = opts.str("smtp-from", smtp.from);
-    smtp.user = opts.str("smtp-user", "");
-    smtp.password = opts.str("smtp-password", "");
-    smtp.starttls = opts.flag("smtp-starttls");
-    smtp.connections = static_cast<unsigned>(
-      opts.integer("smtp-connections", 4, 1, 64));
+    auto smtp = smtp_config_from(opts);
     ws::gateway_config ws_cfg;
     ws_cfg.bind = rest_cfg.bind;
     ws_cfg.port = static_cast<uint16_t>(opts.integer("ws-port", 8081, 0, 65535));

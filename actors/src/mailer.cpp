@@ -3,8 +3,9 @@
 // blocks; a front actor hands each email to the worker of its host, so
 // `smtp_config::connections` emails go out at once while one host's emails
 // stay in order (and a worker's duplicate check sees every job of an
-// entry). A failed send is recorded (`email_failed`) and retried with
-// backoff: the first retry within 1 s, then doubling, at most 30 s apart.
+// entry). A failed send is recorded (`email_failed`: its 1st, 2nd, 4th, ...
+// failure) and retried with backoff: the first retry within 1 s, then
+// doubling, at most 30 s apart.
 // The entry stays in the outbox until the server accepted it, so a restart
 // resumes it (resume_email). The email is written at each attempt, of the
 // entry's notifications still unread then: one read meanwhile is left out.
@@ -143,17 +144,23 @@ void on_job(mailer_self self, email_job& job) {
     return;  // cut off by the stop, not refused: as above
   telemetry::metrics().delivery(telemetry::channel::email,
                                 telemetry::result::failed);
-  telemetry::log(telemetry::level::warn, "email failed",
-                 {{"host", std::string_view{job.host_id}},
-                  {"id", static_cast<int64_t>(job.first_id)},
-                  {"attempt", int64_t{job.attempt}},
-                  {"error", std::string_view{error}}});
-  auto op = std::make_unique<audit_op>();
-  op->host_id = job.host_id;
-  for (auto& i : items)
-    op->entries.push_back(
-      audit_entry{job.host_id, i.id, "email_failed", "bellhop", "email", ""});
-  st.store->submit(std::move(op));
+  // Retries go on every 30 s for as long as the server refuses (a wrong
+  // address, an outage): each is counted, but only the 1st, 2nd, 4th, 8th,
+  // ... failure of an email is logged and audited, so that a refusal that
+  // lasts does not fill the log or the store (a day of it: 12 entries).
+  if (auto n = job.attempt + 1; (n & (n - 1)) == 0) {
+    telemetry::log(telemetry::level::warn, "email failed",
+                   {{"host", std::string_view{job.host_id}},
+                    {"id", static_cast<int64_t>(job.first_id)},
+                    {"attempt", int64_t{job.attempt}},
+                    {"error", std::string_view{error}}});
+    auto op = std::make_unique<audit_op>();
+    op->host_id = job.host_id;
+    for (auto& i : items)
+      op->entries.push_back(audit_entry{job.host_id, i.id, "email_failed",
+                                        "bellhop", "email", ""});
+    st.store->submit(std::move(op));
+  }
   auto retry = job;
   retry.attempt += 1;
   // The backoff counts from the attempt's start: a slow attempt (a server

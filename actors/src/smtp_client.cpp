@@ -115,10 +115,27 @@ std::string base64_lines(const std::string& s) {
 
 /// How long one attempt may take, its end included: attempts of an email
 /// can then start at most 30 s apart (§7) even against a server that hangs.
+/// Of that, the TCP connection may take 5 s; the server's greeting and
+/// answers may take what is left.
 constexpr auto attempt_limit = std::chrono::seconds(20);
+constexpr auto connect_limit = std::chrono::seconds(5);
+/// Once the whole message is sent, the server's answer to the end of its
+/// data may take 10 minutes (RFC 5321 §4.5.3.2.6): a server that checks a
+/// message may take long to answer, and may deliver it even so. Cutting
+/// that wait short and sending again would deliver it again, every attempt.
+constexpr auto end_of_data_limit = std::chrono::minutes(10);
 
 /// Set when the server stops: attempts under way end at once.
 std::atomic<bool> stopping{false};
+
+struct upload {
+  const std::string* data;
+  std::size_t pos = 0;
+
+  bool done() const {
+    return pos == data->size();
+  }
+};
 
 /// One attempt: its sockets and when it began. Its thread's callbacks
 /// below and a stop (another thread) reach its sockets under
@@ -132,6 +149,12 @@ struct attempt {
   std::vector<curl_socket_t> fds;  ///< open now (several while connecting)
   int socket_errno = 0;  ///< why a socket could not be made (curl drops it)
   std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
+  // Only the attempt's own thread uses these (curl's callbacks run on it):
+  CURL* curl = nullptr;
+  const upload* message = nullptr;
+  std::chrono::steady_clock::time_point data_sent{};  ///< zero until then
+  const char* cut = nullptr;  ///< why watch_attempt cut the attempt short
+  std::string last_reply;     ///< the server's last answer line
 
   void shut_down() const {  // under sockets_lock
     for (auto fd : fds)
@@ -169,23 +192,59 @@ int close_socket(void* p, curl_socket_t fd) {
   return ::close(fd);
 }
 
+/// Why the attempt must end now, or null while it may go on.
+const char* past_its_time(attempt& at) {
+  if (stopping.load())
+    return "the server is stopping";
+  auto now = std::chrono::steady_clock::now();
+  if (at.message->done()) {
+    if (at.data_sent == std::chrono::steady_clock::time_point{})
+      at.data_sent = now;
+    return now - at.data_sent < end_of_data_limit
+             ? nullptr
+             : "no answer to the end of the data within 10 min";
+  }
+  if (now - at.began >= attempt_limit)
+    return "no answer within 20 s";
+  curl_off_t connected = 0;
+  if (now - at.began >= connect_limit
+      && curl_easy_getinfo(at.curl, CURLINFO_CONNECT_TIME_T, &connected)
+           == CURLE_OK
+      && connected == 0)
+    return "no connection within 5 s";
+  return nullptr;
+}
+
 /// curl's progress callback, called at least once a second, also while it
-/// waits for an answer: past the attempt's time, or at a stop, the socket
-/// is shut down and the transfer aborted.
+/// connects and waits for an answer: past the attempt's time, or at a
+/// stop, the socket is shut down and the transfer aborted.
 int watch_attempt(void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* at = static_cast<attempt*>(p);
-  if (!stopping.load()
-      && std::chrono::steady_clock::now() - at->began < attempt_limit)
+  at->cut = past_its_time(*at);
+  if (at->cut == nullptr)
     return 0;
   std::lock_guard<std::mutex> guard{sockets_lock};
   at->shut_down();
   return 1;
 }
 
-struct upload {
-  const std::string* data;
-  std::size_t pos = 0;
-};
+/// curl's debug callback: keeps the server's last answer line, so that a
+/// refusal is logged in the server's words. (curl hands it the whole
+/// exchange; the rest is ignored.)
+int keep_reply(CURL*, curl_infotype type, char* data, std::size_t size,
+               void* p) {
+  if (type != CURLINFO_HEADER_IN)
+    return 0;
+  auto& reply = static_cast<attempt*>(p)->last_reply;
+  reply.clear();
+  for (std::size_t i = 0; i < size && reply.size() < 200; ++i) {
+    auto c = static_cast<unsigned char>(data[i]);
+    if (c == '\r' || c == '\n')
+      break;
+    reply.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
+  }
+  return 0;
+}
 
 std::size_t read_payload(char* buf, std::size_t size, std::size_t n, void* p) {
   auto* u = static_cast<upload*>(p);
@@ -236,21 +295,34 @@ bool smtp_send(const smtp_config& cfg, const email_message& m,
   curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_payload);
   curl_easy_setopt(curl, CURLOPT_READDATA, &u);
   curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  // The attempt's limit is watch_attempt's (20 s, curl's waits included);
-  // curl's own limits are only a backstop behind it. Any one answer may
-  // take as long as the attempt has left (a server that checks a message
-  // before it answers the end of its data may take seconds).
+  // Only SMTP: an address of another scheme (file://, http://) must not
+  // take the email somewhere else and count it as sent.
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  // The attempt's limits are watch_attempt's (past_its_time), curl's waits
+  // included; curl's own limits are only a backstop behind them.
   attempt at;
+  at.curl = curl;
+  at.message = &u;
   {
     std::lock_guard<std::mutex> guard{sockets_lock};
     attempts.insert(&at);
   }
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 25000L);
-  curl_easy_setopt(curl, CURLOPT_SERVER_RESPONSE_TIMEOUT, 25L);
+  using std::chrono::milliseconds;
+  auto backstop = [](auto limit) {
+    return static_cast<long>(
+      std::chrono::duration_cast<milliseconds>(limit).count() + 5000);
+  };
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, backstop(attempt_limit));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+                   backstop(attempt_limit + end_of_data_limit));
+  curl_easy_setopt(curl, CURLOPT_SERVER_RESPONSE_TIMEOUT,
+                   backstop(end_of_data_limit) / 1000);
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, watch_attempt);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &at);
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, keep_reply);
+  curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &at);
+  curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
   curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
   curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &at);
   curl_easy_setopt(curl, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
@@ -264,8 +336,15 @@ bool smtp_send(const smtp_config& cfg, const email_message& m,
     curl_easy_setopt(curl, CURLOPT_PASSWORD, cfg.password.c_str());
   }
   auto rc = curl_easy_perform(curl);
-  if (rc != CURLE_OK)
-    error = errbuf[0] != 0 ? errbuf : curl_easy_strerror(rc);
+  if (rc != CURLE_OK) {
+    error = at.cut != nullptr ? at.cut
+            : errbuf[0] != 0  ? errbuf
+                              : curl_easy_strerror(rc);
+    // A refusal in the server's own words ("550 5.1.1 no such user").
+    if (!at.last_reply.empty()
+        && (at.last_reply[0] == '4' || at.last_reply[0] == '5'))
+      error += ": " + at.last_reply;
+  }
   {
     std::lock_guard<std::mutex> guard{sockets_lock};
     if (rc != CURLE_OK && at.socket_errno != 0)  // out of files, say

@@ -1949,6 +1949,40 @@ class CliTest(ContractAssertions, unittest.TestCase):
                              server.stderr_text(), warned,
                              server.stderr_text()[-2000:])
 
+    def test_an_smtp_url_of_another_scheme_exits_2(self):
+        # curl would PUT the email over HTTP, or write it to a file and
+        # count it as sent.
+        data_dir = tempfile.mkdtemp(prefix="bellhop-it-")
+        self.addCleanup(shutil.rmtree, data_dir, True)
+        for url in ("127.0.0.1:2525", "http://127.0.0.1:2525",
+                    "file:///tmp/mail", "smtp://"):
+            with self.subTest(url=url):
+                result = run_cli("serve", "--jwt-secret", "s" * 32,
+                                 "--smtp-url", url, "--data-dir", data_dir,
+                                 "--http-port", "0", "--ws-port", "0",
+                                 timeout=10)
+                self.assertEqual(result.returncode, 2,
+                                 result.stdout + result.stderr)
+                self.assertIn("--smtp-url", result.stderr)
+
+    def test_an_smtp_password_in_clear_over_the_network_is_named_at_start(self):
+        auth = ("--smtp-user", "bh", "--smtp-password", "pw")
+        for extra, warned in (
+                (("--smtp-url", "smtp://192.0.2.1:25") + auth, True),
+                (("--smtp-url", "SMTP://bh@relay.example") + auth, True),
+                (("--smtp-url", "smtp://192.0.2.1:25", "--smtp-starttls")
+                 + auth, False),
+                (("--smtp-url", "smtps://192.0.2.1:465") + auth, False),
+                (("--smtp-url", "smtp://127.0.0.1:2525") + auth, False),
+                (("--smtp-url", "smtp://192.0.2.1:25"), False)):
+            with self.subTest(extra=extra):
+                server = Server(extra)
+                self.addCleanup(server.cleanup)
+                server.stop()
+                self.assertEqual("password goes over the network in clear"
+                                 in server.stderr_text(), warned,
+                                 server.stderr_text()[-2000:])
+
     def test_unknown_command_exits_2(self):
         result = run_cli("no-such-command", timeout=10)
         self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
