@@ -57,13 +57,19 @@ using mailer_self = mailer_actor::stateful_pointer<mailer_state>;
 
 constexpr std::size_t max_finished = 65536;
 
+/// The entry `key` is no longer this mailer's to send.
+void forget(mailer_state& st, const std::string& key) {
+  if (st.active.erase(key) > 0)
+    telemetry::metrics().emails_pending.add(-1);
+}
+
 /// Takes a sent (or no longer wanted) entry out of the outbox, with an
 /// `emailed` audit entry for each of `sent.ids`. A write that fails comes
 /// back as `email_sent` a second later, until it lands.
 void finish(mailer_self self, email_sent sent) {
   auto& st = self->state;
   auto key = storage::note_key(sent.host_id, sent.first_id);
-  st.active.erase(key);
+  forget(st, key);
   // Entries finished long ago are gone from the outbox: a late duplicate
   // of one finds nothing to send.
   if (st.finished.size() >= max_finished)
@@ -82,9 +88,11 @@ void on_job(mailer_self self, email_job& job) {
   if (email_sends_stopped())
     return;
   auto key = storage::note_key(job.host_id, job.first_id);
-  if (job.attempt == 0
-      && (st.finished.count(key) > 0 || !st.active.insert(key).second))
-    return;  // handed over again
+  if (job.attempt == 0) {
+    if (st.finished.count(key) > 0 || !st.active.insert(key).second)
+      return;  // handed over again
+    telemetry::metrics().emails_pending.add(1);
+  }
   std::string to;
   std::vector<email_item> items;
   try {
@@ -94,7 +102,7 @@ void on_job(mailer_self self, email_job& job) {
     auto doc = rec ? nlohmann::json::parse(*rec, nullptr, false)
                    : nlohmann::json{};
     if (!doc.is_object()) {  // already sent (or not an entry)
-      st.active.erase(key);
+      forget(st, key);
       return;
     }
     std::vector<uint64_t> ids;

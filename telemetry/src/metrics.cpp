@@ -125,6 +125,10 @@ std::string registry::render() const {
   single(out, "bellhop_host_actors", "gauge",
          "Running host actors.",
          host_actors.value());
+  single(out, "bellhop_emails_pending", "gauge",
+         "Emails the mailer is sending or will retry (outbox entries not "
+         "yet accepted by the SMTP server).",
+         emails_pending.value());
   header(out, "bellhop_http_requests_total", "counter",
          "REST requests by route and status.");
   for (std::size_t r = 0; r < static_cast<std::size_t>(route::size_); ++r)

@@ -1107,6 +1107,12 @@ class OutageTest(EmailCase):
         # These tests are about crashes; ShutdownTest covers SIGTERM.
         self.addCleanup(self.server.kill9)
 
+    def emails_pending(self):
+        page = self.req("GET", "/metrics")[3].decode()
+        found = re.search(r"^bellhop_emails_pending (\d+)$", page, re.M)
+        self.assertIsNotNone(found, "no bellhop_emails_pending")
+        return int(found.group(1))
+
     def failures(self, items, nid):
         return [e for e in items if e["notificationId"] == nid
                 and e["action"] == "email_failed"]
@@ -1130,6 +1136,7 @@ class OutageTest(EmailCase):
                       for e in (fails[-1], fails[-2]))
             self.assertLessEqual((t2 - t1).total_seconds(), 1.25,
                                  "first retry later than 1 s: %r" % fails)
+        self.assertEqual(self.emails_pending(), 3)
         self.sink.start()
         for n in notes:
             mail = self.wait_mail(mid(host, n["id"]), timeout=20)
@@ -1152,6 +1159,7 @@ class OutageTest(EmailCase):
             pos = items.index(emailed[0])
             self.assertTrue(all(items.index(f) > pos
                                 for f in self.failures(items, nid)))
+        self.assertEqual(self.emails_pending(), 0)
 
     def test_an_ack_after_the_email_was_handed_over_still_stops_it(self):
         # §7: never an email for a notification acked first, also when the

@@ -57,7 +57,8 @@ class OpsTest(unittest.TestCase):
         host = "ops-" + uuid.uuid4().hex[:8]
         before = self.scrape()
         for name in ("bellhop_bookings_total", "bellhop_ws_sessions",
-                     "bellhop_host_actors", "bellhop_rate_limited_total",
+                     "bellhop_host_actors", "bellhop_emails_pending",
+                     "bellhop_rate_limited_total",
                      "bellhop_delivery_seconds_count",
                      "bellhop_http_request_seconds_count",
                      "bellhop_storage_commit_seconds_count",

@@ -89,6 +89,7 @@ struct registry {
   /// limit); see connection_files_left().
   gauge connection_files;
   gauge host_actors;
+  gauge emails_pending;  ///< outbox entries the mailer sends or retries
   std::array<std::array<counter, http_codes.size() + 1>,
              static_cast<std::size_t>(route::size_)>
     http_requests;
