@@ -3,7 +3,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
+#include <optional>
 #include <string>
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
 
 #include "bellhop/telemetry/log.hpp"
 
@@ -11,26 +17,55 @@ namespace bellhop::app {
 
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
+/// What the email needs of --smtp-url, read with curl's own parser (the
+/// one that will use it).
+struct smtp_address {
+  std::string scheme;  ///< lower case
+  std::string host;    ///< an IPv6 literal in brackets
+  bool has_user = false;
+};
+
+std::optional<std::string> part(CURLU* u, CURLUPart which) {
+  char* text = nullptr;
+  if (curl_url_get(u, which, &text, 0) != CURLUE_OK)
+    return std::nullopt;
+  std::string out{text};
+  curl_free(text);
+  return out;
+}
+
+std::optional<smtp_address> parse(const std::string& url) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u{curl_url(),
+                                                         curl_url_cleanup};
+  // No scheme guessing: "127.0.0.1:2525" alone is not an SMTP address.
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
+    return std::nullopt;
+  auto scheme = part(u.get(), CURLUPART_SCHEME);
+  auto host = part(u.get(), CURLUPART_HOST);
+  if (!scheme || !host || host->empty())
+    return std::nullopt;
+  std::transform(scheme->begin(), scheme->end(), scheme->begin(),
                  [](unsigned char c) { return std::tolower(c); });
-  return s;
+  auto user = part(u.get(), CURLUPART_USER);
+  return smtp_address{*scheme, *host, user && !user->empty()};
 }
 
-/// The host of "scheme://[user@]host[:port][/...]", as written.
-std::string host_of(const std::string& url) {
-  auto start = url.find("://") + 3;
-  auto end = url.find('/', start);
-  auto authority = url.substr(start, end == std::string::npos ? end : end - start);
-  if (auto at = authority.rfind('@'); at != std::string::npos)
-    authority.erase(0, at + 1);
-  if (!authority.empty() && authority[0] == '[')
-    return authority.substr(0, authority.find(']') + 1);
-  return authority.substr(0, authority.find(':'));
-}
-
+/// An address of this machine, written as one: 127.0.0.0/8, ::1 (or
+/// ::ffff:127.x), or the name localhost.
 bool loopback(const std::string& host) {
-  return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
+  if (host == "localhost")
+    return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  auto bare = host.size() > 2 && host.front() == '['
+                ? host.substr(1, host.size() - 2)
+                : host;
+  if (inet_pton(AF_INET6, bare.c_str(), &v6) != 1)
+    return false;
+  return IN6_IS_ADDR_LOOPBACK(&v6)
+         || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
 }
 
 } // namespace
@@ -47,22 +82,21 @@ smtp_config smtp_config_from(const options& opts) {
   if (smtp.url.empty())
     return smtp;
   // curl would take another scheme, or none, elsewhere: an HTTP PUT of the
-  // email, or a file written and counted as sent.
-  auto scheme = lower(smtp.url.substr(0, smtp.url.find("://")));
-  if (smtp.url.find("://") == std::string::npos
-      || (scheme != "smtp" && scheme != "smtps")
-      || host_of(smtp.url).empty())
+  // email, or a file written and counted as sent. The address itself is
+  // not repeated: it may hold a password.
+  auto address = parse(smtp.url);
+  if (!address || (address->scheme != "smtp" && address->scheme != "smtps"))
     throw usage_error("--smtp-url must be smtp://HOST[:PORT] or "
-                      "smtps://HOST[:PORT], not " + smtp.url);
+                      "smtps://HOST[:PORT]");
   // curl logs in with AUTH in clear on smtp:// unless STARTTLS is asked
   // for, even when the server offers it.
-  auto host = lower(host_of(smtp.url));
-  if (!smtp.user.empty() && scheme == "smtp" && !smtp.starttls
-      && !loopback(host))
+  bool logs_in = !smtp.user.empty() || address->has_user;
+  if (logs_in && address->scheme == "smtp" && !smtp.starttls
+      && !loopback(address->host))
     telemetry::log(telemetry::level::warn,
                    "the SMTP password goes over the network in clear: give "
                    "--smtp-starttls, or an smtps:// address",
-                   {{"smtp_host", std::string_view{host}}});
+                   {{"smtp_host", std::string_view{address->host}}});
   return smtp;
 }
 

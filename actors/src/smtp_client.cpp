@@ -146,19 +146,43 @@ struct upload {
 /// nothing shuts down a descriptor that was closed and given to another
 /// file.
 struct attempt {
-  std::vector<curl_socket_t> fds;  ///< open now (several while connecting)
+  using clock = std::chrono::steady_clock;
+  struct socket {
+    curl_socket_t fd;
+    clock::time_point opened;
+    bool connected = false;
+  };
+  std::vector<socket> fds;  ///< open now (several while connecting)
   int socket_errno = 0;  ///< why a socket could not be made (curl drops it)
-  std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
+  clock::time_point began = clock::now();
+  bool connect_cut = false;  ///< a socket got no connection in 5 s
   // Only the attempt's own thread uses these (curl's callbacks run on it):
-  CURL* curl = nullptr;
   const upload* message = nullptr;
-  std::chrono::steady_clock::time_point data_sent{};  ///< zero until then
+  clock::time_point data_sent{};  ///< zero until then
   const char* cut = nullptr;  ///< why watch_attempt cut the attempt short
-  std::string last_reply;     ///< the server's last answer line
+  std::string refusal;  ///< the server's first 4xx or 5xx answer line
 
   void shut_down() const {  // under sockets_lock
-    for (auto fd : fds)
-      ::shutdown(fd, SHUT_RDWR);
+    for (auto& s : fds)
+      ::shutdown(s.fd, SHUT_RDWR);
+  }
+
+  /// Shuts down the sockets still not connected 5 s after they were
+  /// opened: curl then tries the server's next address, if it has one,
+  /// within the attempt's time. Under sockets_lock.
+  void cut_slow_connects(clock::time_point now) {
+    for (auto& s : fds) {
+      if (s.connected || now - s.opened < connect_limit)
+        continue;
+      sockaddr_storage peer{};
+      socklen_t len = sizeof peer;
+      s.connected
+        = ::getpeername(s.fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0;
+      if (!s.connected && errno == ENOTCONN) {
+        ::shutdown(s.fd, SHUT_RDWR);
+        connect_cut = true;
+      }
+    }
   }
 };
 
@@ -181,14 +205,16 @@ curl_socket_t open_socket(void* p, curlsocktype, curl_sockaddr* a) {
     return CURL_SOCKET_BAD;
   }
   static_cast<attempt*>(p)->socket_errno = 0;  // a later failure is another's
-  static_cast<attempt*>(p)->fds.push_back(fd);
+  static_cast<attempt*>(p)->fds.push_back({fd, attempt::clock::now(), false});
   return fd;
 }
 
 int close_socket(void* p, curl_socket_t fd) {
   std::lock_guard<std::mutex> guard{sockets_lock};
   auto& fds = static_cast<attempt*>(p)->fds;
-  fds.erase(std::remove(fds.begin(), fds.end(), fd), fds.end());
+  fds.erase(std::remove_if(fds.begin(), fds.end(),
+                           [fd](const attempt::socket& s) { return s.fd == fd; }),
+            fds.end());
   return ::close(fd);
 }
 
@@ -206,12 +232,8 @@ const char* past_its_time(attempt& at) {
   }
   if (now - at.began >= attempt_limit)
     return "no answer within 20 s";
-  curl_off_t connected = 0;
-  if (now - at.began >= connect_limit
-      && curl_easy_getinfo(at.curl, CURLINFO_CONNECT_TIME_T, &connected)
-           == CURLE_OK
-      && connected == 0)
-    return "no connection within 5 s";
+  std::lock_guard<std::mutex> guard{sockets_lock};
+  at.cut_slow_connects(now);
   return nullptr;
 }
 
@@ -228,15 +250,16 @@ int watch_attempt(void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return 1;
 }
 
-/// curl's debug callback: keeps the server's last answer line, so that a
-/// refusal is logged in the server's words. (curl hands it the whole
-/// exchange; the rest is ignored.)
-int keep_reply(CURL*, curl_infotype type, char* data, std::size_t size,
-               void* p) {
-  if (type != CURLINFO_HEADER_IN)
+/// curl's debug callback: keeps the server's first refusal (a 4xx or 5xx
+/// answer line), so that it is logged in the server's words; what follows
+/// it (curl's QUIT and its 221) does not replace it. (curl hands it the
+/// whole exchange; the rest is ignored.)
+int keep_refusal(CURL*, curl_infotype type, char* data, std::size_t size,
+                 void* p) {
+  auto& reply = static_cast<attempt*>(p)->refusal;
+  if (type != CURLINFO_HEADER_IN || !reply.empty() || size == 0
+      || (data[0] != '4' && data[0] != '5'))
     return 0;
-  auto& reply = static_cast<attempt*>(p)->last_reply;
-  reply.clear();
   for (std::size_t i = 0; i < size && reply.size() < 200; ++i) {
     auto c = static_cast<unsigned char>(data[i]);
     if (c == '\r' || c == '\n')
@@ -301,7 +324,6 @@ bool smtp_send(const smtp_config& cfg, const email_message& m,
   // The attempt's limits are watch_attempt's (past_its_time), curl's waits
   // included; curl's own limits are only a backstop behind them.
   attempt at;
-  at.curl = curl;
   at.message = &u;
   {
     std::lock_guard<std::mutex> guard{sockets_lock};
@@ -320,7 +342,7 @@ bool smtp_send(const smtp_config& cfg, const email_message& m,
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, watch_attempt);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &at);
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, keep_reply);
+  curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, keep_refusal);
   curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &at);
   curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
   curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
@@ -337,13 +359,24 @@ bool smtp_send(const smtp_config& cfg, const email_message& m,
   }
   auto rc = curl_easy_perform(curl);
   if (rc != CURLE_OK) {
+    bool no_connection = false;
+    {
+      std::lock_guard<std::mutex> guard{sockets_lock};
+      no_connection = at.connect_cut && rc == CURLE_COULDNT_CONNECT;
+    }
     error = at.cut != nullptr ? at.cut
+            : no_connection   ? "no connection within 5 s"
             : errbuf[0] != 0  ? errbuf
                               : curl_easy_strerror(rc);
-    // A refusal in the server's own words ("550 5.1.1 no such user").
-    if (!at.last_reply.empty()
-        && (at.last_reply[0] == '4' || at.last_reply[0] == '5'))
-      error += ": " + at.last_reply;
+    // A refusal in the server's own words ("550 5.1.1 no such user"), in
+    // place of the bare code that curl's message may end with.
+    if (!at.refusal.empty()) {
+      auto code = ": " + at.refusal.substr(0, 3);
+      if (error.size() >= code.size()
+          && error.compare(error.size() - code.size(), code.size(), code) == 0)
+        error.erase(error.size() - code.size());
+      error += ": " + at.refusal;
+    }
   }
   {
     std::lock_guard<std::mutex> guard{sockets_lock};

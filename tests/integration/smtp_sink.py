@@ -62,6 +62,13 @@ class _Handler:
     def __init__(self, sink):
         self.sink = sink
 
+    async def handle_RCPT(self, server, session, envelope, address,
+                          rcpt_options):
+        if self.sink.rcpt_refusal is not None:
+            return self.sink.rcpt_refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         # While the sink holds, a message waits here before its answer
         # (without blocking the event loop: other connections go on).
@@ -96,6 +103,7 @@ class SmtpSink:
         self.held = []      # recipients of the messages held right now
         self.max_held = 0   # the most messages held at once
         self.max_held_to = 0  # the most held at once for one recipient
+        self.rcpt_refusal = None  # the answer to every RCPT, while set
 
     @property
     def url(self):

@@ -1275,6 +1275,22 @@ class OutageTest(EmailCase):
         time.sleep(0.5)
         self.assertEqual(len(self.sink.to(address(host))), 1)
 
+    def test_a_refused_recipient_is_logged_in_the_servers_words(self):
+        host = uid("h-550")
+        self.put_prefs(host, prefs(address(host)))
+        self.sink.rcpt_refusal = "550 5.1.1 no such user"
+        note = self.notify(host)
+        deadline = time.monotonic() + 5
+        logged = []
+        while not logged and time.monotonic() < deadline:
+            time.sleep(0.1)
+            logged = [line for line in self.server.stderr_text().splitlines()
+                      if "email failed" in line and "host=" + host in line]
+        self.assertTrue(logged, "no failure logged")
+        self.assertIn("550 5.1.1 no such user", logged[0])
+        self.sink.rcpt_refusal = None
+        self.wait_mail(mid(host, note["id"]), timeout=10)
+
     def test_kill9_with_pending_emails_then_restart_sends_them(self):
         outbox_host, window_host = uid("h-kill-outbox"), uid("h-kill-window")
         self.put_prefs(outbox_host, prefs(address(outbox_host)))

@@ -1955,7 +1955,8 @@ class CliTest(ContractAssertions, unittest.TestCase):
         data_dir = tempfile.mkdtemp(prefix="bellhop-it-")
         self.addCleanup(shutil.rmtree, data_dir, True)
         for url in ("127.0.0.1:2525", "http://127.0.0.1:2525",
-                    "file:///tmp/mail", "smtp://"):
+                    "file:///tmp/mail", "smtp://", "smtp://relay:port",
+                    "http://bh:s3cret@relay.example"):
             with self.subTest(url=url):
                 result = run_cli("serve", "--jwt-secret", "s" * 32,
                                  "--smtp-url", url, "--data-dir", data_dir,
@@ -1964,6 +1965,8 @@ class CliTest(ContractAssertions, unittest.TestCase):
                 self.assertEqual(result.returncode, 2,
                                  result.stdout + result.stderr)
                 self.assertIn("--smtp-url", result.stderr)
+                # The address may hold a password: it is not repeated.
+                self.assertNotIn("s3cret", result.stdout + result.stderr)
 
     def test_an_smtp_password_in_clear_over_the_network_is_named_at_start(self):
         auth = ("--smtp-user", "bh", "--smtp-password", "pw")
@@ -1974,6 +1977,10 @@ class CliTest(ContractAssertions, unittest.TestCase):
                  + auth, False),
                 (("--smtp-url", "smtps://192.0.2.1:465") + auth, False),
                 (("--smtp-url", "smtp://127.0.0.1:2525") + auth, False),
+                (("--smtp-url", "smtp://[::ffff:127.0.0.1]:2525") + auth,
+                 False),
+                (("--smtp-url", "smtp://127.example.net") + auth, True),
+                (("--smtp-url", "smtp://bh:pw@relay.example"), True),
                 (("--smtp-url", "smtp://192.0.2.1:25"), False)):
             with self.subTest(extra=extra):
                 server = Server(extra)
