@@ -494,6 +494,18 @@ void ws_client::send_burst(conn_id id, const std::vector<std::string>& texts) {
   });
 }
 
+void ws_client::send_pings(conn_id id, int n) {
+  auto* d = d_.get();
+  d->post([d, id, n] {
+    if (id >= d->hdls.size())
+      return;
+    for (int i = 0; i < n; ++i) {
+      websocketpp::lib::error_code ec;
+      d->cli.ping(d->hdls[id], "", ec);
+    }
+  });
+}
+
 void ws_client::close(conn_id id, int code, const std::string& reason) {
   auto* d = d_.get();
   d->post([d, id, code, reason] {

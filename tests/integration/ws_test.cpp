@@ -671,7 +671,12 @@ TEST_CASE("ws: flooding closes with 1008", "[ws][close]") {
   server_process srv{{"--ws-ttl-ms", "0"}};
   ws_client c;
   auto id = open_host(c, srv, uid("flood-host"));
-  c.send_burst(id, std::vector<std::string>(30, R"({"op":"ping"})"));
+  // 100 pings padded to 15 KB: the client is still sending when the server
+  // closes (it reads 256 KB at a time); the close frame must reach it all
+  // the same, not a reset (1006).
+  auto pad = GENERATE(std::size_t{0}, std::size_t{15000});
+  c.send_burst(id, std::vector<std::string>(
+                     pad > 0 ? 100 : 30, R"({"op":"ping"})" + std::string(pad, ' ')));
   REQUIRE(c.wait_closed(id, ms(5000)));
   auto s = c.state(id);
   INFO("frames:\n" << dump_frames(s.frames));
@@ -680,6 +685,18 @@ TEST_CASE("ws: flooding closes with 1008", "[ws][close]") {
   for (auto& f : s.frames)
     pongs += event_of(f) == "pong";
   CHECK(pongs <= 20);
+}
+
+TEST_CASE("ws: WebSocket pings past 20 in a second close with 1008",
+          "[ws][close]") {
+  server_process srv{{"--ws-ttl-ms", "0"}};
+  ws_client c;
+  auto id = open_host(c, srv, uid("pingflood-host"));
+  c.send_pings(id, 500);
+  REQUIRE(c.wait_closed(id, ms(5000)));
+  auto s = c.state(id);
+  CHECK(s.close_code == 1008);
+  CHECK(s.close_reason == "too many messages");
 }
 
 TEST_CASE("ws: SIGTERM closes sockets with 1001 and exits 0", "[ws][close]") {

@@ -117,6 +117,42 @@ describe("Socket.IO without TTL", () => {
     s.disconnect();
   });
 
+  test("a burst acked as each event comes keeps the socket; every ack counts",
+       async () => {
+    // socket.io-client acks from its callback at once: the acks the server
+    // asked for must not trip the 20 messages/s limit (decisions.md,
+    // "Flooding"), or the device is disconnected and emailed what it acked.
+    const host = uid("h");
+    const [s] = await hostSocket(server, host);
+    let disconnected = null;
+    s.on("disconnect", (why) => (disconnected = why));
+    const acked = new Set();
+    s.on("new_booking", (n, ack) => {
+      ack();
+      acked.add(n.id);
+    });
+    await Promise.all(Array.from({ length: 30 },
+                                 () => book(server, host, uid("r"))));
+    for (let i = 0; i < 100 && acked.size < 30; ++i)
+      await sleep(50);
+    assert.equal(acked.size, 30);
+    const admin = token("a-1", "admin");
+    let audited = 0;
+    for (let i = 0; i < 100 && audited < 30; ++i) {
+      const r = await fetch(`http://127.0.0.1:${server.http}/admin/audit`
+                            + `?hostId=${host}&limit=100`,
+                            { headers: { Authorization: `Bearer ${admin}` } });
+      audited = (await r.json()).items
+        .filter((e) => e.action === "acked").length;
+      if (audited < 30)
+        await sleep(50);
+    }
+    assert.equal(audited, 30);
+    assert.equal(disconnected, null);
+    assert.equal(s.connected, true);
+    s.disconnect();
+  });
+
   test("a bad token gets connect_error unauthorized", async () => {
     const s = client(server, { token: "not-a-jwt" });
     const [err] = await next(s, "connect_error");

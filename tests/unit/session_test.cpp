@@ -292,6 +292,25 @@ TEST_CASE_METHOD(fixture, "more than 20 messages in a second close with 1008") {
   CHECK(sink->closes[0].first == 1008);
 }
 
+TEST_CASE_METHOD(fixture, "acks of notifications written on the session do "
+                          "not count as messages for the 1008 limit") {
+  session_config sc;
+  sc.ttl = 0ms;
+  open(sc);
+  for (int i = 1; i <= 25; ++i)
+    book("r-ack-" + std::to_string(i));
+  REQUIRE(sink->count("new_booking") == 25);
+  // A burst acked as it comes: the server asked for these.
+  for (int id = 1; id <= 25; ++id)
+    client(R"({"op":"ack","id":)" + std::to_string(id) + "}");
+  for (int i = 0; i < 20; ++i)
+    client(R"({"op":"ping"})");
+  CHECK(sink->closes.empty());
+  client(R"({"op":"ack","id":1})");  // acked already: one message too many
+  REQUIRE(sink->closes.size() == 1);
+  CHECK(sink->closes[0].first == 1008);
+}
+
 TEST_CASE_METHOD(fixture, "the message limit counts arrivals, not when a "
                           "busy session handles them") {
   open({});

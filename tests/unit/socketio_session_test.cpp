@@ -215,6 +215,23 @@ TEST_CASE_METHOD(fixture, "notification events ask for an ack that counts") {
   CHECK_FALSE(sio.closed());
 }
 
+TEST_CASE_METHOD(fixture, "the acks the server asked for do not count as "
+                          "frames for the 1008 limit") {
+  connect();
+  now += 1000ms;  // CONNECT was a frame too
+  for (int id = 1; id <= 4; ++id)
+    sio.from_session(1, "{\"event\":\"new_message\",\"data\":{\"id\":"
+                          + std::to_string(id) + "}}");
+  for (int i = 0; i < 20; ++i)
+    text("3");
+  for (int ack = 0; ack < 4; ++ack)
+    text("43" + std::to_string(ack) + "[]");
+  CHECK(port.ops.size() == 4);
+  CHECK_FALSE(sio.closed());
+  text("430[]");  // acked already: a frame like any other, one too many
+  CHECK(closed_with(sio_policy));
+}
+
 TEST_CASE_METHOD(fixture, "pending acks are bounded; the oldest is forgotten") {
   connect();
   for (int id = 1; id <= 5; ++id)

@@ -122,6 +122,8 @@ void gateway::impl::on_socket(tcp_socket s) {
   con->set_message_handler(
     [p](connection_hdl, server::message_ptr m) { p->d->on_message(*p, m); });
   con->set_http_handler([p](connection_hdl) { p->d->on_http(*p); });
+  con->set_ping_handler(
+    [p](connection_hdl, std::string) { return p->d->on_ping(*p); });
   // Any pong answers the keep-alive (see keepalive).
   con->set_pong_handler([p](connection_hdl, std::string) {
     p->ping_unanswered = false;
@@ -239,6 +241,31 @@ void gateway::impl::on_message(conn& c, server::message_ptr msg) {
   }
   if (c.session)
     caf::anon_send(c.session, arrived_now(msg->get_payload()));
+}
+
+/// A client's WebSocket ping. websocketpp answers each with a pong, and
+/// pings are no messages to the sessions' flood checks: a client (on
+/// /socket.io/, even before it sends a token) could keep this thread busy
+/// answering them. More than a second's worth of messages
+/// (max_messages_per_second) in one second of the sweep's clock closes the
+/// connection with 1008, as a flood of messages does.
+bool gateway::impl::on_ping(conn& c) {
+  if (c.pings_tick != ticks) {
+    c.pings_tick = ticks;
+    c.pings = 0;
+  }
+  auto limit = session_config{}.max_messages_per_second;
+  if (c.pings < limit) {
+    ++c.pings;
+    return true;
+  }
+  if (c.pings == limit) {  // the first one too many: once
+    ++c.pings;
+    telemetry::metrics().rate_limited.inc();
+    websocketpp::lib::error_code ec;
+    c.connection()->close(policy_violation, "too many messages", ec);
+  }
+  return false;
 }
 
 void gateway::impl::on_http(conn& c) {

@@ -24,6 +24,9 @@ using self_ptr = caf::stateful_actor<session_state>*;
 constexpr auto subscribe_timeout = std::chrono::seconds(10);
 constexpr auto keepalive_interval = std::chrono::seconds(25);
 constexpr std::size_t max_delivered = 4096;
+/// Notifications written and not acked that a session remembers: a replay
+/// (100) and bursts fit; the oldest are forgotten first.
+constexpr std::size_t max_awaiting = 1024;
 
 /// Tells the host actor to send nothing more and to stop counting this
 /// session as live (its pushes, its ack window).
@@ -84,10 +87,15 @@ void end_drain(self_ptr self) {
     close_session(self, st.drain_code, reason_of(st.drain_code));
 }
 
-/// Notes a notification written; only a session that can close for its TTL
-/// or on delivery needs to.
+/// Notes a notification written: its ack is owed (any session), and, for
+/// a session that can close for its TTL or on delivery, waited for.
 void remember_written(self_ptr self, uint64_t id) {
   auto& st = self->state;
+  if (!st.awaiting_ack)
+    st.awaiting_ack = std::make_unique<std::deque<uint64_t>>();
+  if (st.awaiting_ack->size() >= max_awaiting)
+    st.awaiting_ack->pop_front();
+  st.awaiting_ack->push_back(id);
   if (st.cfg.close_on_delivery) {
     if (!st.delivered)
       st.delivered = std::make_unique<std::unordered_set<uint64_t>>();
@@ -187,16 +195,32 @@ bool flooding(self_ptr self, int64_t arrived) {
   return flood;
 }
 
+/// True, once, for the ack of a notification written on this session.
+bool owed_ack(self_ptr self, uint64_t id) {
+  auto& a = self->state.awaiting_ack;
+  if (!a)
+    return false;
+  auto i = std::find(a->begin(), a->end(), id);
+  if (i == a->end())
+    return false;
+  a->erase(i);
+  return true;
+}
+
 void on_client_text(self_ptr self, const std::string& text, int64_t arrived) {
   auto& st = self->state;
-  if (flooding(self, arrived)) {
+  // The acks the server asked for are not counted: a device that acks a
+  // burst, or a replay of 100, as it comes must not be closed for it, nor
+  // emailed what it acked. Any other message is.
+  auto op = decode_client_op(text);
+  if (!(op.kind == client_op::ack && owed_ack(self, op.ack_id))
+      && flooding(self, arrived)) {
     if (!st.closing) {
       telemetry::metrics().rate_limited.inc();
       close_session(self, policy_violation, "too many messages");
     }
     return;
   }
-  auto op = decode_client_op(text);
   // A closing session still passes on the acks and mark-reads that were on
   // their way when it began to close (two acks sent together, the first of
   // which closes it on delivery): a device that confirmed a notification

@@ -112,7 +112,9 @@ void socketio_session::open(clock::time_point now) {
 void socketio_session::on_text(std::string_view frame, clock::time_point now) {
   if (closed())
     return;
-  if (flooding(now))
+  // The acks the server asked for are not counted (see owed_ack in
+  // session_actor.cpp): socket.io-client acks each event as it comes.
+  if (!owed_ack(frame) && flooding(now))
     return shut(sio_policy, "too many messages", true);
   if (frame.size() > cfg_.max_payload)
     return protocol_error("frame too large");
@@ -328,6 +330,18 @@ void socketio_session::shut(uint16_t code, std::string reason,
       sio::encode_packet(packet_type::disconnect, "/", std::nullopt, "")));
   phase_ = phase::closed;
   port_.close(code, std::move(reason));
+}
+
+bool socketio_session::owed_ack(std::string_view frame) const {
+  // "43" (an Engine.IO message holding a Socket.IO ACK of the main
+  // namespace), the ack id, then its data.
+  if (frame.size() < 4 || frame.substr(0, 2) != "43")
+    return false;
+  uint64_t id = 0;
+  std::size_t i = 2;
+  for (; i < frame.size() && i < 21 && frame[i] >= '0' && frame[i] <= '9'; ++i)
+    id = id * 10 + static_cast<uint64_t>(frame[i] - '0');
+  return i > 2 && i < frame.size() && frame[i] == '[' && acks_.count(id) > 0;
 }
 
 bool socketio_session::flooding(clock::time_point now) {

@@ -60,6 +60,7 @@ tcp_link::~tcp_link() {
   con_->set_message_handler(nullptr);
   con_->set_http_handler(nullptr);
   con_->set_pong_handler(nullptr);
+  con_->set_ping_handler(nullptr);
 }
 
 void tcp_link::start() {
@@ -204,15 +205,27 @@ void tcp_link::on_written(const asio::error_code& ec) {
   }
   unsent_.reset();  // an idle link keeps no write buffer
   if (shut_when_sent_)
-    close_socket();
+    finish();
 }
 
 websocketpp::lib::error_code tcp_link::shut() {
   if (unsent_ && socket_.is_open())
     shut_when_sent_ = true;  // once it is all sent, or by the sweep
   else
-    close_socket();
+    finish();
   return {};
+}
+
+void tcp_link::finish() {
+  if (!socket_.is_open())
+    return;
+  asio::error_code ec;
+  socket_.shutdown(tcp_socket::shutdown_send, ec);
+  if (ec)
+    close_socket();
+  // Else the socket stays open for reading: on_readable drops what comes
+  // (websocketpp takes nothing more) and closes at the client's end of
+  // stream, or the sweep drops the link (closing_ticks).
 }
 
 void tcp_link::close_socket() {

@@ -88,6 +88,12 @@ private:
   /// A read or write failed: websocketpp learns it, and the link drops.
   void fail();
   websocketpp::lib::error_code shut();
+  /// websocketpp is done: our side of the connection ends (FIN), and the
+  /// socket is closed once the client ends its side. Closing it at once
+  /// while the client's bytes are still unread would make the kernel reset
+  /// the connection, and the client lose what was sent last: the close
+  /// frame with it (1008 after a flood, whose frames are still coming).
+  void finish();
   void close_socket();
 
   tcp_socket socket_;
