@@ -6,7 +6,12 @@
 // The badge is a snapshot {unread, latestId}: latestId is the newest
 // notification the unread figure accounts for. Snapshots come from
 // /notifications/count, the socket's hello and read events, and each new
-// notification (+1). One older than the badge is dropped (applyCount).
+// notification (+1). One older than the badge is dropped (applyCount); one
+// newer than it is applied only together with a fetch of what lies between
+// (applyNewer).
+//
+// Connections may die without a word (sleep, a new network): every request
+// has a deadline (FETCH_MS) and the socket a watchdog (watchSocket).
 'use strict';
 
 (() => {
@@ -15,6 +20,13 @@
   const TOAST_MS = 6000;  // how long a toast stays
   const MAX_TOASTS = 4;
   const TOKEN_KEY = 'bellhop.token';
+  const FETCH_MS = 10000;      // a request not answered by then has failed
+  const RETRY_MS = 5000;       // login again, when no Retry-After says
+  const HELLO_MS = 10000;      // a socket without a hello by then is dead
+  const TTL_MARGIN_MS = 5000;  // past hello.ttlMs, the server's close is late
+  const PING_MS = 15000;       // a ping this long after hello or the last one
+  const PONG_MS = 5000;        // and its pong must come within this
+  const NOTE_MS = 8000;        // how long a failed mark-read's message stays
 
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -24,7 +36,7 @@
     login: $('login'), form: $('login-form'), tokenInput: $('token-input'),
     loginError: $('login-error'), home: $('home'), homeTitle: $('home-title'),
     homeUnread: $('home-unread'), demoHint: $('demo-hint'),
-    toasts: $('toasts'),
+    toasts: $('toasts'), note: $('panel-note'),
   };
 
   const s = {
@@ -42,13 +54,34 @@
     listGeneration: 0,  // bumped when the list starts again (loadList)
     ws: null,
     pollTimer: 0,
+    behind: null,       // the list may lack what is above (markBehind)
+    retryTimer: 0,      // the next login with the kept token (resume)
+    noteTimer: 0,
   };
 
   // ------------------------------------------------------------ server
 
+  // fetch with a deadline: a connection that died silently would hold a
+  // request (and a poll waiting for it) for minutes. The deadline covers
+  // the body too.
+  function fetchWithin(path, init = {}) {
+    return fetch(path, { ...init, signal: AbortSignal.timeout(FETCH_MS) });
+  }
+
+  // How long a 429 or 503 asks to wait (Retry-After: seconds or a date),
+  // else `fallback`; between a second and five minutes.
+  function retryDelay(res, fallback = RETRY_MS) {
+    const h = res ? (res.headers.get('Retry-After') || '').trim() : '';
+    const date = Date.parse(h);
+    let ms = fallback;
+    if (/^\d+$/.test(h)) ms = Number(h) * 1000;
+    else if (Number.isFinite(date)) ms = date - Date.now();
+    return Math.min(Math.max(ms, 1000), 300000);
+  }
+
   async function loadConfig() {
     if (!s.cfg) {
-      const res = await fetch('/config.json', { cache: 'no-store' });
+      const res = await fetchWithin('/config.json', { cache: 'no-store' });
       if (!res.ok) throw new Error('config: ' + res.status);
       s.cfg = await res.json();
     }
@@ -67,7 +100,7 @@
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
     }
-    const res = await fetch(path, init);
+    const res = await fetchWithin(path, init);
     if (res.status === 401 && s.token) {
       logout('The server no longer accepts this token. Log in again.');
       throw new Error('unauthorized');
@@ -88,6 +121,10 @@
 
   // ------------------------------------------------------------ login
 
+  // Logs in with `raw`: true when logged in, false when the token is
+  // refused (not a host JWT, a 401, another 4xx), else the milliseconds to
+  // wait before trying again (no answer, a 408, a 429, a 5xx): the server
+  // could not say whether it takes the token.
   async function login(raw) {
     const token = raw.trim();
     const claims = claimsOf(token);
@@ -97,19 +134,29 @@
                          + 'is "' + claims.role + '".');
     }
     let res;
+    let count;
     try {
       await loadConfig();
-      res = await fetch('/notifications/count', {
+      res = await fetchWithin('/notifications/count', {
         cache: 'no-store', headers: { Authorization: 'Bearer ' + token } });
+      if (res.status === 401) {
+        return loginFailed('The server refused this token (expired, or '
+                           + 'signed with another secret).');
+      }
+      if (res.status === 408 || res.status === 429 || res.status >= 500) {
+        ui.loginError.textContent = 'The server is '
+          + (res.status === 429 ? 'busy' : 'unavailable') + ' (it answered '
+          + res.status + ').';
+        return retryDelay(res);
+      }
+      if (!res.ok) {
+        return loginFailed('The server answered ' + res.status + '.');
+      }
+      count = await res.json();
     } catch {
-      return loginFailed('Cannot reach the server.');
+      ui.loginError.textContent = 'Cannot reach the server.';
+      return RETRY_MS;
     }
-    if (res.status === 401) {
-      return loginFailed('The server refused this token (expired, or signed '
-                         + 'with another secret).');
-    }
-    if (!res.ok) return loginFailed('The server answered ' + res.status + '.');
-    const count = await res.json();
     const session = ++s.session;
     s.token = token;
     s.host = claims.sub;
@@ -132,15 +179,35 @@
     return false;
   }
 
+  // Logs in with the token this tab kept (or a link brought). Only a
+  // refusal forgets it; while the server cannot answer, the login form
+  // says so and the page tries again.
+  async function resume(token) {
+    clearTimeout(s.retryTimer);
+    const result = await login(token);
+    if (result === false) {
+      sessionStorage.removeItem(TOKEN_KEY);
+    } else if (result !== true) {
+      ui.loginError.textContent += ' Trying again in '
+        + Math.round(result / 1000) + ' s.';
+      s.retryTimer = setTimeout(() => {
+        if (!s.token) resume(token);
+      }, result);
+    }
+  }
+
   function logout(message) {
     s.session++;
+    clearTimeout(s.retryTimer);
     const ws = s.ws;
     s.ws = null;
     if (ws) ws.close(1000);
     stopPolling();
     sessionStorage.removeItem(TOKEN_KEY);
     Object.assign(s, { token: null, host: null, unread: 0, latestId: 0,
-                       etag: null, cursor: null, listLoaded: false });
+                       etag: null, cursor: null, listLoaded: false,
+                       behind: null });
+    note('');
     s.items.clear();
     ui.list.replaceChildren();
     renderBadge();
@@ -150,6 +217,7 @@
     ui.logout.hidden = true;
     ui.bell.disabled = true;
     ui.who.textContent = '';
+    ui.who.title = '';
     setStatus('offline');
     ui.loginError.textContent = message || '';
   }
@@ -161,6 +229,7 @@
     ui.logout.hidden = false;
     ui.bell.disabled = false;
     ui.who.textContent = s.host;
+    ui.who.title = s.host;  // the bar cuts a long one short
     ui.homeTitle.textContent = 'Hello, ' + s.host;
     ui.demoHint.hidden = !(s.cfg && s.cfg.demo);
   }
@@ -178,6 +247,17 @@
     if (c.latestId === s.latestId && epoch !== undefined && epoch !== s.epoch)
       return false;
     setBadge(c.unread, c.latestId);
+    return true;
+  }
+
+  // Applies a count read after login (REST, or a read event). One newer
+  // than the badge counts notifications the page has not shown; the page
+  // fetches them from the badge's latestId (showSince), as nothing else
+  // would: the next poll compares with the latestId applied here.
+  function applyNewer(c, epoch) {
+    const shown = s.latestId;
+    if (!applyCount(c, epoch)) return false;
+    if (c.latestId > shown) showSince(shown);
     return true;
   }
 
@@ -207,10 +287,11 @@
     const epoch = s.epoch;
     const res = await api('/notifications/count');
     if (session !== s.session || !res.ok) return;
+    const c = await res.json();
+    if (session !== s.session) return;
     // An answer not applied must not leave its tag behind: the next poll
     // would get a 304 for a figure the badge does not show.
-    s.etag = applyCount(await res.json(), epoch) ? res.headers.get('ETag')
-                                                 : null;
+    s.etag = applyNewer(c, epoch) ? res.headers.get('ETag') : null;
   }
 
   function setStatus(state) {
@@ -285,11 +366,14 @@
     return true;
   }
 
-  function div(cls, text) {
-    const d = document.createElement('div');
-    d.className = cls;
-    d.textContent = text;
-    return d;
+  // An element with text from the server: its direction follows the text
+  // (dir="auto"), so a right-to-left title reads right.
+  function textEl(tag, cls, text) {
+    const el = document.createElement(tag);
+    if (cls) el.className = cls;
+    el.dir = 'auto';
+    el.textContent = text;
+    return el;
   }
 
   function renderItem(n) {
@@ -298,13 +382,15 @@
     li.setAttribute('data-testid', 'notification-item');
     li.dataset.id = String(n.id);
     li.dataset.read = String(Boolean(n.readAt));
-    const main = div('item-main', '');
+    const main = document.createElement('div');
+    main.className = 'item-main';
     const time = document.createElement('time');
     time.className = 'time';
     time.dateTime = n.createdAt;
     time.textContent = new Date(n.createdAt).toLocaleString([], {
       dateStyle: 'medium', timeStyle: 'short' });
-    main.append(div('title', n.title), div('body', n.body), time);
+    main.append(textEl('div', 'title', n.title),
+                textEl('div', 'body', n.body), time);
     const mark = document.createElement('button');
     mark.type = 'button';
     mark.className = 'link mark';
@@ -321,7 +407,42 @@
     if (!it || it.li.dataset.read === 'true') return;
     it.n.readAt = it.n.readAt || new Date().toISOString();
     it.li.dataset.read = 'true';
-    it.li.querySelector('[data-testid="mark-read"]').hidden = true;
+    const mark = it.li.querySelector('[data-testid="mark-read"]');
+    const focused = mark === document.activeElement;
+    mark.hidden = true;
+    if (focused) focusNear(it.li);
+  }
+
+  // Focus leaves a mark-read button as it hides (else it would fall to the
+  // page's body): to the next unread item's button, else the nearest one
+  // above, else the list.
+  function focusNear(li) {
+    const marks = [...ui.list.querySelectorAll(
+      '[data-testid="mark-read"]:not([hidden])')];
+    const after = marks.find((b) => li.compareDocumentPosition(b)
+                                    & Node.DOCUMENT_POSITION_FOLLOWING);
+    (after || marks[marks.length - 1] || ui.list).focus();
+  }
+
+  // A short message in the list's head for a mark-read that failed; it
+  // goes after NOTE_MS, or with the next one.
+  function note(text) {
+    clearTimeout(s.noteTimer);
+    ui.note.textContent = text;
+    ui.note.hidden = !text;
+    if (text) s.noteTimer = setTimeout(() => note(''), NOTE_MS);
+  }
+
+  // Says why a mark-read did nothing: `res` is its answer, or null when
+  // none came.
+  function markFailed(res) {
+    if (!s.token) return;  // a 401 logged out
+    if (!res) note('Not marked read: the server cannot be reached.');
+    else if (res.status === 429 || res.status === 503) {
+      note('Not marked read: '
+           + (res.status === 429 ? 'too many requests' : 'server unavailable')
+           + '. Try again in ' + Math.round(retryDelay(res) / 1000) + ' s.');
+    } else note('Not marked read: the server answered ' + res.status + '.');
   }
 
   function renderList() {
@@ -329,19 +450,26 @@
     ui.loadMore.hidden = !s.cursor;
   }
 
+  // The button is aria-disabled while the request runs, not disabled: a
+  // disabled button loses the keyboard's focus.
   async function markRead(id, button) {
-    button.disabled = true;
+    if (button.getAttribute('aria-disabled') === 'true') return;
+    button.setAttribute('aria-disabled', 'true');
+    let res = null;
     try {
-      const res = await api('/notifications/mark-read',
-                            { method: 'POST', body: { ids: [id] } });
-      if (res.ok) {
-        markItemRead(id);
-        await refreshCount();
-      }
+      res = await api('/notifications/mark-read',
+                      { method: 'POST', body: { ids: [id] } });
     } catch {
-      // Offline: the item stays unread and can be marked again.
+      // No answer: the item stays unread and can be marked again.
     }
-    button.disabled = false;
+    button.removeAttribute('aria-disabled');
+    if (!res || !res.ok) {
+      markFailed(res);
+      return;
+    }
+    note('');
+    markItemRead(id);
+    await refreshCount().catch(() => {});
   }
 
   // Marks what this page has shown (up to the badge's latestId), not what
@@ -349,18 +477,25 @@
   async function markAllRead() {
     const upTo = s.latestId;
     if (!upTo) return;
+    const focused = document.activeElement === ui.markAll;
     ui.markAll.disabled = true;
+    let res = null;
     try {
-      const res = await api('/notifications/mark-read',
-                            { method: 'POST', body: { upTo } });
+      res = await api('/notifications/mark-read',
+                      { method: 'POST', body: { upTo } });
       if (res.ok) {
+        note('');
         for (const id of s.items.keys()) if (id <= upTo) markItemRead(id);
         await refreshCount();
       }
     } catch {
-      // Offline: nothing changed.
+      // No answer, or none to the count: said below if the first.
     }
+    if (!res || !res.ok) markFailed(res);
     ui.markAll.disabled = s.unread === 0;
+    // Disabled, it lost the focus: back to it, or to the list.
+    if (focused && s.token)
+      (ui.markAll.disabled ? ui.list : ui.markAll).focus();
   }
 
   // Another device read notifications while this page had no socket (no
@@ -394,11 +529,7 @@
     const t = document.createElement('div');
     t.className = 'toast';
     t.setAttribute('data-testid', 'toast');
-    const title = document.createElement('strong');
-    title.textContent = n.title;
-    const body = document.createElement('span');
-    body.textContent = n.body;
-    t.append(title, body);
+    t.append(textEl('strong', '', n.title), textEl('span', '', n.body));
     t.addEventListener('click', (e) => {
       e.stopPropagation();  // the document's click would close the panel
       t.remove();
@@ -416,6 +547,10 @@
   // notification with an id above `after` before any live one.
   function connect(after) {
     if (s.ws || !s.token || !s.cfg) return;
+    if (s.behind !== null) {
+      after = Math.min(after, s.behind);
+      s.behind = null;
+    }
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const url = proto + '//' + location.hostname + ':' + s.cfg.wsPort
       + '/ws?access_token=' + encodeURIComponent(s.token) + '&after=' + after;
@@ -429,6 +564,7 @@
     s.ws = ws;
     stopPolling();
     let opened = false;
+    watchSocket(ws, HELLO_MS, after);
     ws.onopen = () => {
       opened = true;
       if (s.ws === ws) setStatus('live');
@@ -437,6 +573,7 @@
       if (s.ws === ws) onFrame(ws, e.data, after);
     };
     ws.onclose = (e) => {
+      unwatchSocket(ws);
       if (s.ws !== ws) return;
       s.ws = null;
       if (e.code === 4003) {
@@ -448,26 +585,106 @@
     };
   }
 
+  // The watchdog. A connection that dies silently (sleep, a new network, a
+  // NAT entry gone) leaves the socket open for many minutes. So a socket
+  // must say hello within HELLO_MS, close by its TTL (hello.ttlMs) plus
+  // TTL_MARGIN_MS, and answer a ping every PING_MS within PONG_MS (§5);
+  // one that does not is given up (dropSocket). `ms` is the first deadline.
+  function watchSocket(ws, ms, after) {
+    ws.after = after;
+    ws.deadline = setTimeout(() => dropSocket(ws), ms);
+  }
+
+  function onHello(ws, ttlMs) {
+    clearTimeout(ws.deadline);
+    ws.deadline = ttlMs > 0
+      ? setTimeout(() => dropSocket(ws), ttlMs + TTL_MARGIN_MS) : 0;
+    ws.pinger = setInterval(() => {
+      if (ws.pong) return;  // one ping unanswered at a time
+      try {
+        ws.send(JSON.stringify({ op: 'ping' }));
+      } catch {
+        return;  // closing
+      }
+      ws.pong = setTimeout(() => dropSocket(ws), PONG_MS);
+    }, PING_MS);
+  }
+
+  function onPong(ws) {
+    clearTimeout(ws.pong);
+    ws.pong = 0;
+  }
+
+  function unwatchSocket(ws) {
+    clearTimeout(ws.deadline);
+    clearTimeout(ws.pong);
+    clearInterval(ws.pinger);
+  }
+
+  // Gives up on a silent socket: the page goes on as after a close, and
+  // the replay it may have lost is asked for again (markBehind).
+  function dropSocket(ws) {
+    unwatchSocket(ws);
+    if (s.ws !== ws) return;
+    s.ws = null;
+    ws.close();  // the browser finishes it when it can; no event reaches us
+    markBehind(ws.after);
+    startPolling();
+  }
+
+  // Notes that what lies above `after` may be missing from the list though
+  // the badge counts it (a catch-up that failed, a socket given up): the
+  // next socket starts from there (connect), opened by the next poll that
+  // gets an answer if nothing else opens one first.
+  function markBehind(after) {
+    s.behind = s.behind === null ? after : Math.min(s.behind, after);
+  }
+
+  // Shows the notifications above `after` that a count announced. Without
+  // a socket one opens with after=, whose replay brings them with toasts,
+  // as after a poll. With one open they were not pushed (realtime off):
+  // the list gets them by REST. A socket still opening replays from an
+  // after= no newer than this one.
+  function showSince(after) {
+    if (!s.ws) connect(after);
+    else if (s.ws.readyState === WebSocket.OPEN) fillGap(after);
+  }
+
   // Reads by REST what a socket did not bring: the socket replays only the
   // 100 oldest notifications above `after`, none when it cannot open, and
   // none of a category whose realtime is off. Pages of 100, at most 5; the
   // list drops duplicates. Further behind than that, the list starts again
   // from the newest page (load-more goes down from there), so that it never
-  // lacks the newest ones.
+  // lacks the newest ones. One that fails is marked (markBehind): the badge
+  // already counts what it was to list.
   async function catchUp(after) {
+    const session = s.session;
+    let done = false;
+    try {
+      done = await catchUpPages(after);
+    } finally {
+      if (session === s.session && !done) markBehind(after);
+    }
+  }
+
+  // catchUp's reads; true once they are done, false if one failed.
+  async function catchUpPages(after) {
     const session = s.session;
     let path = '/notifications/list?limit=100&after=' + after;
     for (let i = 0; i < 5; i++) {
       const res = await api(path);
-      if (session !== s.session || !res.ok) return;
+      if (session !== s.session) return true;
+      if (!res.ok) return false;
       const page = await res.json();
+      if (session !== s.session) return true;
       page.items.forEach(upsert);
       renderList();
-      if (!page.nextCursor) return;
+      if (!page.nextCursor) return true;
       path = '/notifications/list?limit=100&cursor='
         + encodeURIComponent(page.nextCursor);
     }
     await loadList(false, true);
+    return true;
   }
 
   // Catch-ups and count reads for gaps in the live ids, one at a time: a
@@ -501,56 +718,28 @@
     }
     const d = msg.data;
     if (msg.event === 'hello') {
+      onHello(ws, d && d.ttlMs);
       applyCount(d);
       if (d && d.latestId > after + 100) catchUp(after).catch(() => {});
     }
+    else if (msg.event === 'pong') onPong(ws);
     else if (msg.event === 'read') onRead(d);
     else if (d && typeof d.id === 'number') onNotification(ws, d);
   }
 
-  // Acks go out at most 18 in any 1.2 s: the server closes a socket that
-  // sends more than 20 messages in a second (§4), and a burst (a replay
-  // holds up to 100) would trip it. The rest wait their turn, in order.
-  // The window is wider than the server's second so that network jitter
-  // cannot bunch two windows' acks into one of its seconds.
-  const ACKS_PER_WINDOW = 18;
-  const ACK_WINDOW_MS = 1200;
-
-  function queueAck(ws, id) {
-    if (!ws.acks) {
-      ws.acks = [];
-      ws.ackTimes = [];
-    }
-    ws.acks.push(id);
-    sendAcks(ws);
-  }
-
-  function sendAcks(ws) {
-    if (ws.ackTimer) return;
-    const now = performance.now();  // monotonic, unlike Date.now()
-    while (ws.ackTimes.length && now - ws.ackTimes[0] >= ACK_WINDOW_MS)
-      ws.ackTimes.shift();
-    while (ws.acks.length && ws.ackTimes.length < ACKS_PER_WINDOW) {
-      try {
-        ws.send(JSON.stringify({ op: 'ack', id: ws.acks[0] }));
-      } catch {
-        // Closing: what is left stays unacked, as the contract says.
-        ws.acks = [];
-        return;
-      }
-      ws.acks.shift();
-      ws.ackTimes.push(now);
-    }
-    if (ws.acks.length) {
-      ws.ackTimer = setTimeout(() => {
-        ws.ackTimer = null;
-        if (ws.readyState === WebSocket.OPEN) sendAcks(ws);
-      }, ACK_WINDOW_MS - (now - ws.ackTimes[0]));
+  // Each notification is acked as it comes, replayed ones included: the
+  // acks the server asked for do not count against its 20 messages a
+  // second (§4), so a burst or a replay of 100 does not trip it.
+  function sendAck(ws, id) {
+    try {
+      ws.send(JSON.stringify({ op: 'ack', id }));
+    } catch {
+      // Closing: it stays unacked, as the contract says.
     }
   }
 
   function onNotification(ws, n) {
-    queueAck(ws, n.id);
+    sendAck(ws, n.id);
     const fresh = upsert(n);
     if (n.id > s.latestId) {
       // Ids of a host are consecutive; a gap is a notification not pushed
@@ -572,7 +761,7 @@
     if (typeof d.upTo === 'number') {
       for (const id of s.items.keys()) if (id <= d.upTo) markItemRead(id);
     }
-    applyCount(d);
+    applyNewer(d);
   }
 
   // ------------------------------------------------------------ polling
@@ -596,7 +785,6 @@
   async function poll() {
     const session = s.session;
     if (!s.token || s.ws) return;
-    const known = s.latestId;
     const epoch = s.epoch;
     try {
       const res = await api('/notifications/count', {
@@ -604,14 +792,18 @@
       if (session !== s.session || s.ws) return;
       if (res.status === 200) {
         const c = await res.json();
-        s.etag = applyCount(c, epoch) ? res.headers.get('ETag') : null;
+        if (session !== s.session || s.ws) return;
+        // A newer latestId reconnects with after= the one the page had: its
+        // replay brings what is new, with toasts.
+        s.etag = applyNewer(c, epoch) ? res.headers.get('ETag') : null;
         syncReadState().catch(() => {});
-        if (c.latestId > known) {
-          connect(known);  // its replay brings what is new, with toasts
-          return;
-        }
+        if (s.ws) return;
       } else if (res.status !== 304) {
         throw new Error('count: ' + res.status);
+      }
+      if (s.behind !== null) {
+        connect(s.behind);  // the server answers again: fetch what is missing
+        if (s.ws) return;
       }
       setStatus('polling');
     } catch {
@@ -628,7 +820,10 @@
       e.preventDefault();
       const button = ui.form.querySelector('button');
       button.disabled = true;
-      if (await login(ui.tokenInput.value)) ui.tokenInput.value = '';
+      clearTimeout(s.retryTimer);  // this token replaces the kept one
+      const result = await login(ui.tokenInput.value);
+      if (result === true) ui.tokenInput.value = '';
+      else if (result) ui.loginError.textContent += ' Try again in a moment.';
       button.disabled = false;
     });
     ui.bell.addEventListener('click', () => togglePanel(ui.panel.hidden));
@@ -655,12 +850,15 @@
     });
   }
 
-  // A link with ?token= logs in once; the token then leaves the address bar
-  // (and the history) and lives in sessionStorage, for this tab only.
+  // A link with ?token= logs in once; the token leaves the address bar (and
+  // the history) at once and lives in sessionStorage, for this tab only,
+  // unless the server refuses it: a reload while the server is unavailable
+  // still has it.
   function tokenFromUrl() {
     const params = new URLSearchParams(location.search);
     const token = params.get('token');
     if (token === null) return null;
+    if (token.trim()) sessionStorage.setItem(TOKEN_KEY, token.trim());
     params.delete('token');
     const rest = params.toString();
     history.replaceState(history.state, '',
@@ -673,9 +871,7 @@
   renderBadge();
   const token = tokenFromUrl() || sessionStorage.getItem(TOKEN_KEY);
   if (token) {
-    login(token).then((ok) => {
-      if (!ok) sessionStorage.removeItem(TOKEN_KEY);
-    });
+    resume(token);
   } else {
     loadConfig().catch(() => {});
   }

@@ -40,6 +40,40 @@ async function recordStatus(context) {
 const statusLog = (page, from = 0) =>
   page.evaluate((m) => window.statusLog.slice(m), from);
 
+/**
+ * Routes the page's sockets through Playwright. The first `silent` sockets
+ * pass the server's hello, then nothing either way, not even the server's
+ * close: a connection that died without a word. The others pass everything.
+ * Returns {sockets, fromPage}: the URL of each socket, and the frames the
+ * page sent on the silent ones.
+ */
+async function silenceSockets(page, silent = 1) {
+  const sockets = [];
+  const fromPage = [];
+  await page.routeWebSocket((url) => url.pathname === '/ws', (ws) => {
+    sockets.push(ws.url());
+    const server = ws.connectToServer();
+    if (sockets.length > silent) return;
+    let frames = 0;
+    server.onMessage((m) => {
+      if (frames++ === 0) ws.send(m);
+    });
+    server.onClose(() => {});
+    ws.onMessage((m) => fromPage.push(String(m)));
+    ws.onClose(() => server.close());
+  });
+  return { sockets, fromPage };
+}
+
+/** Counts the page's requests for `pathname`. */
+function countRequests(page, pathname) {
+  const seen = { n: 0 };
+  page.on('request', (req) => {
+    if (new URL(req.url()).pathname === pathname) seen.n++;
+  });
+  return seen;
+}
+
 describe('host page', () => {
   let server;
   let browser;
@@ -232,9 +266,89 @@ describe('host page', () => {
                                              + '(&|$)'));
     await context.close();
   });
+
+  it('shows the connection status in the contract\'s words, as rendered',
+     async () => {
+       const host = 'h-status';
+       const context = await browser.newContext();
+       const page = await context.newPage();
+       await page.goto(server.base + '/');
+       const status = page.getByTestId('connection-status');
+       assert.equal(await status.innerText(), 'offline');
+       await page.getByTestId('token-input').fill(token(host, 'host'));
+       await page.getByTestId('login-button').click();
+       await until('live', async () => (await status.innerText()) === 'live');
+       await until('polling',
+                   async () => (await status.innerText()) === 'polling');
+       await context.close();
+     });
+
+  it('keeps the token through a reload while the server is unavailable, '
+     + 'and logs in once it answers', async () => {
+    const host = 'h-unavailable';
+    await book(server.base, host, 'r-1');
+    const context = await browser.newContext();
+    const page = await openAs(context, server.base, host);
+    const stored = () => page.evaluate(
+      () => sessionStorage.getItem('bellhop.token'));
+    const kept = await stored();
+    assert.ok(kept);
+    const loginError = page.locator('#login-error');
+    const answers = [
+      (r) => r.fulfill({ status: 503, headers: { 'Retry-After': '1' },
+                         contentType: 'application/json',
+                         body: '{"error":{"code":"unavailable"}}' }),
+      (r) => r.fulfill({ status: 429, headers: { 'Retry-After': '1' },
+                         contentType: 'application/json',
+                         body: '{"error":{"code":"rate_limited"}}' }),
+      (r) => r.abort('connectionrefused'),
+    ];
+    let answer = answers[0];
+    await context.route('**/notifications/count', (r) => answer(r));
+    for (const [i, said] of [/unavailable \(it answered 503\)/,
+                             /busy \(it answered 429\)/,
+                             /Cannot reach the server/].entries()) {
+      answer = answers[i];
+      await page.reload();
+      await until('the login form says ' + said, async () =>
+        said.test(await loginError.textContent()));
+      assert.match(await loginError.textContent(), /Trying again in \d+ s/);
+      assert.ok(await page.locator('#login').isVisible());
+      assert.equal(await stored(), kept);
+    }
+    // The server answers again: the page logs in by itself.
+    await context.unroute('**/notifications/count');
+    await until('logged in again', async () =>
+      !(await page.getByTestId('bell').isDisabled()), 15000);
+    await until('badge 1', async () => (await badgeOf(page)) === '1');
+    assert.ok(await page.locator('#login').isHidden());
+
+    // A link opened while the server is unavailable: the token leaves the
+    // address bar, stays in the tab, and logs in later.
+    const link = await context.newPage();
+    answer = answers[0];
+    await context.route('**/notifications/count', (r) => answer(r));
+    await link.goto(server.base + '/?token=' + token(host, 'host'));
+    await until('unavailable', async () =>
+      /unavailable/.test(await link.locator('#login-error').textContent()));
+    assert.equal(new URL(link.url()).search, '');
+    await context.unroute('**/notifications/count');
+    await until('the link logs in', async () =>
+      (await badgeOf(link)) === '1', 15000);
+
+    // A 401 still forgets the token.
+    await page.evaluate((t) => sessionStorage.setItem('bellhop.token', t),
+                        token(host, 'host', { secret: 'another-secret-'
+                                                      + '0123456789abcdef' }));
+    await page.reload();
+    await until('refused', async () =>
+      /refused/.test(await loginError.textContent()));
+    assert.equal(await stored(), null);
+    await context.close();
+  });
 });
 
-describe('host page under a burst', () => {
+describe('host page with a socket without TTL', () => {
   let server;
   let browser;
 
@@ -304,6 +418,125 @@ describe('host page under a burst', () => {
       .filter({ hasText: 'Quiet review' }).count(), 0);
     await context.close();
   });
+
+  it('keeps long ids and words inside toasts and the list; text sets its '
+     + 'direction', async () => {
+    const host = 'h-long';
+    const context = await browser.newContext({
+      viewport: { width: 1000, height: 700 } });
+    const page = await openAs(context, server.base, host);
+    await until('live', async () => (await statusOf(page)) === 'live');
+    // §3's longest ids, and long unbroken words from a service.
+    const room = 'Ocean-View-Deluxe-Suite-With-Balcony-And-Jacuzzi-'
+      + 'Second-Floor-01';
+    assert.equal(room.length, 64);
+    await book(server.base, host, room, 'guest.' + 'x'.repeat(58));
+    const service = token('svc', 'service');
+    for (const title of ['X'.repeat(200), 'حجز جديد: غرفة 12']) {
+      const r = await rest(server.base, 'POST', '/notifications', service,
+                           { hostId: host, type: 'system', title,
+                             body: 'Y'.repeat(300) });
+      assert.equal(r.status, 201);
+    }
+    await until('3 toasts', async () =>
+      (await page.getByTestId('toast').count()) === 3);
+    await page.getByTestId('bell').click();
+    await until('3 items', async () => (await items(page).count()) === 3);
+    const layout = await page.evaluate(() => {
+      const texts = [...document.querySelectorAll(
+        '[data-testid="toast"] > *, [data-testid="notification-item"] .title,'
+        + ' [data-testid="notification-item"] .body')];
+      const boxes = [...document.querySelectorAll(
+        '[data-testid="toast"], #panel')];
+      return {
+        texts: texts.length,
+        overflowing: texts.filter((e) => e.scrollWidth > e.clientWidth)
+          .map((e) => e.textContent.slice(0, 20)),
+        wide: boxes.filter((e) => e.scrollWidth > e.clientWidth
+                           || e.getBoundingClientRect().right > innerWidth)
+          .map((e) => e.className),
+        notAuto: texts.filter((e) => e.dir !== 'auto').length,
+        rtl: texts.filter((e) => getComputedStyle(e).direction === 'rtl')
+          .map((e) => e.textContent),
+      };
+    });
+    assert.equal(layout.texts, 12);
+    assert.deepEqual(layout.overflowing, []);
+    assert.deepEqual(layout.wide, []);
+    assert.equal(layout.notAuto, 0);
+    assert.deepEqual(layout.rtl, ['حجز جديد: غرفة 12', 'حجز جديد: غرفة 12']);
+    await context.close();
+  });
+
+  it('says why a mark-read failed, and keeps the keyboard\'s focus in the '
+     + 'list', async () => {
+    const host = 'h-keys';
+    await book(server.base, host, 'r-1');
+    await book(server.base, host, 'r-2');
+    const context = await browser.newContext();
+    const page = await openAs(context, server.base, host);
+    await until('badge 2', async () => (await badgeOf(page)) === '2');
+    await page.getByTestId('bell').click();
+    await until('2 items', async () => (await items(page).count()) === 2);
+    const [top, second] = await items(page).all();
+    const note = page.locator('#panel-note');
+
+    // Answered 429: the item stays unread and the list says why.
+    await context.route('**/notifications/mark-read', (r) => r.fulfill({
+      status: 429, headers: { 'Retry-After': '3' },
+      contentType: 'application/json',
+      body: '{"error":{"code":"rate_limited","message":"slow down"}}' }));
+    await top.getByTestId('mark-read').click();
+    await until('a message', () => note.isVisible());
+    assert.match(await note.textContent(),
+                 /Not marked read: too many requests\. Try again in 3 s/);
+    assert.equal(await top.getAttribute('data-read'), 'false');
+    await page.getByTestId('mark-all-read').click();
+    await until('a message for mark-all', async () =>
+      /too many requests/.test(await note.textContent()));
+    assert.equal(await unread(server.base, host), 2);
+    await context.unroute('**/notifications/mark-read');
+
+    // By keyboard: the focus moves to the next unread item's button, then,
+    // with none left, to the list.
+    const active = () => page.evaluate(() => {
+      const a = document.activeElement;
+      return a.closest('[data-testid="notification-item"]')?.dataset.id
+        + ' ' + (a.dataset.testid || a.id || a.tagName);
+    });
+    await top.getByTestId('mark-read').focus();
+    await page.keyboard.press('Enter');
+    await until('top read', async () =>
+      (await top.getAttribute('data-read')) === 'true');
+    assert.ok(await note.isHidden());
+    const secondId = await second.getAttribute('data-id');
+    assert.equal(await active(), secondId + ' mark-read');
+    await page.keyboard.press('Enter');
+    await until('second read', async () =>
+      (await second.getAttribute('data-read')) === 'true');
+    assert.equal(await active(), 'undefined list');
+    await until('badge 0', async () => (await badgeOf(page)) === '0');
+    await context.close();
+  });
+
+  it('pings a socket without TTL and gives it up when no pong comes',
+     async () => {
+       const host = 'h-ping';
+       const context = await browser.newContext();
+       await recordStatus(context);
+       const page = await context.newPage();
+       const { sockets, fromPage } = await silenceSockets(page);
+       await page.goto(server.base + '/?token=' + token(host, 'host'));
+       await until('live', async () => (await statusOf(page)) === 'live');
+       await book(server.base, host, 'r-1');
+       await page.getByTestId('toast').filter({ hasText: 'New booking: r-1' })
+         .waitFor({ timeout: 35000 });
+       assert.ok(fromPage.some((f) => JSON.parse(f).op === 'ping'),
+                 'sent: ' + fromPage.join(' '));
+       assert.ok((await statusLog(page)).includes('polling'));
+       assert.ok(sockets.length >= 2);
+       await context.close();
+     });
 });
 
 describe('host page back after a while', () => {
@@ -374,6 +607,90 @@ describe('host page back after a while', () => {
     const item = items(page).filter({ hasText: 'New booking: r-2' });
     await until('r-2 listed as read', async () =>
       (await item.getAttribute('data-read')) === 'true');
+    await context.close();
+  });
+
+  it('a mark-read while polling does not lose what came since the last poll',
+     async () => {
+       const host = 'h-mark-polling';
+       const context = await browser.newContext();
+       const page = await context.newPage();
+       const counts = countRequests(page, '/notifications/count');
+       await book(server.base, host, 'r-1');
+       await page.goto(server.base + '/?token=' + token(host, 'host'));
+       await page.getByTestId('bell').click();
+       const toastOf = (room) => page.getByTestId('toast')
+         .filter({ hasText: 'New booking: ' + room });
+       const item = (room) => items(page)
+         .filter({ hasText: 'New booking: ' + room });
+
+       // Polling, just after a poll: a booking comes, then the host marks
+       // one read (the page reads the count) before the next poll.
+       const afterPoll = async () => {
+         await until('polling', async () => (await statusOf(page))
+                     === 'polling', 12000);
+         const seen = counts.n;
+         await until('a poll', () => counts.n > seen, 8000);
+       };
+       await afterPoll();
+       await book(server.base, host, 'r-2');
+       await item('r-1').getByTestId('mark-read').click();
+       await toastOf('r-2').waitFor({ timeout: 12000 });
+       assert.equal(await item('r-2').getAttribute('data-read'), 'false');
+       await until('badge 1', async () => (await badgeOf(page)) === '1');
+
+       // The same with mark-all-read, which marks only what was shown.
+       await afterPoll();
+       await book(server.base, host, 'r-3');
+       await page.getByTestId('mark-all-read').click();
+       await toastOf('r-3').waitFor({ timeout: 12000 });
+       assert.equal(await item('r-3').getAttribute('data-read'), 'false');
+       assert.equal(await item('r-2').getAttribute('data-read'), 'true');
+       await until('badge 1 again', async () => (await badgeOf(page)) === '1');
+       assert.equal(await unread(server.base, host), 1);
+       await context.close();
+     });
+
+  it('gives up on a socket silent past its TTL, then polls and catches up',
+     async () => {
+       const host = 'h-silent';
+       const first = await book(server.base, host, 'r-1');
+       const context = await browser.newContext();
+       await recordStatus(context);
+       const page = await context.newPage();
+       const { sockets } = await silenceSockets(page);
+       await page.goto(server.base + '/?token=' + token(host, 'host'));
+       await until('live', async () => (await statusOf(page)) === 'live');
+       // Pushed into the dead connection: never shown by it.
+       await book(server.base, host, 'r-2');
+       await page.getByTestId('toast').filter({ hasText: 'New booking: r-2' })
+         .waitFor({ timeout: 25000 });
+       assert.ok((await statusLog(page)).includes('polling'));
+       assert.ok(sockets.length >= 2);
+       assert.match(sockets[1], new RegExp('[?&]after='
+                                           + first.notification.id + '(&|$)'));
+       await until('badge 2', async () => (await badgeOf(page)) === '2');
+       await context.close();
+     });
+
+  it('gives up on a poll that hangs, and polls again', async () => {
+    const host = 'h-hung-poll';
+    const context = await browser.newContext();
+    await recordStatus(context);
+    const page = await pollingPage(context, host);
+    let hung = null;
+    await context.route('**/notifications/count', (route) => {
+      if (hung) return route.continue();
+      hung = route;  // never answered
+      return undefined;
+    });
+    await until('a poll that hangs', () => hung, 8000);
+    const marker = await page.evaluate(() => window.statusLog.length);
+    await book(server.base, host, 'r-2');
+    await page.getByTestId('toast').filter({ hasText: 'New booking: r-2' })
+      .waitFor({ timeout: 25000 });
+    // The hung poll failed (offline) before the next one found r-2.
+    assert.ok((await statusLog(page, marker)).includes('offline'));
     await context.close();
   });
 });
