@@ -494,14 +494,17 @@ void ws_client::send_burst(conn_id id, const std::vector<std::string>& texts) {
   });
 }
 
-void ws_client::send_pings(conn_id id, int n) {
+void ws_client::send_pings(conn_id id, int n, bool pongs) {
   auto* d = d_.get();
-  d->post([d, id, n] {
+  d->post([d, id, n, pongs] {
     if (id >= d->hdls.size())
       return;
     for (int i = 0; i < n; ++i) {
       websocketpp::lib::error_code ec;
-      d->cli.ping(d->hdls[id], "", ec);
+      if (pongs)
+        d->cli.pong(d->hdls[id], "", ec);
+      else
+        d->cli.ping(d->hdls[id], "", ec);
     }
   });
 }

@@ -121,8 +121,9 @@ public:
   void send(conn_id id, const std::string& text);
   /// Sends all texts in one go on the Asio thread (back to back).
   void send_burst(conn_id id, const std::vector<std::string>& texts);
-  /// Sends `n` WebSocket pings (control frames) back to back.
-  void send_pings(conn_id id, int n);
+  /// Sends `n` WebSocket pings (control frames; pongs when `pongs`) back
+  /// to back.
+  void send_pings(conn_id id, int n, bool pongs = false);
   void close(conn_id id, int code = 1000, const std::string& reason = "");
 
   /// A copy of the connection's state.

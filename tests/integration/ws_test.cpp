@@ -687,12 +687,13 @@ TEST_CASE("ws: flooding closes with 1008", "[ws][close]") {
   CHECK(pongs <= 20);
 }
 
-TEST_CASE("ws: WebSocket pings past 20 in a second close with 1008",
+TEST_CASE("ws: WebSocket pings (or pongs) past 20 in a second close with 1008",
           "[ws][close]") {
   server_process srv{{"--ws-ttl-ms", "0"}};
   ws_client c;
   auto id = open_host(c, srv, uid("pingflood-host"));
-  c.send_pings(id, 500);
+  auto pongs = GENERATE(false, true);
+  c.send_pings(id, 500, pongs);
   REQUIRE(c.wait_closed(id, ms(5000)));
   auto s = c.state(id);
   CHECK(s.close_code == 1008);

@@ -123,10 +123,12 @@ void gateway::impl::on_socket(tcp_socket s) {
     [p](connection_hdl, server::message_ptr m) { p->d->on_message(*p, m); });
   con->set_http_handler([p](connection_hdl) { p->d->on_http(*p); });
   con->set_ping_handler(
-    [p](connection_hdl, std::string) { return p->d->on_ping(*p); });
-  // Any pong answers the keep-alive (see keepalive).
+    [p](connection_hdl, std::string) { return p->d->count_control(*p); });
+  // Any pong answers the keep-alive (see keepalive). Pongs are counted as
+  // pings are: the keep-alive asks for one every 25 s.
   con->set_pong_handler([p](connection_hdl, std::string) {
     p->ping_unanswered = false;
+    p->d->count_control(*p);
   });
   c->start();
 }
@@ -243,13 +245,13 @@ void gateway::impl::on_message(conn& c, server::message_ptr msg) {
     caf::anon_send(c.session, arrived_now(msg->get_payload()));
 }
 
-/// A client's WebSocket ping. websocketpp answers each with a pong, and
-/// pings are no messages to the sessions' flood checks: a client (on
-/// /socket.io/, even before it sends a token) could keep this thread busy
-/// answering them. More than a second's worth of messages
+/// A client's WebSocket ping or pong. websocketpp answers each ping with a
+/// pong, and neither is a message to the sessions' flood checks: a client
+/// (on /socket.io/, even before it sends a token) could keep this thread
+/// busy with them. More than a second's worth of messages
 /// (max_messages_per_second) in one second of the sweep's clock closes the
 /// connection with 1008, as a flood of messages does.
-bool gateway::impl::on_ping(conn& c) {
+bool gateway::impl::count_control(conn& c) {
   if (c.pings_tick != ticks) {
     c.pings_tick = ticks;
     c.pings = 0;

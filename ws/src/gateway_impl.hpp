@@ -78,7 +78,8 @@ struct gateway::impl {
     std::shared_ptr<sio_conn> sio;
     /// /ws: a keep-alive ping went out and no pong has come since.
     bool ping_unanswered = false;
-    /// The client's pings in the sweep's current second (on_ping).
+    /// The client's pings and pongs in the sweep's current second
+    /// (count_control).
     uint16_t pings = 0;
     tcp_link::tick pings_tick = 0;
   };
@@ -198,8 +199,8 @@ struct gateway::impl {
   void on_open(conn& c);
   void on_closed(conn& c);
   void on_message(conn& c, server::message_ptr msg);
-  /// A client's ping: true to answer it with a pong.
-  bool on_ping(conn& c);
+  /// Counts a client's ping or pong: true to answer a ping with a pong.
+  bool count_control(conn& c);
   void on_http(conn& c);
   connect_answer sio_connect(conn& c, const nlohmann::json& auth,
                              uint64_t session_no);

@@ -25,8 +25,9 @@ constexpr auto subscribe_timeout = std::chrono::seconds(10);
 constexpr auto keepalive_interval = std::chrono::seconds(25);
 constexpr std::size_t max_delivered = 4096;
 /// Notifications written and not acked that a session remembers: a replay
-/// (100) and bursts fit; the oldest are forgotten first.
-constexpr std::size_t max_awaiting = 1024;
+/// (100) and bursts fit; the oldest are forgotten first (their late acks
+/// count as messages).
+constexpr std::size_t max_awaiting = 256;
 
 /// Tells the host actor to send nothing more and to stop counting this
 /// session as live (its pushes, its ack window).
@@ -92,9 +93,9 @@ void end_drain(self_ptr self) {
 void remember_written(self_ptr self, uint64_t id) {
   auto& st = self->state;
   if (!st.awaiting_ack)
-    st.awaiting_ack = std::make_unique<std::deque<uint64_t>>();
+    st.awaiting_ack = std::make_unique<std::vector<uint64_t>>();
   if (st.awaiting_ack->size() >= max_awaiting)
-    st.awaiting_ack->pop_front();
+    st.awaiting_ack->erase(st.awaiting_ack->begin());
   st.awaiting_ack->push_back(id);
   if (st.cfg.close_on_delivery) {
     if (!st.delivered)
@@ -204,6 +205,8 @@ bool owed_ack(self_ptr self, uint64_t id) {
   if (i == a->end())
     return false;
   a->erase(i);
+  if (a->empty())
+    a.reset();  // a session with nothing to ack keeps no buffer
   return true;
 }
 
@@ -211,9 +214,13 @@ void on_client_text(self_ptr self, const std::string& text, int64_t arrived) {
   auto& st = self->state;
   // The acks the server asked for are not counted: a device that acks a
   // burst, or a replay of 100, as it comes must not be closed for it, nor
-  // emailed what it acked. Any other message is.
-  auto op = decode_client_op(text);
-  if (!(op.kind == client_op::ack && owed_ack(self, op.ack_id))
+  // emailed what it acked. Any other message is; only a possible ack is
+  // decoded before the count.
+  decoded_op op;
+  bool decoded = st.awaiting_ack && text.find("ack") != std::string::npos;
+  if (decoded)
+    op = decode_client_op(text);
+  if (!(decoded && op.kind == client_op::ack && owed_ack(self, op.ack_id))
       && flooding(self, arrived)) {
     if (!st.closing) {
       telemetry::metrics().rate_limited.inc();
@@ -221,6 +228,8 @@ void on_client_text(self_ptr self, const std::string& text, int64_t arrived) {
     }
     return;
   }
+  if (!decoded)
+    op = decode_client_op(text);
   // A closing session still passes on the acks and mark-reads that were on
   // their way when it began to close (two acks sent together, the first of
   // which closes it on delivery): a device that confirmed a notification

@@ -95,10 +95,10 @@ struct session_state {
     fresh;
   /// From the first client message on.
   std::unique_ptr<flood_ring> recent;
-  /// From the first notification written on: the ids written and not
-  /// acked yet, oldest first (at most max_awaiting). Their acks do not
-  /// count as messages for the flood check: the server asked for them.
-  std::unique_ptr<std::deque<uint64_t>> awaiting_ack;
+  /// While notifications written on the socket are not acked: their ids,
+  /// oldest first (at most max_awaiting). Their acks do not count as
+  /// messages for the flood check: the server asked for them.
+  std::unique_ptr<std::vector<uint64_t>> awaiting_ack;
 };
 
 caf::behavior session(caf::stateful_actor<session_state>* self,

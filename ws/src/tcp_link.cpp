@@ -131,7 +131,10 @@ void tcp_link::feed(const char* data, std::size_t size) {
   // websocketpp takes at most its read buffer's size at a time and asks
   // for more within the call; it takes nothing once it stops reading (it
   // is closing), and the rest is dropped.
-  while (size > 0 && socket_.is_open()) {
+  // Once it has closed (the link lingers for the client's end, finish),
+  // nothing more is parsed: websocketpp would read on, frame by frame.
+  using websocketpp::session::state::closed;
+  while (size > 0 && socket_.is_open() && con_->get_state() != closed) {
     auto n = con_->read_some(data, size);
     if (n == 0)
       return;
@@ -224,8 +227,8 @@ void tcp_link::finish() {
   if (ec)
     close_socket();
   // Else the socket stays open for reading: on_readable drops what comes
-  // (websocketpp takes nothing more) and closes at the client's end of
-  // stream, or the sweep drops the link (closing_ticks).
+  // (feed passes nothing to a closed connection) and closes at the
+  // client's end of stream, or the sweep drops the link (closing_ticks).
 }
 
 void tcp_link::close_socket() {
