@@ -57,6 +57,7 @@
     behind: null,       // the list may lack what is above (markBehind)
     retryTimer: 0,      // the next login with the kept token (resume)
     noteTimer: 0,
+    attempts: 0,        // logins begun: a later one supersedes
   };
 
   // ------------------------------------------------------------ server
@@ -135,10 +136,12 @@
     }
     let res;
     let count;
+    const attempt = ++s.attempts;
     try {
       await loadConfig();
       res = await fetchWithin('/notifications/count', {
         cache: 'no-store', headers: { Authorization: 'Bearer ' + token } });
+      if (attempt !== s.attempts) return null;  // another login came since
       if (res.status === 401) {
         return loginFailed('The server refused this token (expired, or '
                            + 'signed with another secret).');
@@ -153,7 +156,9 @@
         return loginFailed('The server answered ' + res.status + '.');
       }
       count = await res.json();
+      if (attempt !== s.attempts) return null;
     } catch {
+      if (attempt !== s.attempts) return null;
       ui.loginError.textContent = 'Cannot reach the server.';
       return RETRY_MS;
     }
@@ -187,7 +192,7 @@
     const result = await login(token);
     if (result === false) {
       sessionStorage.removeItem(TOKEN_KEY);
-    } else if (result !== true) {
+    } else if (typeof result === 'number') {
       ui.loginError.textContent += ' Trying again in '
         + Math.round(result / 1000) + ' s.';
       s.retryTimer = setTimeout(() => {
@@ -201,7 +206,10 @@
     clearTimeout(s.retryTimer);
     const ws = s.ws;
     s.ws = null;
-    if (ws) ws.close(1000);
+    if (ws) {
+      unwatchSocket(ws);
+      ws.close(1000);
+    }
     stopPolling();
     sessionStorage.removeItem(TOKEN_KEY);
     Object.assign(s, { token: null, host: null, unread: 0, latestId: 0,
@@ -437,7 +445,7 @@
   // none came.
   function markFailed(res) {
     if (!s.token) return;  // a 401 logged out
-    if (!res) note('Not marked read: the server cannot be reached.');
+    if (!res) note('Not marked read: no answer from the server.');
     else if (res.status === 429 || res.status === 503) {
       note('Not marked read: '
            + (res.status === 429 ? 'too many requests' : 'server unavailable')
@@ -596,6 +604,7 @@
   }
 
   function onHello(ws, ttlMs) {
+    ws.helloSeen = true;
     clearTimeout(ws.deadline);
     ws.deadline = ttlMs > 0
       ? setTimeout(() => dropSocket(ws), ttlMs + TTL_MARGIN_MS) : 0;
@@ -621,14 +630,16 @@
     clearInterval(ws.pinger);
   }
 
-  // Gives up on a silent socket: the page goes on as after a close, and
-  // the replay it may have lost is asked for again (markBehind).
+  // Gives up on a silent socket: the page goes on as after a close. What
+  // the socket was to bring is read by REST if it never said hello, else
+  // the next socket replays it (markBehind).
   function dropSocket(ws) {
     unwatchSocket(ws);
     if (s.ws !== ws) return;
     s.ws = null;
-    ws.close();  // the browser finishes it when it can; no event reaches us
-    markBehind(ws.after);
+    ws.close();  // the browser finishes it when it can; its events are ignored
+    if (!ws.helloSeen) catchUp(ws.after).catch(() => {});
+    else markBehind(ws.after);
     startPolling();
   }
 
@@ -648,6 +659,7 @@
   function showSince(after) {
     if (!s.ws) connect(after);
     else if (s.ws.readyState === WebSocket.OPEN) fillGap(after);
+    else markBehind(after);  // closing: the next socket replays them
   }
 
   // Reads by REST what a socket did not bring: the socket replays only the
@@ -757,6 +769,7 @@
 
   function onRead(d) {
     if (!d) return;
+    note('');  // a mark-read that seemed to fail may have been done after all
     if (Array.isArray(d.ids)) d.ids.forEach(markItemRead);
     if (typeof d.upTo === 'number') {
       for (const id of s.items.keys()) if (id <= d.upTo) markItemRead(id);

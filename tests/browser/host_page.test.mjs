@@ -673,6 +673,24 @@ describe('host page back after a while', () => {
        await context.close();
      });
 
+  it('lists by REST what a socket that never says hello was to bring',
+     async () => {
+       // A proxy that holds the upgrade: the socket opens and stays silent.
+       const host = 'h-no-hello';
+       await book(server.base, host, 'r-1');
+       const context = await browser.newContext();
+       const page = await context.newPage();
+       await page.routeWebSocket((url) => url.pathname === '/ws', () => {});
+       await page.goto(server.base + '/?token=' + token(host, 'host'));
+       await until('badge 1', async () => (await badgeOf(page)) === '1');
+       await book(server.base, host, 'r-2');
+       await book(server.base, host, 'r-3');
+       await page.getByTestId('bell').click();
+       await until('3 listed', async () => (await items(page).count()) === 3,
+                   25000);
+       await context.close();
+     });
+
   it('gives up on a poll that hangs, and polls again', async () => {
     const host = 'h-hung-poll';
     const context = await browser.newContext();
