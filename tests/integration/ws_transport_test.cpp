@@ -101,10 +101,12 @@ std::string upgrade_request(const std::string& token) {
          "Authorization: Bearer " + token + "\r\n\r\n";
 }
 
-/// A client frame (masked, as RFC 6455 requires of clients).
-std::string client_frame(uint8_t opcode, const std::string& payload) {
+/// A client frame (masked, as RFC 6455 requires of clients); not the
+/// message's last unless `fin`.
+std::string client_frame(uint8_t opcode, const std::string& payload,
+                         bool fin = true) {
   std::string f;
-  f += static_cast<char>(0x80 | opcode);
+  f += static_cast<char>((fin ? 0x80 : 0) | opcode);
   if (payload.size() < 126) {
     f += static_cast<char>(0x80 | payload.size());
   } else {
@@ -151,6 +153,25 @@ std::vector<server_frame> frames_in(const std::string& bytes) {
     pos += head + len;
   }
   return out;
+}
+
+/// The server's close frame among the frames received so far: its code
+/// and reason; code 0 while none has come.
+struct close_frame_seen {
+  uint16_t code = 0;
+  std::string reason;
+};
+close_frame_seen close_frame_in(const std::string& bytes) {
+  for (auto& f : frames_in(bytes))
+    if (f.opcode == 8 && f.payload.size() >= 2)
+      return {static_cast<uint16_t>((static_cast<uint8_t>(f.payload[0]) << 8)
+                                    | static_cast<uint8_t>(f.payload[1])),
+              f.payload.substr(2)};
+  return {};
+}
+
+bool has_close_frame(const std::string& bytes) {
+  return close_frame_in(bytes).code != 0;
 }
 
 /// The events of the text frames received so far, in order.
@@ -212,6 +233,42 @@ TEST_CASE("ws transport: a handshake with frames in the same write, a frame "
   CHECK(count_of(events_in(c.received), "error") == 0);
 }
 
+TEST_CASE("ws transport: a message in fragments is read; continuation frames "
+          "past 20 in a second close with 1008, and the rest is not read",
+          "[ws][transport]") {
+  server_process srv{{"--ws-ttl-ms", "0"}};
+  raw_client c{srv.ws_port()};
+  c.send(upgrade_request(token_for(transport_host())));
+  REQUIRE(c.read_until([](const std::string& r) { return !events_in(r).empty(); },
+                       std::chrono::seconds(5)));
+  // A ping in three frames.
+  c.send(client_frame(1, R"({"op":)", false) + client_frame(0, R"("pi)", false)
+         + client_frame(0, R"(ng"})"));
+  REQUIRE(c.read_until(
+    [](const std::string& r) { return count_of(events_in(r), "pong") == 1; },
+    std::chrono::seconds(5)));
+  // A message that never ends: empty continuation frames, which add
+  // nothing to its size. websocketpp alone would read them for ever.
+  std::string flood = client_frame(1, "", false);
+  for (int i = 0; i < 5000; ++i)
+    flood += client_frame(0, "", false);
+  c.send(flood);
+  auto t0 = clock_type::now();
+  REQUIRE(c.read_until(has_close_frame, std::chrono::seconds(5)));
+  CHECK(close_frame_in(c.received).code == 1008);
+  CHECK(close_frame_in(c.received).reason == "too many messages");
+  // Whatever the client sends from here on goes unread: a ping gets no
+  // pong, and the connection ends.
+  c.send(client_frame(1, R"({"op":"ping"})"));
+  c.read_until([](const std::string&) { return false; }, std::chrono::seconds(10));
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+    clock_type::now() - t0);
+  INFO("ended after " << took.count() << " ms");
+  CHECK(c.eof);
+  CHECK(count_of(events_in(c.received), "pong") == 1);
+  CHECK(metric(srv, "bellhop_rate_limited_total") >= 1);
+}
+
 TEST_CASE("ws transport: a connection that never sends its handshake is "
           "closed", "[ws][transport]") {
   server_process srv;
@@ -230,19 +287,8 @@ TEST_CASE("ws transport: a peer that never answers the close is dropped",
   raw_client c{srv.ws_port()};
   c.send(upgrade_request(token_for(transport_host())));
   // The TTL close frame comes; this client never answers it.
-  auto closed = [](const std::string& r) {
-    for (auto& f : frames_in(r))
-      if (f.opcode == 8)
-        return true;
-    return false;
-  };
-  REQUIRE(c.read_until(closed, std::chrono::seconds(5)));
-  for (auto& f : frames_in(c.received))
-    if (f.opcode == 8) {
-      REQUIRE(f.payload.size() >= 2);
-      CHECK(((static_cast<uint8_t>(f.payload[0]) << 8)
-             | static_cast<uint8_t>(f.payload[1])) == 4000);
-    }
+  REQUIRE(c.read_until(has_close_frame, std::chrono::seconds(5)));
+  CHECK(close_frame_in(c.received).code == 4000);
   c.read_until([](const std::string&) { return false; }, std::chrono::seconds(15));
   CHECK(c.eof);
 }

@@ -264,8 +264,7 @@ bool gateway::impl::count_control(conn& c) {
   if (c.pings == limit) {  // the first one too many: once
     ++c.pings;
     telemetry::metrics().rate_limited.inc();
-    websocketpp::lib::error_code ec;
-    c.connection()->close(policy_violation, "too many messages", ec);
+    c.close_unheard(policy_violation, "too many messages");
   }
   return false;
 }

@@ -19,10 +19,9 @@ void gateway::impl::sio_conn::write(std::string frame) {
 }
 
 void gateway::impl::sio_conn::close(uint16_t code, std::string reason) {
-  websocketpp::lib::error_code ec;
   reason.resize(std::min<std::size_t>(reason.size(), 123));  // RFC 6455
   if (auto c = conn_of(owner))
-    c->connection()->close(code, reason, ec);
+    c->close(code, reason);
 }
 
 connect_answer gateway::impl::sio_conn::connect(const nlohmann::json& auth,
@@ -68,9 +67,8 @@ public:
   }
   void close(const socket_ref& to, uint16_t code, std::string reason) override {
     asio::post(*ioc_, [ref = to.conn, code, reason = std::move(reason)] {
-      websocketpp::lib::error_code ec;
       if (auto c = conn_of(ref))
-        c->connection()->close(code, reason, ec);
+        c->close(code, reason);
     });
   }
   void ping(const socket_ref& to) override {

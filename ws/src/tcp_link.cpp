@@ -8,6 +8,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include "bellhop/telemetry/metrics.hpp"
+
 namespace bellhop::ws {
 
 namespace {
@@ -119,6 +121,15 @@ void tcp_link::on_readable(const asio::error_code& ec) {
     }
     if (rec)
       return fail();
+    if (!unheard_)
+      frames_.scan(buf, n, [this](uint8_t opcode) {
+        if (opcode == 0 && ++continuations_ > max_continuations
+            && !unheard_) {
+          telemetry::metrics().rate_limited.inc();
+          close_unheard(websocketpp::close::status::policy_violation,
+                        "too many messages");
+        }
+      });
     feed(buf, n);
     if (!socket_.is_open())
       return;
@@ -133,8 +144,10 @@ void tcp_link::feed(const char* data, std::size_t size) {
   // is closing), and the rest is dropped.
   // Once it has closed (the link lingers for the client's end, finish),
   // nothing more is parsed: websocketpp would read on, frame by frame.
+  // Nor after close_unheard.
   using websocketpp::session::state::closed;
-  while (size > 0 && socket_.is_open() && con_->get_state() != closed) {
+  while (size > 0 && socket_.is_open() && !unheard_
+         && con_->get_state() != closed) {
     auto n = con_->read_some(data, size);
     if (n == 0)
       return;
@@ -231,6 +244,28 @@ void tcp_link::finish() {
   // client's end of stream, or the sweep drops the link (closing_ticks).
 }
 
+void tcp_link::close(uint16_t code, const std::string& reason) {
+  if (code == websocketpp::close::status::policy_violation)
+    return close_unheard(code, reason);
+  websocketpp::lib::error_code ec;
+  con_->close(code, reason, ec);
+}
+
+void tcp_link::close_unheard(uint16_t code, const std::string& reason) {
+  if (unheard_)
+    return;
+  unheard_ = true;
+  deadline_ = 0;  // the sweep gives it unheard_ticks from now on
+  // websocketpp writes its close frame within the call (write); a
+  // connection already closing keeps the frame it sent.
+  websocketpp::lib::error_code ec;
+  con_->close(code, reason, ec);
+  if (unsent_ && socket_.is_open())
+    shut_when_sent_ = true;
+  else
+    finish();
+}
+
 void tcp_link::close_socket() {
   if (!socket_.is_open())
     return;
@@ -253,17 +288,18 @@ void tcp_link::drop() {
 }
 
 void tcp_link::sweep(tick now) {
+  continuations_ = 0;
   if (!socket_.is_open())
     return;
   using websocketpp::session::state::open;
-  if (con_->get_state() == open && !shut_when_sent_) {
+  if (con_->get_state() == open && !shut_when_sent_ && !unheard_) {
     deadline_ = 0;
     return;
   }
   // Opening (the deadline was set at accept), closing, or closed with
   // bytes the peer will not take.
   if (deadline_ == 0)
-    deadline_ = now + closing_ticks;
+    deadline_ = now + (unheard_ ? unheard_ticks : closing_ticks);
   else if (now >= deadline_)
     drop();
 }

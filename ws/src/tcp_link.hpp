@@ -21,6 +21,7 @@
 #include <boost/intrusive/list_hook.hpp>
 #include <websocketpp/common/asio.hpp>
 
+#include "frame_scanner.hpp"
 #include "server_config.hpp"
 
 namespace bellhop::ws {
@@ -48,8 +49,17 @@ public:
   /// for both; the iostream transport has no timers of its own).
   static constexpr tick handshake_ticks = 5;
   static constexpr tick closing_ticks = 5;
+  /// A client closed unheard (close_unheard) has a second or two: its
+  /// close frame is out, and what it sends meanwhile is read only to be
+  /// dropped.
+  static constexpr tick unheard_ticks = 1;
   /// The most a slow reader may leave unsent before it is dropped.
   static constexpr std::size_t max_unsent = 4 * 1024 * 1024;
+  /// Continuation frames a client may send in one second of the sweep's
+  /// clock: as many as the messages the contract allows (20 a second).
+  /// Browsers and the usual client libraries send each message as one
+  /// frame.
+  static constexpr uint16_t max_continuations = 20;
 
   tcp_link(tcp_socket socket, server::connection_ptr con, tick now);
   tcp_link(const tcp_link&) = delete;
@@ -67,6 +77,17 @@ public:
   /// Drops the TCP connection now; websocketpp reports it closed (or
   /// failed, during the handshake) through its handlers.
   void drop();
+
+  /// Starts websocketpp's close with `code`; a 1008 (the client flooded)
+  /// is closed unheard, below.
+  void close(uint16_t code, const std::string& reason);
+
+  /// Closes with `code` a client that sent more than it may, and parses
+  /// nothing it sends from here on: the close frame goes out, our side of
+  /// the connection ends after it (finish), and what still comes is
+  /// dropped until the client's end or the closing deadline. A flooding
+  /// client that does not stop at the close frame costs no parsing.
+  void close_unheard(uint16_t code, const std::string& reason);
 
   const server::connection_ptr& connection() const {
     return con_;
@@ -100,7 +121,10 @@ private:
   server::connection_ptr con_;
   std::unique_ptr<unsent> unsent_;  ///< null while nothing waits
   tick deadline_;  ///< 0: none; see sweep
+  frame_scanner frames_;
+  uint16_t continuations_ = 0;  ///< since the last sweep
   bool shut_when_sent_ = false;  ///< websocketpp asked to close
+  bool unheard_ = false;  ///< close_unheard: nothing more is parsed
 };
 
 } // namespace bellhop::ws
