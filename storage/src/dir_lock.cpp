@@ -13,38 +13,53 @@ namespace bellhop::storage {
 
 namespace {
 
-/// The pid written into the lock file by its holder, or "" if unreadable.
-std::string holder_pid(int fd) {
+/// The pid the holder wrote to `<dir>/bellhop.pid`, or "" if unreadable.
+std::string holder_pid(const std::string& dir) {
+  int fd = open((dir + "/bellhop.pid").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return {};
   char buf[32] = {};
   auto n = pread(fd, buf, sizeof buf - 1, 0);
+  close(fd);
   std::string pid{buf, n > 0 ? static_cast<std::size_t>(n) : 0};
   while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' '))
     pid.pop_back();
   return pid;
 }
 
+/// Writes this process's pid to `<dir>/bellhop.pid`. Only for the message
+/// of a refused second server: the lock is what counts.
+void write_pid(const std::string& dir) {
+  int fd = open((dir + "/bellhop.pid").c_str(),
+                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return;
+  auto pid = std::to_string(getpid()) + "\n";
+  if (write(fd, pid.data(), pid.size()) < 0) {
+    // Nothing: see above.
+  }
+  close(fd);
+}
+
 } // namespace
 
 int lock_data_dir(const std::string& dir) {
-  auto path = dir + "/bellhop.lock";
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+    throw std::runtime_error("cannot open " + dir + ": " + std::strerror(errno));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
-    auto pid = holder_pid(fd);
     close(fd);
-    if (err == EWOULDBLOCK)
+    if (err == EWOULDBLOCK) {
+      auto pid = holder_pid(dir);
       throw std::runtime_error(
         "data directory " + dir + " is in use by another bellhop"
         + (pid.empty() ? std::string{} : " (pid " + pid + ")")
         + ": one server per data directory");
-    throw std::runtime_error("cannot lock " + path + ": " + std::strerror(err));
+    }
+    throw std::runtime_error("cannot lock " + dir + ": " + std::strerror(err));
   }
-  auto pid = std::to_string(getpid()) + "\n";
-  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) < 0) {
-    // The pid is only for the message above: the lock is what counts.
-  }
+  write_pid(dir);
   return fd;
 }
 

@@ -2130,6 +2130,17 @@ class CliTest(ContractAssertions, unittest.TestCase):
                                          "--jwt-secret", "s")
         self.assertEqual(code, 1, err)
         self.assertIn("in use", err)
+        self.assertIn("(pid %d)" % first.proc.pid, err)
+        # The lock is not a file one can delete while the server runs:
+        # with every file but LMDB's own gone, a second server is still
+        # refused.
+        for name in os.listdir(first.data_dir):
+            if name not in ("data.mdb", "lock.mdb"):
+                os.remove(os.path.join(first.data_dir, name))
+        code, err = self.serve_exit_code("--data-dir", first.data_dir,
+                                         "--jwt-secret", "s")
+        self.assertEqual(code, 1, err)
+        self.assertIn("in use", err)
         client = first.client()
         self.addCleanup(client.close)
         self.assert_status(client.req("GET", "/healthz"), 200)
