@@ -1,6 +1,8 @@
 // The figures document (see figures.hpp).
 #include "figures.hpp"
 
+#include <algorithm>
+
 #include "histogram.hpp"
 #include "ledger.hpp"
 #include "verify.hpp"
@@ -59,6 +61,11 @@ double per_s(uint64_t n, double seconds) {
 
 double share(uint64_t n, uint64_t of) {
   return of > 0 ? static_cast<double>(n) / static_cast<double>(of) : 0.0;
+}
+
+/// A latency of one second of the series: null when nothing was measured.
+ojson sample(uint64_t n, uint64_t us) {
+  return n > 0 ? ojson(us) : ojson(nullptr);
 }
 
 } // namespace
@@ -121,11 +128,24 @@ ojson make_figures(const sim_config& cfg, const ledger& led, const verdict* v,
       ++redelivered;
   }
 
+  // The bookings' real time: from the first one's due time to the last
+  // answer, or the schedule if that is longer. Rates are over it, so a
+  // server (or a pool) that cannot keep up shows as a lower rate.
+  double booking_seconds = info.send_seconds;
+  if (led.t0_us != 0 && led.last_booking_end_us > led.t0_us)
+    booking_seconds = std::max(
+      booking_seconds,
+      static_cast<double>(led.last_booking_end_us - led.t0_us) / 1e6);
+  double post_mean = led.http_latency.mean();
+  double pool_share = post_mean > 0 ? led.pool_queue.mean() / post_mean : 0.0;
+
   f["run"] = {{"startedAt", info.started_at},
               {"sendSeconds", info.send_seconds},
+              {"bookingSeconds", booking_seconds},
               {"wallSeconds", info.wall_seconds},
               {"simCpuSeconds", info.cpu_seconds},
               {"simCpuShareWhileSending", info.cpu_share_sending},
+              {"poolQueueShare", pool_share},
               {"aborted", info.aborted.empty() ? ojson(nullptr)
                                                : ojson(info.aborted)},
               {"ok", false}};
@@ -136,18 +156,21 @@ ojson make_figures(const sim_config& cfg, const ledger& led, const verdict* v,
                    {"refused", led.refused},
                    {"errors", led.errors},
                    {"targetPerS", cfg.rate},
-                   {"sentPerS", per_s(led.sent, info.send_seconds)},
-                   {"acceptedPerS", per_s(led.accepted, info.send_seconds)},
-                   {"refusedPerS", per_s(led.refused, info.send_seconds)},
+                   {"sentPerS", per_s(led.sent, booking_seconds)},
+                   {"acceptedPerS", per_s(led.accepted, booking_seconds)},
+                   {"refusedPerS", per_s(led.refused, booking_seconds)},
                    {"refusedByStatus", map_of(led.refused_by_status)},
                    {"errorsByKind", map_of(led.errors_by_kind)},
                    {"acceptedForOnlineHosts", online_accepted},
                    {"acceptedForOfflineHosts", offline_accepted}};
 
-  f["latencyUs"] = {{"post", summary_of(led.http_latency)},
+  auto post = summary_of(led.http_latency);
+  post["cutOff"] = led.http_cut_off;  // no answer: counted as the time waited
+  f["latencyUs"] = {{"post", std::move(post)},
                     {"socketLive", summary_of(led.delivery_live)},
                     {"socketAll", summary_of(led.delivery_all)},
-                    {"scheduleLag", summary_of(led.schedule_lag)}};
+                    {"scheduleLag", summary_of(led.schedule_lag)},
+                    {"poolQueue", summary_of(led.pool_queue)}};
 
   f["delivery"] = {
     {"acceptedForOnlineHosts", online_accepted},
@@ -210,16 +233,17 @@ ojson make_figures(const sim_config& cfg, const ledger& led, const verdict* v,
   for (const auto& p : led.series)
     series.push_back({{"t", p.t},
                       {"scheduled", p.scheduled},
+                      {"sent", p.sent},
                       {"accepted", p.accepted},
                       {"refused", p.refused},
                       {"errors", p.errors},
                       {"delivered", p.delivered},
-                      {"postP50Us", p.http_p50},
-                      {"postP99Us", p.http_p99},
-                      {"postMaxUs", p.http_max},
-                      {"socketP50Us", p.socket_p50},
-                      {"socketP99Us", p.socket_p99},
-                      {"socketMaxUs", p.socket_max},
+                      {"postP50Us", sample(p.http_n, p.http_p50)},
+                      {"postP99Us", sample(p.http_n, p.http_p99)},
+                      {"postMaxUs", sample(p.http_n, p.http_max)},
+                      {"socketP50Us", sample(p.socket_n, p.socket_p50)},
+                      {"socketP99Us", sample(p.socket_n, p.socket_p99)},
+                      {"socketMaxUs", sample(p.socket_n, p.socket_max)},
                       {"openSockets", p.open_sockets}});
   f["series"] = std::move(series);
   f["histogramsUs"] = {{"post", buckets_of(led.http_latency)},

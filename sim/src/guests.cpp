@@ -91,32 +91,36 @@ struct guests::impl {
     req.authorization = tokens[guest % tokens.size()];
     req.body = body;
     req.idempotency_key = "sim-" + cfg.run_id + "-" + std::to_string(k);
-    led.on_sent(k, now);
+    led.on_submitted(k, now);
     ++in_flight;
-    pool.submit(std::move(req), [this, k](http_result& r) {
-      --in_flight;
-      answered(k, r);
-    });
+    pool.submit(
+      std::move(req),
+      [this, k](http_result& r) {
+        --in_flight;
+        answered(k, r);
+      },
+      [this, k] { led.on_written(k, now_us()); });
   }
 
   void answered(uint64_t k, http_result& r) {
-    uint64_t nid = 0;
-    std::string booking_id;
+    booking_answer a;
+    a.status = r.status;
+    a.error = std::move(r.error);
+    a.queued_us = r.queued.count();
     if (r.status == 201) {
       auto j = nlohmann::json::parse(r.body, nullptr, false);
       if (j.is_object()) {
         auto n = j.find("notification");
         if (n != j.end() && n->is_object() && n->contains("id")
             && (*n)["id"].is_number_unsigned())
-          nid = (*n)["id"].get<uint64_t>();
+          a.nid = (*n)["id"].get<uint64_t>();
         auto b = j.find("booking");
         if (b != j.end() && b->is_object() && b->contains("id")
             && (*b)["id"].is_string())
-          booking_id = (*b)["id"].get<std::string>();
+          a.booking_id = (*b)["id"].get<std::string>();
       }
     }
-    led.on_booking_answer(k, now_us(), r.status, r.error, nid,
-                          std::move(booking_id));
+    led.on_booking_answer(k, now_us(), std::move(a));
   }
 };
 

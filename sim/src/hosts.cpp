@@ -30,6 +30,10 @@ namespace asio = boost::asio;
 /// queues the rest (a replay of 100 notifications arrives at once).
 constexpr std::size_t acks_per_second = 15;
 
+/// A replay with `after=` brings at most this many notifications, the
+/// oldest (API.md §5).
+constexpr uint32_t replay_limit = 100;
+
 enum class phase : uint8_t { idle, connecting, open, polling };
 
 struct device {
@@ -37,13 +41,17 @@ struct device {
   uint32_t number = 0;        ///< which of the host's devices
   phase ph = phase::idle;
   bool first_done = false;    ///< the first connect opened or failed
-  uint64_t known = 0;         ///< newest notification id it has seen
-  bool synced = false;        ///< `known` was set by a hello
+  /// Newest notification id it has seen; starts at the host's latestId
+  /// before the run (baseline.hpp), so it catches up from there even if
+  /// its first socket never opened.
+  uint64_t known = 0;
   bool got_hello = false;
   uint64_t hello_latest = 0;  ///< latestId in this session's hello
   uint64_t last_in_session = 0;
+  uint32_t replayed = 0;      ///< this session's events up to hello_latest
   uint32_t generation = 0;    ///< bumped by every connect
   std::string etag;           ///< of the last count it polled
+  uint64_t polled = 0;        ///< latestId of that count
   websocketpp::connection_hdl hdl;
   std::unique_ptr<asio::steady_timer> poll_timer;
   std::unique_ptr<asio::steady_timer> ack_timer;  ///< made on first use
@@ -122,18 +130,20 @@ struct devices::impl {
   void connect(std::size_t i) {
     auto& d = devs[i];
     auto gen = ++d.generation;
+    bool first = gen == 1;
     d.ph = phase::connecting;
     d.got_hello = false;
     d.hello_latest = 0;
+    d.replayed = 0;
     // With after=known the server sends only what is newer: an older id in
     // this session is a duplicate too.
-    d.last_in_session = d.synced ? d.known : 0;
+    d.last_in_session = first ? 0 : d.known;
     d.acks_waiting.clear();
     ++led.ws_connects;
     // Like the page: the first socket has no `after` (what came before
     // the run is not ours to replay); later ones catch up from `known`.
     auto uri = ws_base + "?access_token=" + led.hosts[d.host].token;
-    if (d.synced)
+    if (!first)
       uri += "&after=" + std::to_string(d.known);
     websocketpp::lib::error_code ec;
     auto con = cli.get_connection(uri, ec);
@@ -223,14 +233,6 @@ struct devices::impl {
       if (data && data->is_object() && data->contains("latestId")
           && (*data)["latestId"].is_number_unsigned())
         d.hello_latest = (*data)["latestId"].get<uint64_t>();
-      auto& h = led.hosts[d.host];
-      if (!d.synced) {
-        d.known = std::max(d.known, d.hello_latest);
-        d.synced = true;
-        h.synced_at = h.any_synced ? std::min(h.synced_at, d.hello_latest)
-                                   : d.hello_latest;
-        h.any_synced = true;
-      }
       return;
     }
     if (event == "error") {
@@ -257,6 +259,7 @@ struct devices::impl {
     }
     d.known = std::max(d.known, id);
     ack(i, id);
+    catch_up_if_cut(i, id);
     if (event != "new_booking")
       return;
     // Booking k's room is "r-<k>": the roomId names the booking.
@@ -277,6 +280,20 @@ struct devices::impl {
     }
     bool live = d.got_hello && id > d.hello_latest;
     led.on_socket_event(k, d.host, id, now, live);
+  }
+
+  /// A replay that brought its 100 and stopped short of the hello's
+  /// latestId left the rest out: the page would read it by REST; the
+  /// device closes the socket instead, and its poll reconnects at once with
+  /// `after=` the last one, so every booking still comes on a socket.
+  void catch_up_if_cut(std::size_t i, uint64_t id) {
+    auto& d = devs[i];
+    if (!d.got_hello || id > d.hello_latest || d.generation == 1)
+      return;
+    if (++d.replayed < replay_limit || id >= d.hello_latest)
+      return;
+    websocketpp::lib::error_code ec;
+    cli.close(d.hdl, websocketpp::close::status::normal, "catch up", ec);
   }
 
   // ------------------------------------------------------------ acks
@@ -361,8 +378,15 @@ struct devices::impl {
     }
     led.on_answer(now);
     if (r.status == 304) {
-      ++led.polls_not_modified;
-      schedule_poll(i, cfg.poll_ms);
+      // Nothing changed since the count it last read; that count may still
+      // be ahead of the device (its reconnect failed, or a replay was cut).
+      if (d.polled > d.known) {
+        ++led.polls_news;
+        connect(i);
+      } else {
+        ++led.polls_not_modified;
+        schedule_poll(i, cfg.poll_ms);
+      }
       return;
     }
     uint64_t latest = 0;
@@ -375,6 +399,7 @@ struct devices::impl {
     }
     latest = j["latestId"].get<uint64_t>();
     d.etag = r.etag;
+    d.polled = latest;
     if (latest > d.known) {
       ++led.polls_news;
       connect(i);  // after=known: the server replays what it missed
@@ -408,6 +433,8 @@ devices::devices(asio::io_context& io, const sim_config& cfg, const url& ws,
 devices::~devices() = default;
 
 void devices::start(int64_t ramp_us) {
+  for (auto& d : d_->devs)
+    d.known = d_->led.hosts[d.host].synced_at;
   d_->ramp_start = now_us();
   d_->ramp_us = ramp_us;
   d_->ramp_step();

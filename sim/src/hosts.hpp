@@ -2,7 +2,9 @@
 // §8): open `/ws?access_token=...` (later with `&after=<latestId>`), ack
 // every event, get closed by the server's TTL, then poll
 // `GET /notifications/count` with If-None-Match every poll period and
-// reconnect with `after=` when latestId grew. Every arrival is matched to
+// reconnect with `after=` while the latestId it last read is above the
+// newest id it has seen (a failed reconnect or a replay cut at 100 is
+// retried, even when the count answers 304). Every arrival is matched to
 // its booking (roomId "r-<k>") in the ledger. One websocketpp client on the
 // run's io_context holds every socket; all of it runs on that one thread.
 #pragma once

@@ -34,7 +34,10 @@ constexpr auto stale_after = std::chrono::seconds(50);
 struct job {
   http_request req;
   http_callback done;
+  written_callback written;  ///< emptied once called
   int attempt = 0;
+  std::chrono::steady_clock::time_point queued_at;  ///< entered the queue
+  std::chrono::microseconds queued{0};              ///< time in the queue
 };
 
 struct connection {
@@ -83,8 +86,18 @@ struct http_pool::impl : std::enable_shared_from_this<impl> {
       ++live;
       start(std::make_shared<connection>(io), std::move(j));
     } else {
+      j.queued_at = now;
       waiting.push_back(std::move(j));
     }
+  }
+
+  /// The oldest waiting request, its time in the queue added up.
+  job next_waiting() {
+    auto j = std::move(waiting.front());
+    waiting.pop_front();
+    j.queued += std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - j.queued_at);
+    return j;
   }
 
   void start(const conn_ptr& c, job j) {
@@ -130,6 +143,10 @@ struct http_pool::impl : std::enable_shared_from_this<impl> {
                        [self, c](beast::error_code ec, std::size_t) {
                          if (ec)
                            return self->fail(c, "send", ec);
+                         if (auto w = std::move(c->current.written)) {
+                           c->current.written = nullptr;
+                           w();
+                         }
                          self->read(c);
                        });
   }
@@ -154,6 +171,7 @@ struct http_pool::impl : std::enable_shared_from_this<impl> {
     r.status = static_cast<int>(res.result_int());
     r.etag = std::string{res[bhttp::field::etag]};
     r.body = std::move(res.body());
+    r.queued = c->current.queued;
     auto done = std::move(c->current.done);
     c->current = {};
     c->reused = true;
@@ -181,6 +199,7 @@ struct http_pool::impl : std::enable_shared_from_this<impl> {
     r.error = std::string{stage} + ": "
               + (ec == beast::error::timeout ? std::string{"timed out"}
                                              : ec.message());
+    r.queued = j.queued;
     --in_flight;
     j.done(r);
   }
@@ -188,9 +207,7 @@ struct http_pool::impl : std::enable_shared_from_this<impl> {
   /// A connection is free: give it the next waiting request or park it.
   void release(const conn_ptr& c) {
     if (!waiting.empty()) {
-      auto j = std::move(waiting.front());
-      waiting.pop_front();
-      start(c, std::move(j));
+      start(c, next_waiting());
     } else {
       c->idle_since = std::chrono::steady_clock::now();
       idle.push_back(c);
@@ -212,9 +229,7 @@ struct http_pool::impl : std::enable_shared_from_this<impl> {
     close(c);
     if (!waiting.empty()) {
       ++live;
-      auto j = std::move(waiting.front());
-      waiting.pop_front();
-      start(std::make_shared<connection>(io), std::move(j));
+      start(std::make_shared<connection>(io), next_waiting());
     }
   }
 };
@@ -237,9 +252,14 @@ http_pool::~http_pool() {
   close_idle();
 }
 
-void http_pool::submit(http_request req, http_callback done) {
+void http_pool::submit(http_request req, http_callback done,
+                       written_callback written) {
   ++d_->in_flight;
-  d_->submit(job{std::move(req), std::move(done), 0});
+  job j;
+  j.req = std::move(req);
+  j.done = std::move(done);
+  j.written = std::move(written);
+  d_->submit(std::move(j));
 }
 
 std::size_t http_pool::in_flight() const {

@@ -34,9 +34,14 @@ struct http_result {
   std::string body;
   std::string etag;
   std::string error;    ///< why there is no answer ("connect: ...")
+  /// How long it waited in the pool's queue for a free connection (the
+  /// client's own limit, not the server's time).
+  std::chrono::microseconds queued{0};
 };
 
 using http_callback = std::function<void(http_result&)>;
+/// Called once, when a request's bytes were first written to a socket.
+using written_callback = std::function<void()>;
 
 class http_pool {
 public:
@@ -51,8 +56,10 @@ public:
   /// answer. A request that fails on a reused keep-alive connection before
   /// any byte of the answer came is retried once on a new connection (the
   /// server may have closed it while idle); bookings carry an
-  /// Idempotency-Key, so a retry never books twice.
-  void submit(http_request req, http_callback done);
+  /// Idempotency-Key, so a retry never books twice. `written`, if given,
+  /// is called when the request was first written to a connection.
+  void submit(http_request req, http_callback done,
+              written_callback written = {});
 
   std::size_t in_flight() const;   ///< submitted, not yet answered
   std::size_t queued() const;      ///< waiting for a connection

@@ -18,38 +18,50 @@ void ledger::on_transport_error(int64_t now, const std::string& what) {
   last_error = what;
 }
 
-void ledger::on_sent(uint64_t k, int64_t now) {
-  ++sent;
+void ledger::on_submitted(uint64_t k, int64_t now) {
+  ++submitted;
   ++iv_scheduled_;
   auto lag = now - bookings[k].sched_us;
   schedule_lag.record(lag > 0 ? static_cast<uint64_t>(lag) : 0);
 }
 
-void ledger::on_booking_answer(uint64_t k, int64_t now, int status,
-                               const std::string& error, uint64_t nid,
-                               std::string booking_id) {
+void ledger::on_written(uint64_t k, int64_t now) {
   auto& b = bookings[k];
-  b.status = static_cast<int16_t>(status);
-  if (status == 0) {
-    ++errors;
-    ++iv_errors_;
-    ++errors_by_kind[error];
-    on_transport_error(now, error);
+  if (b.written_us != 0)
     return;
-  }
-  on_answer(now);
+  b.written_us = now;
+  ++sent;
+  ++iv_sent_;
+}
+
+void ledger::on_booking_answer(uint64_t k, int64_t now, booking_answer a) {
+  auto& b = bookings[k];
+  b.status = static_cast<int16_t>(a.status);
+  last_booking_end_us = std::max(last_booking_end_us, now);
+  pool_queue.record(static_cast<uint64_t>(std::max<int64_t>(a.queued_us, 0)));
+  // Every booking counts, answered or not: one that timed out waited at
+  // least this long, and leaving it out would hide a stalled server.
   auto latency = static_cast<uint64_t>(std::max<int64_t>(now - b.sched_us, 0));
   http_latency.record(latency);
   http_iv_.record(latency);
-  if (status == 201) {
+  if (a.status == 0) {
+    ++http_cut_off;
+    ++errors;
+    ++iv_errors_;
+    ++errors_by_kind[a.error];
+    on_transport_error(now, a.error);
+    return;
+  }
+  on_answer(now);
+  if (a.status == 201) {
     ++accepted;
     ++iv_accepted_;
-    b.nid = nid;
-    b.booking_id = std::move(booking_id);
+    b.nid = a.nid;
+    b.booking_id = std::move(a.booking_id);
   } else {
     ++refused;
     ++iv_refused_;
-    ++refused_by_status[status];
+    ++refused_by_status[a.status];
   }
 }
 
@@ -87,13 +99,16 @@ void ledger::close_interval(int64_t now) {
   series_point p;
   p.t = static_cast<double>(now - t0_us) / 1e6;
   p.scheduled = iv_scheduled_;
+  p.sent = iv_sent_;
   p.accepted = iv_accepted_;
   p.refused = iv_refused_;
   p.errors = iv_errors_;
   p.delivered = iv_delivered_;
+  p.http_n = http_iv_.count();
   p.http_p50 = http_iv_.percentile(50);
   p.http_p99 = http_iv_.percentile(99);
   p.http_max = http_iv_.max();
+  p.socket_n = socket_iv_.count();
   p.socket_p50 = socket_iv_.percentile(50);
   p.socket_p99 = socket_iv_.percentile(99);
   p.socket_max = socket_iv_.max();
@@ -101,7 +116,8 @@ void ledger::close_interval(int64_t now) {
   series.push_back(p);
   http_iv_.reset();
   socket_iv_.reset();
-  iv_scheduled_ = iv_accepted_ = iv_refused_ = iv_errors_ = iv_delivered_ = 0;
+  iv_scheduled_ = iv_sent_ = iv_accepted_ = iv_refused_ = iv_errors_ = 0;
+  iv_delivered_ = 0;
 }
 
 const series_point& ledger::last_point() const {

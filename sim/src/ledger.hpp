@@ -17,11 +17,11 @@ struct host_info {
   std::string id;
   std::string token;    ///< the host's JWT
   bool online = false;  ///< has devices on sockets
-  /// The smallest latestId of its devices' first hellos (0: none yet):
-  /// notifications up to it came before every device was there, so none
-  /// of them is owed to a socket (a `--run-id` used again replays them).
+  /// Its latestId before the first booking (one count read at the start,
+  /// see baseline.hpp): notifications up to it predate the run, so none of
+  /// them is owed to a socket (a `--run-id` used again replays them), and
+  /// its devices catch up from it.
   uint64_t synced_at = 0;
-  bool any_synced = false;
 };
 
 /// How a booking's notification first reached one of its host's sockets.
@@ -33,6 +33,7 @@ enum class seen_how : uint8_t {
 
 struct booking_rec {
   int64_t sched_us = 0;      ///< scheduled send time (run clock)
+  int64_t written_us = 0;    ///< first written to a socket (0: not yet)
   uint32_t host = 0;         ///< index in ledger::hosts
   int16_t status = -1;       ///< HTTP status; 0 no answer; -1 not yet
   uint64_t nid = 0;          ///< notification id in the 201
@@ -48,11 +49,23 @@ struct booking_rec {
 /// One second of the run (times of answers and arrivals, not of sends).
 struct series_point {
   double t = 0;  ///< end of the second, seconds since bookings started
-  uint64_t scheduled = 0, accepted = 0, refused = 0, errors = 0;
+  uint64_t scheduled = 0;  ///< handed to the pool (due)
+  uint64_t sent = 0;       ///< written to a socket
+  uint64_t accepted = 0, refused = 0, errors = 0;
   uint64_t delivered = 0;  ///< first arrivals on a socket
-  uint64_t http_p50 = 0, http_p99 = 0, http_max = 0;        ///< us
-  uint64_t socket_p50 = 0, socket_p99 = 0, socket_max = 0;  ///< us
+  /// Latencies of the second; they mean nothing when their count is 0.
+  uint64_t http_n = 0, http_p50 = 0, http_p99 = 0, http_max = 0;  ///< us
+  uint64_t socket_n = 0, socket_p50 = 0, socket_p99 = 0, socket_max = 0;
   uint64_t open_sockets = 0;
+};
+
+/// How a booking's request ended (guests.cpp fills it from the answer).
+struct booking_answer {
+  int status = 0;            ///< HTTP status; 0: no answer
+  std::string error;         ///< why there is none ("receive: timed out")
+  uint64_t nid = 0;          ///< notification id in a 201
+  std::string booking_id;    ///< booking id in a 201
+  int64_t queued_us = 0;     ///< waited in the sim's pool for a connection
 };
 
 class ledger {
@@ -62,11 +75,18 @@ public:
   int64_t t0_us = 0;                  ///< when bookings started
 
   // POST /bookings.
-  uint64_t sent = 0, accepted = 0, refused = 0, errors = 0;
+  uint64_t submitted = 0;   ///< handed to the pool
+  uint64_t sent = 0;        ///< written to a socket
+  uint64_t accepted = 0, refused = 0, errors = 0;
   std::map<int, uint64_t> refused_by_status;
   std::map<std::string, uint64_t> errors_by_kind;
-  histogram http_latency;   ///< scheduled send to answer, every answer
-  histogram schedule_lag;   ///< scheduled send to actual send
+  /// Scheduled send to answer, for every booking that ended: one with no
+  /// answer counts at the time it waited (a lower bound, a "cut-off").
+  histogram http_latency;
+  uint64_t http_cut_off = 0;  ///< of http_latency, bookings with no answer
+  histogram schedule_lag;   ///< scheduled send to handed to the pool
+  histogram pool_queue;     ///< waited in the pool for a free connection
+  int64_t last_booking_end_us = 0;  ///< the last answer (or error)
 
   // Sockets.
   uint64_t ws_connects = 0, ws_opened = 0, ws_failed = 0;
@@ -92,13 +112,12 @@ public:
 
   void on_answer(int64_t now);
   void on_transport_error(int64_t now, const std::string& what);
-  /// A booking was sent `now` (it was due at its sched_us).
-  void on_sent(uint64_t k, int64_t now);
-  /// Its answer came: status (0 = none, with `error`), and from a 201 the
-  /// notification and booking ids.
-  void on_booking_answer(uint64_t k, int64_t now, int status,
-                         const std::string& error, uint64_t nid,
-                         std::string booking_id);
+  /// A booking was handed to the pool `now` (it was due at its sched_us).
+  void on_submitted(uint64_t k, int64_t now);
+  /// Its request was written to a socket `now`.
+  void on_written(uint64_t k, int64_t now);
+  /// Its request ended: answered, or not (status 0, with the error).
+  void on_booking_answer(uint64_t k, int64_t now, booking_answer a);
   /// A new_booking event for booking k reached a socket of host `host`.
   void on_socket_event(uint64_t k, uint32_t host, uint64_t nid, int64_t now,
                        bool live);
@@ -111,7 +130,7 @@ public:
 
 private:
   histogram http_iv_, socket_iv_;  ///< the current second only
-  uint64_t iv_scheduled_ = 0, iv_accepted_ = 0, iv_refused_ = 0;
+  uint64_t iv_scheduled_ = 0, iv_sent_ = 0, iv_accepted_ = 0, iv_refused_ = 0;
   uint64_t iv_errors_ = 0, iv_delivered_ = 0;
 };
 

@@ -43,7 +43,8 @@ std::string latency_table(const ojson& lat) {
     {"post", "POST /bookings (scheduled send to answer)"},
     {"socketLive", "send to socket, live pushes"},
     {"socketAll", "send to socket, live and caught up"},
-    {"scheduleLag", "simulator's own lag (due to sent)"}};
+    {"scheduleLag", "simulator's own lag (due to handed to its pool)"},
+    {"poolQueue", "waited in the simulator's pool for a connection"}};
   std::string s = "<table><caption>Latency</caption>\n<tr><th></th>"
                   "<th>count</th><th>p50</th><th>p90</th><th>p99</th>"
                   "<th>p99.9</th><th>max</th></tr>\n";
@@ -55,6 +56,11 @@ std::string latency_table(const ojson& lat) {
       s += "<td>" + escape(svg::duration_text(h[p].get<double>())) + "</td>";
     s += "</tr>\n";
   }
+  auto cut_off = lat["post"].value("cutOff", uint64_t{0});
+  if (cut_off > 0)
+    s += "<tr><td colspan=\"7\">POST /bookings includes " + text_of(cut_off)
+         + " bookings with no answer, counted at the time they waited (a "
+           "lower bound)</td></tr>\n";
   return s + "</table>\n";
 }
 
@@ -70,7 +76,8 @@ svg::line series_line(const ojson& series, const char* key, std::string name,
                       std::string color) {
   svg::line l{std::move(name), std::move(color), {}};
   for (auto& p : series)
-    l.points.emplace_back(p["t"].get<double>(), p[key].get<double>());
+    if (!p[key].is_null())  // a second with nothing measured has no point
+      l.points.emplace_back(p["t"].get<double>(), p[key].get<double>());
   return l;
 }
 
@@ -148,7 +155,7 @@ std::string render_html(const ojson& f) {
   s += "<h2>Over time</h2>\n";
   s += svg::line_chart(
     "Rate (per second)", "per second",
-    {series_line(series, "scheduled", "sent", "#4a7ebb"),
+    {series_line(series, "sent", "sent", "#4a7ebb"),
      series_line(series, "accepted", "accepted", "#1e7d32"),
      series_line(series, "delivered", "on a socket", "#8e44ad"),
      series_line(series, "refused", "refused", "#e67e22"),

@@ -2,7 +2,8 @@
 // calling thread (the only busy thread of the simulator; websocketpp, the
 // HTTP pools and every timer share it, so nothing here needs a lock).
 //
-// Phases: preflight (GET /healthz) -> connecting (devices ramp up) ->
+// Phases: preflight (GET /healthz, then each online host's count: the
+// baseline) -> connecting (devices ramp up) ->
 // sending (open-loop bookings) -> answering (the last answers come) ->
 // draining (late deliveries, devices still polling) -> verifying (every
 // host's list by REST) -> done. A control timer (100 ms) moves between
@@ -23,6 +24,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "baseline.hpp"
 #include "bellhop/auth/jwt.hpp"
 #include "clock.hpp"
 #include "figures.hpp"
@@ -125,6 +127,10 @@ public:
     preflight();
     io_.run();
     progress_.finish();
+    // A first Ctrl-C lets the bookings sent be answered and checked, but
+    // the run did not do what was asked: it is not a pass.
+    if (interrupted_ && info_.aborted.empty())
+      info_.aborted = "interrupted";
     info_.wall_seconds = static_cast<double>(now_us() - start) / 1e6;
     info_.cpu_seconds = cpu_seconds();
     return make_figures(cfg_, led_, verified_ ? &verifier_.result() : nullptr,
@@ -147,7 +153,14 @@ private:
         return;
       }
       led_.on_answer(now_us());
-      connecting();
+      read_baselines(host_pool_, led_, [this](const std::string& error) {
+        if (phase_ != phase::preflight)
+          return;
+        if (!error.empty())
+          abort("cannot read the notification count of " + error);
+        else
+          connecting();
+      });
     });
   }
 
@@ -418,8 +431,14 @@ int run_sim(const sim_config& given) {
     runner r{cfg, *http, *ws, led, std::move(booking_tokens)};
     figures = r.run();
   } catch (const std::exception& e) {
-    std::cerr << "bellhop sim: " << e.what() << "\n";
-    return 1;
+    // Nothing ran (e.g. the host name does not resolve), but the run was
+    // asked for: its figures say why, like any other aborted run.
+    run_info info;
+    info.started_at = utc_now();
+    info.online_hosts = online;
+    info.devices = uint64_t{online} * cfg.devices_per_host;
+    info.aborted = e.what();
+    figures = make_figures(cfg, led, nullptr, info);
   }
 
   int rc = figures_ok(figures) ? 0 : 1;
@@ -439,6 +458,12 @@ int run_sim(const sim_config& given) {
   if (run["simCpuShareWhileSending"].get<double>() > 0.8)
     std::cerr << "bellhop sim: warning: the simulator used more than 80 % of "
                  "a core while sending; it may be the bottleneck\n";
+  if (run["poolQueueShare"].get<double>() > 0.25)
+    std::cerr << "bellhop sim: warning: bookings spent more than a quarter "
+                 "of their POST latency waiting for one of the simulator's "
+                 "--connections "
+              << cfg.connections
+              << "; its own pool held them back (raise --connections)\n";
   if (!run["aborted"].is_null()) {
     std::cerr << "bellhop sim: ABORTED: " << run["aborted"].get<std::string>()
               << "\n";

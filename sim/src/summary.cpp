@@ -90,6 +90,9 @@ void print_summary(std::ostream& out, const ojson& f) {
   if (b["errors"].get<uint64_t>() > 0)
     out << "  errors: " << by_key(b["errorsByKind"]) << "\n";
   out << "POST /bookings       " << percentiles(lat["post"]) << "\n";
+  if (lat["post"].value("cutOff", 0) > 0)
+    out << "  of which " << u(lat["post"]["cutOff"])
+        << " cut off: no answer, counted at the time they waited\n";
   out << "send->socket, live   " << percentiles(lat["socketLive"]) << "\n";
   out << "send->socket, all    " << percentiles(lat["socketAll"]) << "\n";
   out << "delivery     live " << u(d["live"]) << " of "
@@ -117,9 +120,14 @@ void print_summary(std::ostream& out, const ojson& f) {
       << "; its own lag p99 "
       << svg::duration_text(lat["scheduleLag"]["p99"].get<double>())
       << ", max "
-      << svg::duration_text(lat["scheduleLag"]["max"].get<double>()) << "\n";
+      << svg::duration_text(lat["scheduleLag"]["max"].get<double>())
+      << "; waited for a connection p99 "
+      << svg::duration_text(lat["poolQueue"]["p99"].get<double>()) << " ("
+      << fmt("%.0f %% of POST latency",
+             100 * run["poolQueueShare"].get<double>())
+      << ")\n";
 
-  if (!run["aborted"].is_null()) {
+  if (!run["aborted"].is_null() && !v.value("checked", false)) {
     out << "check        not done: the run was aborted ("
         << run["aborted"].get<std::string>() << ")\n";
   } else if (v.value("skipped", false)) {

@@ -5,15 +5,18 @@ import html.parser
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import SECRET, Server, bellhop_bin, run_cli, token  # noqa: E402
+from tcp_proxy import TcpProxy  # noqa: E402
 
 SUMMARY_KEYS = ("count", "min", "mean", "p50", "p90", "p99", "p999", "max")
 VOID_TAGS = {"meta", "br", "hr", "img", "input", "link", "area", "base",
@@ -53,9 +56,9 @@ class WellFormed(html.parser.HTMLParser):
         self.stack.pop()
 
 
-def sim_args(server, *extra):
+def sim_args(server, *extra, ws_port=None):
     return ["sim", "--http", "http://127.0.0.1:%d" % server.http_port,
-            "--ws", "ws://127.0.0.1:%d/ws" % server.ws_port,
+            "--ws", "ws://127.0.0.1:%d/ws" % (ws_port or server.ws_port),
             "--jwt-secret", SECRET, "--progress", "plain", *extra]
 
 
@@ -75,10 +78,65 @@ class SimTest(unittest.TestCase):
         self.servers.append(s)
         return s
 
-    def run_sim(self, server, *extra, timeout=120):
-        proc = run_cli(*sim_args(server, *extra), timeout=timeout)
+    def run_sim(self, server, *extra, timeout=120, ws_port=None):
+        proc = run_cli(*sim_args(server, *extra, ws_port=ws_port),
+                       timeout=timeout)
         self.last = proc
         return proc
+
+    def run_sim_json(self, server, *extra, ws_port=None):
+        """Runs the sim with --json; returns (process, figures)."""
+        out_json = os.path.join(self.tmp, "sim-%d.json" % time.monotonic_ns())
+        proc = self.run_sim(server, *extra, "--json", out_json,
+                            ws_port=ws_port)
+        with open(out_json) as f:
+            return proc, json.load(f)
+
+    def run_sim_then(self, server, after_s, action, *extra):
+        """Starts the sim with --json, calls action(process) after_s
+        seconds later, and waits for it; returns (exit, out, err, figures)."""
+        out_json = os.path.join(self.tmp, "sim.json")
+        proc = subprocess.Popen(
+            [bellhop_bin(), *sim_args(server, *extra, "--json", out_json)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(after_s)
+            self.assertIsNone(proc.poll(), "the sim ended early")
+            action(proc)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        with open(out_json) as f:
+            return proc.returncode, out, err, json.load(f)
+
+    def proxy(self, server, **kwargs):
+        """A TcpProxy in front of the server's socket port."""
+        p = TcpProxy(server.ws_port, **kwargs)
+        self.addCleanup(p.close)
+        return p
+
+    def stall(self, server, at_s, for_s):
+        """Stops the server (SIGSTOP) at_s seconds from now, for for_s
+        seconds: it accepts connections but answers nothing meanwhile."""
+        pid = server.proc.pid
+        stop = threading.Timer(at_s, os.kill, args=(pid, signal.SIGSTOP))
+        cont = threading.Timer(at_s + for_s, os.kill,
+                               args=(pid, signal.SIGCONT))
+        for t in (stop, cont):
+            t.daemon = True
+            t.start()
+
+        def resume():
+            stop.cancel()
+            cont.cancel()
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        self.addCleanup(resume)
 
     def describe(self, proc):
         return "exit %d\nstdout:\n%s\nstderr:\n%s" % (
@@ -211,31 +269,151 @@ class SimTest(unittest.TestCase):
 
     def test_server_killed_midway_fails_clearly(self):
         server = self.server()
-        out_json = os.path.join(self.tmp, "sim.json")
-        proc = subprocess.Popen(
-            [bellhop_bin(), *sim_args(server, "--hosts", "50", "--rate",
-                                      "100", "--duration", "20",
-                                      "--give-up-ms", "2000",
-                                      "--json", out_json)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
-        try:
-            time.sleep(3)
-            self.assertIsNone(proc.poll(), "the sim ended early")
-            server.kill9()
-            out, err = proc.communicate(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
-        self.assertNotEqual(proc.returncode, 0, out + err)
+        code, out, err, fig = self.run_sim_then(
+            server, 3, lambda _: server.kill9(), "--hosts", "50", "--rate",
+            "100", "--duration", "20", "--give-up-ms", "2000")
+        self.assertNotEqual(code, 0, out + err)
         self.assertIn("the server stopped answering", err)
         self.assertIn("Connection refused", err)
-        with open(out_json) as f:
-            fig = json.load(f)
         self.assertIn("stopped answering", fig["run"]["aborted"])
         self.assertFalse(fig["run"]["ok"])
         self.assertGreater(fig["bookings"]["errors"], 0)
+
+    def test_bookings_with_no_answer_count_in_post_latency(self):
+        # The server stops for 1.5 s: bookings sent meanwhile time out after
+        # 0.5 s. They count in POST latency at no less than their timeout,
+        # marked as cut off, so the percentiles cover every booking sent.
+        server = self.server()
+        self.stall(server, 0.8, 1.5)
+        proc, fig = self.run_sim_json(
+            server, "--hosts", "2", "--online", "0", "--rate", "20",
+            "--duration", "3", "--timeout-ms", "500", "--give-up-ms",
+            "10000", "--drain-ms", "0")
+        self.assertEqual(proc.returncode, 1, self.describe(proc))
+        b, post = fig["bookings"], fig["latencyUs"]["post"]
+        self.assertGreater(b["errors"], 0, b["errorsByKind"])
+        self.assertEqual(post["count"], b["sent"])
+        self.assertEqual(post["cutOff"], b["errors"])
+        self.assertGreaterEqual(post["max"], 500000)
+        self.assertIn(" cut off: no answer", proc.stdout)
+
+    def test_rates_are_over_real_time_and_the_pool_wait_is_apart(self):
+        # One booking connection and a server that stops for 2 s: the
+        # bookings wait in the simulator's own pool, nothing is written
+        # meanwhile, and the last answer comes after the schedule's end.
+        server = self.server()
+        self.stall(server, 0.8, 2.0)
+        proc, fig = self.run_sim_json(
+            server, "--hosts", "2", "--online", "0", "--rate", "20",
+            "--duration", "2", "--connections", "1", "--drain-ms", "0")
+        self.assertEqual(proc.returncode, 0, self.describe(proc))
+        run, b = fig["run"], fig["bookings"]
+        self.assertGreater(run["bookingSeconds"], run["sendSeconds"])
+        self.assertAlmostEqual(b["acceptedPerS"],
+                               b["accepted"] / run["bookingSeconds"])
+        self.assertLess(b["sentPerS"], b["targetPerS"])
+        self.assertLess(b["acceptedPerS"], b["targetPerS"])
+        queue = fig["latencyUs"]["poolQueue"]
+        self.assertEqual(queue["count"], b["sent"])
+        self.assertGreater(queue["max"], 1000000)
+        self.assertTrue(any(p["scheduled"] > 0 and p["sent"] == 0
+                            for p in fig["series"]), fig["series"])
+        self.assertEqual(sum(p["sent"] for p in fig["series"]), b["sent"])
+        self.assertIn("its own pool held them back", proc.stderr)
+
+    def test_seconds_without_samples_have_no_latency(self):
+        # Bookings at 0 s and 2 s: the second in between measured nothing.
+        server = self.server()
+        proc, fig = self.run_sim_json(
+            server, "--hosts", "2", "--online", "0", "--rate", "0.5",
+            "--duration", "4", "--drain-ms", "0")
+        self.assertEqual(proc.returncode, 0, self.describe(proc))
+        empty = [p for p in fig["series"]
+                 if p["accepted"] + p["refused"] + p["errors"] == 0]
+        self.assertTrue(empty, fig["series"])
+        for p in empty:
+            for key in ("postP50Us", "postP99Us", "postMaxUs"):
+                self.assertIsNone(p[key], p)
+        for p in fig["series"]:
+            self.assertIsNone(p["socketP50Us"], p)  # no host online
+
+    def test_interrupted_run_is_not_ok(self):
+        server = self.server("--ws-ttl-ms", "0")
+        code, out, err, fig = self.run_sim_then(
+            server, 2.5, lambda p: p.send_signal(signal.SIGINT), "--hosts",
+            "5", "--rate", "20", "--duration", "10")
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("ABORTED: interrupted", err)
+        self.assertEqual(fig["run"]["aborted"], "interrupted")
+        self.assertFalse(fig["run"]["ok"])
+        self.assertLess(fig["bookings"]["sent"], fig["bookings"]["planned"])
+        # What was sent is still answered and checked.
+        self.assertTrue(fig["verify"]["checked"])
+        self.assertTrue(fig["verify"]["ok"], fig["verify"])
+
+    def test_unresolvable_host_still_writes_the_figures(self):
+        out_json = os.path.join(self.tmp, "sim.json")
+        proc = run_cli("sim", "--http", "http://nonexistent.invalid:80",
+                       "--jwt-secret", SECRET, "--hosts", "2",
+                       "--json", out_json, timeout=60)
+        self.assertEqual(proc.returncode, 1, self.describe(proc))
+        self.assertIn("ABORTED: cannot resolve nonexistent.invalid",
+                      proc.stderr)
+        with open(out_json) as f:
+            fig = json.load(f)
+        self.assertIn("cannot resolve", fig["run"]["aborted"])
+        self.assertFalse(fig["run"]["ok"])
+
+    # ------------------------------------------------------------ devices
+
+    def catch_up_behind_proxy(self, server, *extra, refuse, cut_first_s=None):
+        """Runs the sim with its sockets through a TcpProxy; every booking
+        must reach a socket, some of them in a replay. Returns the proxy
+        and the figures."""
+        proxy = self.proxy(server, refuse=refuse, cut_first_s=cut_first_s)
+        proc, fig = self.run_sim_json(server, *extra, ws_port=proxy.port)
+        self.assertEqual(proc.returncode, 0, self.describe(proc))
+        d = fig["delivery"]
+        self.assertEqual(d["notSeenOnSocket"], 0, d)
+        self.assertGreater(d["caughtUp"], 0, d)
+        self.assertEqual(fig["sockets"]["duplicateFrames"], 0)
+        return proxy, fig
+
+    def test_a_failed_reconnect_is_retried_after_a_304(self):
+        # The server closes each socket after its first acked notification;
+        # the network refuses every socket but the first for 4 s. The
+        # device's reconnects fail while its polls answer 304: it must
+        # reconnect while the count it read is ahead of what it has seen.
+        server = self.server("--ws-close-on-delivery")
+        proxy, _ = self.catch_up_behind_proxy(
+            server, "--hosts", "1", "--rate", "2", "--duration", "3",
+            "--poll-ms", "1000", "--drain-ms", "6000",
+            refuse=lambda n, t: n > 1 and t < 4)
+        self.assertGreater(proxy.refused, 0)
+
+    def test_a_backlog_above_100_is_caught_up_100_per_reconnect(self):
+        # No TTL. The first socket is cut at 1 s and the network refuses
+        # sockets until 3.5 s, so some 200 bookings wait for the device; a
+        # replay brings 100 and the socket would stay open, so the device
+        # reconnects until it has them all.
+        server = self.server("--ws-ttl-ms", "0")
+        _, fig = self.catch_up_behind_proxy(
+            server, "--hosts", "1", "--rate", "100", "--duration", "3",
+            "--poll-ms", "500", "--drain-ms", "5000",
+            refuse=lambda n, t: n > 1 and t < 3.5, cut_first_s=1.0)
+        self.assertGreater(fig["delivery"]["caughtUp"], 100)
+
+    def test_a_device_whose_first_socket_failed_catches_up_from_the_start(
+            self):
+        # The first socket is refused. The device's later socket must
+        # replay every booking since the run began (the hosts' counts are
+        # read before it), not start from its own first hello.
+        server = self.server("--ws-ttl-ms", "0")
+        proxy, _ = self.catch_up_behind_proxy(
+            server, "--hosts", "2", "--rate", "4", "--duration", "3",
+            "--poll-ms", "1000", "--drain-ms", "3000",
+            refuse=lambda n, t: n == 1)
+        self.assertEqual(proxy.refused, 1)
 
     def test_refused_bookings_fail_the_run(self):
         # One guest at 40/s against 10/s per guest (bursts of 20): some
@@ -312,6 +490,10 @@ class SimTest(unittest.TestCase):
         self.assertIn("--jwt-secret", proc.stderr)
         proc = run_cli("sim", "--jwt-secret", "s", "--rate", "fast")
         self.assertEqual(proc.returncode, 2)
+        proc = run_cli("sim", "--jwt-secret", "s", "--rate", "0.4",
+                       "--duration", "1")
+        self.assertEqual(proc.returncode, 2, self.describe(proc))
+        self.assertIn("plans no booking", proc.stderr)
         proc = run_cli("sim", "--jwt-secret", "s", "--bogus", "1")
         self.assertEqual(proc.returncode, 2)
         self.assertIn("unknown option", proc.stderr)

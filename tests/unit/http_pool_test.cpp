@@ -64,14 +64,24 @@ struct closing_server {
   }
 };
 
+/// A pool of `size` connections to a closing_server of its own.
+struct pool_fixture {
+  closing_server server;
+  boost::asio::io_context io;
+  http_pool pool;
+
+  explicit pool_fixture(std::size_t size)
+    : pool{io, url{"http", "127.0.0.1", server.port, ""}, size,
+           std::chrono::milliseconds(5000)} {}
+};
+
 } // namespace
 
 TEST_CASE("a request that fails on a connection the server closed while "
           "idle is answered on a new one", "[http_pool]") {
-  closing_server server;
-  boost::asio::io_context io;
-  url base{"http", "127.0.0.1", server.port, ""};
-  http_pool pool{io, base, 4, std::chrono::milliseconds(5000)};
+  pool_fixture f{4};
+  auto& io = f.io;
+  auto& pool = f.pool;
   int answered = 0;
   std::vector<std::string> errors;
   auto count = [&](http_result& r) {
@@ -94,5 +104,33 @@ TEST_CASE("a request that fails on a connection the server closed while "
   io.run();
   CHECK(errors.empty());
   CHECK(answered == 5);
-  CHECK(server.accepted == 5);
+  CHECK(f.server.accepted == 5);
+}
+
+TEST_CASE("a request's wait for a connection is reported apart, and it is "
+          "sent when written", "[http_pool]") {
+  pool_fixture f{1};
+  auto& io = f.io;
+  auto& pool = f.pool;
+  std::vector<std::chrono::microseconds> queued;
+  std::vector<std::size_t> written_before_answer;
+  int written = 0;
+  // One connection, two requests: the second waits in the queue until
+  // the first is answered, and is written only then.
+  for (int i = 0; i < 2; ++i)
+    pool.submit(
+      http_request{false, "/x", "", "", "", ""},
+      [&](http_result& r) {
+        CHECK(r.status == 200);
+        queued.push_back(r.queued);
+        written_before_answer.push_back(static_cast<std::size_t>(written));
+      },
+      [&] { ++written; });
+  CHECK(written == 0);  // nothing is written before the loop runs
+  io.run();
+  REQUIRE(queued.size() == 2);
+  CHECK(queued[0].count() == 0);
+  CHECK(queued[1].count() > 0);
+  CHECK(written == 2);
+  CHECK(written_before_answer == std::vector<std::size_t>{1, 2});
 }
