@@ -15,10 +15,14 @@ SANITIZE_BUILD_DIR ?= build-sanitize
 deps:
 	@scripts/install-deps
 
-$(BUILD_DIR)/CMakeCache.txt:
+# After deps (order-only, so that `make -j` never configures before the
+# packages are there). The build files, not the cache, mark a configured
+# tree: a configure that failed leaves a cache but no Makefile, and is run
+# again.
+$(BUILD_DIR)/Makefile: | deps
 	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
 
-build: deps $(BUILD_DIR)/CMakeCache.txt
+build: deps $(BUILD_DIR)/Makefile
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 
 run: build
@@ -28,10 +32,10 @@ test: build fuzz-build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600
 	fuzz/run -b $(FUZZ_BUILD_DIR) -t $(FUZZ_SHORT_SECONDS)
 
-$(FUZZ_BUILD_DIR)/CMakeCache.txt:
+$(FUZZ_BUILD_DIR)/Makefile: | deps
 	cmake -S fuzz -B $(FUZZ_BUILD_DIR) -DCMAKE_CXX_COMPILER=clang++
 
-fuzz-build: deps $(FUZZ_BUILD_DIR)/CMakeCache.txt
+fuzz-build: deps $(FUZZ_BUILD_DIR)/Makefile
 	cmake --build $(FUZZ_BUILD_DIR) -j$(JOBS)
 
 # Each target for FUZZ_SECONDS on a scratch copy of tests/fuzz-corpus/.

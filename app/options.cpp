@@ -3,9 +3,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <initializer_list>
 #include <string_view>
+#include <system_error>
 
 #include <toml++/toml.h>
 
@@ -58,6 +61,11 @@ void options::load_config_file() {
   if (!has("config"))
     return;
   auto path = str("config", "");
+  // toml++ reads a directory as an empty file: every setting would be lost
+  // without a word.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw usage_error("cannot read config file " + path + ": a directory");
   toml::table tbl;
   try {
     tbl = toml::parse_file(path);
@@ -88,8 +96,17 @@ void options::load_config_file() {
         return n.as_string()->get();
       if (n.is_integer())
         return std::to_string(n.as_integer()->get());
-      if (n.is_floating_point())
-        return std::to_string(n.as_floating_point()->get());
+      if (n.is_floating_point()) {
+        // The shortest plain decimal that reads back as the same value, as
+        // a flag would be written (std::to_string keeps six decimals: 1e-7
+        // would read as 0, which turns a limit off).
+        char buf[512];
+        auto r = std::to_chars(buf, buf + sizeof buf, n.as_floating_point()->get(),
+                               std::chars_format::fixed);
+        if (r.ec != std::errc{})
+          throw usage_error("unsupported value for " + name + " in " + path);
+        return std::string(buf, r.ptr);
+      }
       throw usage_error("unsupported value for " + name + " in " + path);
     };
     auto& v = values_[name];

@@ -239,13 +239,15 @@ void watch_space(const storage::store& st) {
   }
 }
 
-/// Blocks SIGINT and SIGTERM in this thread and in every thread started
-/// after it, so that only sigwait sees them.
+/// Blocks SIGINT, SIGTERM and SIGHUP in this thread and in every thread
+/// started after it, so that only sigwait sees them. SIGHUP (the terminal
+/// of `make run` closed) stops the server as SIGTERM does, cleanly.
 sigset_t block_stop_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
 }
@@ -297,6 +299,10 @@ int serve_command(int argc, char** argv) {
     storage::options sopts;
     sopts.dir = opts.str("data-dir", "./data");
     sopts.map_size = opts.size("map-size", sopts.map_size);
+    // Less cannot hold the tables and a booking: the store would start
+    // full (MDB_MAP_FULL at the first write).
+    if (sopts.map_size < (1u << 20))
+      throw usage_error("--map-size must be at least 1M");
     core_config core;
     core.host_idle_timeout = std::chrono::milliseconds(
       opts.integer("host-idle-ms", 60'000, 1, 86'400'000));
@@ -350,15 +356,18 @@ int serve_command(int argc, char** argv) {
 
     http::rest_server rest{sys, router, *st, rest_cfg};
     ws::gateway gateway{sys, router, ws_cfg};
+    std::string opening;  // the port being opened, for the error
     try {
       // The gateway first: the web page learns its port from /config.json.
+      opening = "WebSocket port " + std::to_string(ws_cfg.port);
       gateway.start();
       rest.set_ws_port(gateway.port());
+      opening = "REST port " + std::to_string(rest_cfg.port);
       rest.start();
       set_connection_files(smtp.url.empty() ? 0 : smtp.connections);
     } catch (const std::exception& e) {
-      std::cerr << "bellhop serve: cannot listen on " << rest_cfg.bind << ": "
-                << e.what() << "\n";
+      std::cerr << "bellhop serve: cannot listen on " << rest_cfg.bind
+                << ", " << opening << ": " << e.what() << "\n";
       gateway.shutdown();
       rest.shutdown();
       caf::anon_send_exit(router, caf::exit_reason::user_shutdown);

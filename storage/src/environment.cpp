@@ -1,7 +1,14 @@
 // Opening and closing the LMDB environment and its named databases, and the
 // read transaction handle.
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <string>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bellhop/storage/store.hpp"
 #include "dir_lock.hpp"
@@ -9,6 +16,32 @@
 #include "migrate.hpp"
 
 namespace bellhop::storage {
+
+namespace {
+
+/// Gives LMDB's lock file (its reader table, which LMDB maps and writes
+/// through the map) its disk blocks before LMDB opens it. LMDB sizes it
+/// with ftruncate, a sparse file: on a full disk, a write to one of its
+/// pages through the map finds no block and the process dies of SIGBUS, at
+/// start or when a new reader slot is first used. A clear error instead.
+void allocate_lock_file(const std::string& dir, unsigned max_readers) {
+  auto path = dir + "/lock.mdb";
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  struct stat sb {};
+  // A reader slot is 64 bytes; the table's header needs less than a page.
+  off_t want = static_cast<off_t>(max_readers) * 64 + 4096;
+  int rc = fstat(fd, &sb) != 0 ? errno : 0;
+  if (rc == 0)
+    rc = posix_fallocate(fd, 0, std::max<off_t>(want, sb.st_size));
+  close(fd);
+  if (rc != 0)
+    throw std::runtime_error("cannot allocate " + path + ": " + std::strerror(rc)
+                             + (rc == ENOSPC ? " (the data directory's disk is full)" : ""));
+}
+
+} // namespace
 
 lmdb_error::lmdb_error(int rc) : std::runtime_error(mdb_strerror(rc)), code(rc) {
 }
@@ -46,6 +79,7 @@ store::store(options opts) : opts_(std::move(opts)) {
     check(mdb_env_set_maxreaders(env_, opts_.max_readers),
           "mdb_env_set_maxreaders");
     check(mdb_env_set_mapsize(env_, opts_.map_size), "mdb_env_set_mapsize");
+    allocate_lock_file(opts_.dir, opts_.max_readers);
     // MDB_NOTLS: read transactions are not tied to a thread's slot, so that
     // CAF workers and Pistache reactors can all read. Durability stays on:
     // each commit syncs the data file before it returns.

@@ -3,17 +3,40 @@
 // is bounded by the CPU cost of the ops, not by the disk: one fsync (0.3–2 ms
 // here) is shared by everything that arrived while the previous commit ran.
 #include <algorithm>
+#include <chrono>
+#include <string>
 
 #include <pthread.h>
 
 #include "bellhop/storage/store.hpp"
+#include "bellhop/telemetry/log.hpp"
 
 namespace bellhop::storage {
 
 namespace {
 
-status status_of(const lmdb_error& e) {
-  return e.code == MDB_MAP_FULL ? status::full : status::failed;
+status status_of(int rc) {
+  return rc == MDB_MAP_FULL ? status::full : status::failed;
+}
+
+/// Logs a transaction that failed (its ops are answered 503), at most once
+/// in 5 s with the number of failures since the last line: a disk that
+/// fails every commit must not flood the log. Per writer thread.
+void log_failure(status st, const std::string& why) {
+  using clock = std::chrono::steady_clock;
+  thread_local clock::time_point last{};
+  thread_local int64_t unlogged = 0;
+  ++unlogged;
+  auto now = clock::now();
+  if (last != clock::time_point{} && now - last < std::chrono::seconds(5))
+    return;
+  last = now;
+  telemetry::log(st == status::full ? telemetry::level::warn
+                                    : telemetry::level::error,
+                 st == status::full ? "store full: writes get 503"
+                                    : "store write failed: writes get 503",
+                 {{"error", std::string_view{why}}, {"failures", unlogged}});
+  unlogged = 0;
 }
 
 } // namespace
@@ -99,33 +122,38 @@ std::size_t store::commit_batch(std::vector<std::unique_ptr<write_op>>& batch) {
 }
 
 // Applies batch[first, last) in one transaction and commits. On a
-// transaction-level failure every result in the range is set to it.
+// transaction-level failure every result in the range is set to it, and
+// it is logged.
 status store::commit_ops(std::vector<std::unique_ptr<write_op>>& batch,
                          std::size_t first, std::size_t last,
                          std::vector<status>& results) {
   MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-  auto fail = [&](status st) {
+  auto fail = [&](status st, const std::string& why) {
     std::fill(results.begin() + static_cast<long>(first),
               results.begin() + static_cast<long>(last), st);
+    log_failure(st, why);
     return st;
   };
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   if (rc != 0)
-    return fail(rc == MDB_MAP_FULL ? status::full : status::failed);
+    return fail(status_of(rc), mdb_strerror(rc));
   txn_ref ref{txn, &db_};
   try {
     for (auto i = first; i < last; ++i)
       results[i] = batch[i]->apply(ref);
   } catch (const lmdb_error& e) {
     mdb_txn_abort(txn);
-    return fail(status_of(e));
+    return fail(status_of(e.code), e.what());
+  } catch (const std::exception& e) {
+    mdb_txn_abort(txn);
+    return fail(status::failed, e.what());
   } catch (...) {
     mdb_txn_abort(txn);
-    return fail(status::failed);
+    return fail(status::failed, "unknown error");
   }
   rc = mdb_txn_commit(txn);
   if (rc != 0)
-    return fail(rc == MDB_MAP_FULL ? status::full : status::failed);
+    return fail(status_of(rc), mdb_strerror(rc));
   return status::ok;
 }
 

@@ -5,8 +5,11 @@ import json
 import os
 import re
 import select
+import shutil
 import socket
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import uuid
@@ -338,6 +341,64 @@ class OpsTest(unittest.TestCase):
                        self.admin, host_token.split(".")[2]):
             self.assertNotIn(secret, log)
 
+
+
+class FullDiskTest(unittest.TestCase):
+    """A disk that fills: a start on a full disk is a clear error (exit 1),
+    not a crash, and a write that fails is answered 503 and logged. Each
+    case on a small tmpfs of its own (root only: mount)."""
+
+    def small_disk(self, size):
+        if os.geteuid() != 0:
+            self.skipTest("mounting a tmpfs needs root")
+        where = tempfile.mkdtemp(prefix="bellhop-disk-")
+        self.addCleanup(shutil.rmtree, where, True)
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size,
+                                  "tmpfs", where], capture_output=True)
+        if mounted.returncode != 0:
+            self.skipTest("cannot mount a tmpfs: " + mounted.stderr.decode())
+        self.addCleanup(subprocess.run, ["umount", "-l", where])
+        return where
+
+    def fill(self, where):
+        try:
+            with open(os.path.join(where, "fill"), "wb") as f:
+                while True:
+                    f.write(b"\0" * 4096)
+                    f.flush()
+        except OSError:
+            pass
+
+    def test_a_start_on_a_full_disk_exits_1_and_says_why(self):
+        where = self.small_disk("256k")
+        self.fill(where)
+        result = harness.run_cli("serve", "--data-dir", os.path.join(where, "d"),
+                                 "--http-port", "0", "--ws-port", "0",
+                                 "--jwt-secret", "s", timeout=20)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("No space left on device", result.stderr)
+
+    def test_a_write_that_fails_is_answered_503_and_logged(self):
+        where = self.small_disk("2m")
+        server = harness.Server(data_dir=os.path.join(where, "d"),
+                                extra_args=("--log-level", "warn",
+                                            "--map-size", "64M"),
+                                omit=("--rate-limit",))
+        self.addCleanup(server.cleanup)
+        http = server.client()
+        self.addCleanup(http.close)
+        service = harness.token("svc", "service")
+        self.fill(where)
+        statuses = []
+        for i in range(400):
+            status = http.req("POST", "/bookings", booking("h-full", "r%d" % i),
+                              token=service)[0]
+            statuses.append(status)
+            if status == 503:
+                break
+        self.assertIn(503, statuses)
+        time.sleep(0.3)
+        self.assertIn("store write failed", server.stderr_text())
 
 
 class RetentionTest(unittest.TestCase):

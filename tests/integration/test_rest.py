@@ -2053,14 +2053,20 @@ class CliTest(ContractAssertions, unittest.TestCase):
         exp = jwt_claims(result.stdout.strip())["exp"]
         self.assertAlmostEqual(exp, time.time() + 120, delta=15)
 
-    def config_server(self, extra_args=()):
-        """A server whose secret and ports come from a TOML --config file."""
+    def config_file(self, text):
+        """A TOML file of `text` in a directory of its own; its path."""
         conf_dir = tempfile.mkdtemp(prefix="bellhop-conf-")
         self.addCleanup(shutil.rmtree, conf_dir, True)
         path = os.path.join(conf_dir, "bellhop.toml")
         with open(path, "w") as f:
-            f.write('# integration test config\njwt-secret = "file-secret"\n'
-                    'http-port = 0\nws-port = 0\n')
+            f.write(text)
+        return path
+
+    def config_server(self, extra_args=()):
+        """A server whose secret and ports come from a TOML --config file."""
+        path = self.config_file('# integration test config\n'
+                                'jwt-secret = "file-secret"\n'
+                                'http-port = 0\nws-port = 0\n')
         server = Server(["--config", path, *extra_args],
                         omit=("--jwt-secret", "--http-port", "--ws-port"))
         self.addCleanup(server.cleanup)
@@ -2105,11 +2111,7 @@ class CliTest(ContractAssertions, unittest.TestCase):
         self.assert_secret_used(client, "env-secret", "file-secret")
 
     def test_switches_in_the_config_file_are_toml_booleans(self):
-        conf_dir = tempfile.mkdtemp(prefix="bellhop-conf-")
-        self.addCleanup(shutil.rmtree, conf_dir, True)
-        path = os.path.join(conf_dir, "bellhop.toml")
-        with open(path, "w") as f:
-            f.write('jwt-secret = "file-secret"\ndemo = true\n')
+        path = self.config_file('jwt-secret = "file-secret"\ndemo = true\n')
         server = Server(["--config", path], omit=("--jwt-secret",))
         self.addCleanup(server.cleanup)
         client = server.client()
@@ -2193,14 +2195,50 @@ class CliTest(ContractAssertions, unittest.TestCase):
                 code, err = self.serve_exit_code("--jwt-secret", "s", *args)
                 self.assertEqual(code, 2, err)
                 self.assertIn(named, err)
-        conf_dir = tempfile.mkdtemp(prefix="bellhop-conf-")
-        self.addCleanup(shutil.rmtree, conf_dir, True)
-        path = os.path.join(conf_dir, "bellhop.toml")
-        with open(path, "w") as f:
-            f.write('jwt-secret = "s"\nws-ttl-ms = [99999999, 3000]\n')
+        path = self.config_file('jwt-secret = "s"\nws-ttl-ms = [99999999, 3000]\n')
         code, err = self.serve_exit_code("--config", path)
         self.assertEqual(code, 2, err)
         self.assertIn("ws-ttl-ms", err)
+        # A directory is not a config file (toml++ reads it as empty).
+        code, err = self.serve_exit_code("--config", os.path.dirname(path))
+        self.assertEqual(code, 2, err)
+        self.assertIn("cannot read config file", err)
+        # A store smaller than 1 MiB would be full from the start.
+        code, err = self.serve_exit_code("--jwt-secret", "s", "--map-size", "1")
+        self.assertEqual(code, 2, err)
+        self.assertIn("--map-size", err)
+
+    def test_a_tiny_rate_in_the_config_file_is_kept(self):
+        # 1e-7 a second is one request and then none; read as 0 it would
+        # turn the limit off.
+        path = self.config_file('jwt-secret = "s"\nrate-limit = 0.0000001\n')
+        server = Server(["--config", path],
+                        omit=("--jwt-secret", "--rate-limit"))
+        self.addCleanup(server.cleanup)
+        client = server.client()
+        self.addCleanup(client.close)
+        host = token("h-tiny-rate", "host", secret="s")
+        codes = [client.req("GET", "/notifications/count", token=host)[0]
+                 for _ in range(3)]
+        self.assertEqual(codes[0], 200, codes)
+        self.assertEqual(codes[-1], 429, codes)
+
+    def test_a_port_in_use_is_named(self):
+        busy = socket.socket()
+        self.addCleanup(busy.close)
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        for flag, name in (("--http-port", "REST port"),
+                           ("--ws-port", "WebSocket port")):
+            with self.subTest(flag=flag):
+                data_dir = tempfile.mkdtemp(prefix="bellhop-it-")
+                self.addCleanup(shutil.rmtree, data_dir, True)
+                args = ["serve", "--data-dir", data_dir, "--jwt-secret", "s",
+                        "--http-port", "0", "--ws-port", "0", flag, str(port)]
+                result = run_cli(*args, timeout=10)
+                self.assertEqual(result.returncode, 1, result.stderr)
+                self.assertIn("%s %d" % (name, port), result.stderr)
 
 
 # ========================================================= process life
@@ -2324,6 +2362,14 @@ class ShutdownTest(ContractAssertions, unittest.TestCase):
         self.addCleanup(server.cleanup)
         self.assertEqual(server.stop(signal.SIGINT), 0,
                          server.stderr_text()[-2000:])
+
+    def test_sighup_stops_as_sigterm_does(self):
+        # The terminal of `make run` closed: a clean stop, not a kill.
+        server = Server()
+        self.addCleanup(server.cleanup)
+        self.assertEqual(server.stop(signal.SIGHUP), 0,
+                         server.stderr_text()[-2000:])
+        self.assertIn("stopping", server.stderr_text())
 
 
 class StopUnderLoadTest(ContractAssertions, unittest.TestCase):
