@@ -241,13 +241,17 @@ void watch_space(const storage::store& st) {
 
 /// Blocks SIGINT, SIGTERM and SIGHUP in this thread and in every thread
 /// started after it, so that only sigwait sees them. SIGHUP (the terminal
-/// of `make run` closed) stops the server as SIGTERM does, cleanly.
+/// of `make run` closed) stops the server as SIGTERM does, cleanly — unless
+/// it was ignored when the server started (`nohup`): a blocked signal is
+/// queued for sigwait even when ignored, so it is left out.
 sigset_t block_stop_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
+  struct sigaction hup {};
+  if (sigaction(SIGHUP, nullptr, &hup) == 0 && hup.sa_handler != SIG_IGN)
+    sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
 }

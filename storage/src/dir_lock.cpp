@@ -41,6 +41,23 @@ void write_pid(const std::string& dir) {
   close(fd);
 }
 
+/// Servers before this lock held a flock on `<dir>/bellhop.lock` instead:
+/// one of them still running on the directory (an upgrade started by
+/// hand while the old service runs) is refused too.
+void refuse_older_holder(const std::string& dir, int dir_fd) {
+  int fd = open((dir + "/bellhop.lock").c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return;  // none: no older server has run here
+  bool held = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  close(fd);  // and its flock, if taken: the directory's lock counts
+  if (held) {
+    close(dir_fd);
+    throw std::runtime_error("data directory " + dir
+                             + " is in use by an older bellhop (bellhop.lock is"
+                               " locked): one server per data directory");
+  }
+}
+
 } // namespace
 
 int lock_data_dir(const std::string& dir) {
@@ -59,6 +76,7 @@ int lock_data_dir(const std::string& dir) {
     }
     throw std::runtime_error("cannot lock " + dir + ": " + std::strerror(err));
   }
+  refuse_older_holder(dir, fd);
   write_pid(dir);
   return fd;
 }

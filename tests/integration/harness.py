@@ -100,8 +100,9 @@ class Server:
     (with their values) so a test can supply them another way (--config)."""
 
     def __init__(self, extra_args=(), data_dir=None, secret=SECRET, omit=(),
-                 start=True):
+                 start=True, preexec_fn=None):
         self.extra_args = list(extra_args)
+        self.preexec_fn = preexec_fn  # run in the child before exec
         self.owns_data_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="bellhop-it-")
         self.secret = secret
@@ -138,7 +139,8 @@ class Server:
         ready = threading.Event()
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE,
+                                     preexec_fn=self.preexec_fn)
         out = threading.Thread(target=self._read_stdout,
                                args=(self.proc, ready), daemon=True)
         err = threading.Thread(target=self._drain,

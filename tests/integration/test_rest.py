@@ -1,6 +1,7 @@
 """REST contract tests (API.md sections 1-4, 9) against the bellhop binary."""
 
 import datetime
+import fcntl
 import http.client
 import itertools
 import json
@@ -2147,6 +2148,18 @@ class CliTest(ContractAssertions, unittest.TestCase):
         self.addCleanup(client.close)
         self.assert_status(client.req("GET", "/healthz"), 200)
 
+    def test_a_server_of_the_older_lock_file_is_refused_too(self):
+        # Servers before the directory lock held a flock on bellhop.lock.
+        data_dir = tempfile.mkdtemp(prefix="bellhop-it-")
+        self.addCleanup(shutil.rmtree, data_dir, True)
+        with open(os.path.join(data_dir, "bellhop.lock"), "w") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            result = run_cli("serve", "--data-dir", data_dir, "--jwt-secret",
+                             "s", "--http-port", "0", "--ws-port", "0",
+                             timeout=10)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("in use by an older bellhop", result.stderr)
+
     def test_token_refuses_a_sub_the_server_would_refuse(self):
         for role in ("host", "guest"):
             with self.subTest(role=role):
@@ -2362,6 +2375,19 @@ class ShutdownTest(ContractAssertions, unittest.TestCase):
         self.addCleanup(server.cleanup)
         self.assertEqual(server.stop(signal.SIGINT), 0,
                          server.stderr_text()[-2000:])
+
+    def test_sighup_is_left_alone_under_nohup(self):
+        # Started with SIGHUP ignored, as nohup does: the server runs on.
+        server = Server(preexec_fn=lambda: signal.signal(signal.SIGHUP,
+                                                         signal.SIG_IGN))
+        self.addCleanup(server.cleanup)
+        server.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        self.assertIsNone(server.proc.poll(), server.stderr_text()[-2000:])
+        client = server.client()
+        self.addCleanup(client.close)
+        self.assert_status(client.req("GET", "/healthz"), 200)
+        self.assertEqual(server.stop(), 0)
 
     def test_sighup_stops_as_sigterm_does(self):
         # The terminal of `make run` closed: a clean stop, not a kill.

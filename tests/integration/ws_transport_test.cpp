@@ -247,6 +247,21 @@ TEST_CASE("ws transport: a message in fragments is read; continuation frames "
   REQUIRE(c.read_until(
     [](const std::string& r) { return count_of(events_in(r), "pong") == 1; },
     std::chrono::seconds(5)));
+  // 15 pings at once, each in 4 pieces of its 4 KiB (leading blanks are
+  // valid JSON), as Go's gorilla/websocket sends a message: all answered.
+  std::string pieces;
+  for (int i = 0; i < 15; ++i) {
+    auto text = std::string(3 * 4096, ' ') + R"({"op":"ping"})";
+    pieces += client_frame(1, text.substr(0, 4096), false)
+              + client_frame(0, text.substr(4096, 4096), false)
+              + client_frame(0, text.substr(8192, 4096), false)
+              + client_frame(0, text.substr(12288));
+  }
+  c.send(pieces);
+  REQUIRE(c.read_until(
+    [](const std::string& r) { return count_of(events_in(r), "pong") == 16; },
+    std::chrono::seconds(5)));
+  CHECK(!has_close_frame(c.received));
   // A message that never ends: empty continuation frames, which add
   // nothing to its size. websocketpp alone would read them for ever.
   std::string flood = client_frame(1, "", false);
@@ -265,8 +280,33 @@ TEST_CASE("ws transport: a message in fragments is read; continuation frames "
     clock_type::now() - t0);
   INFO("ended after " << took.count() << " ms");
   CHECK(c.eof);
-  CHECK(count_of(events_in(c.received), "pong") == 1);
+  CHECK(count_of(events_in(c.received), "pong") == 16);
   CHECK(metric(srv, "bellhop_rate_limited_total") >= 1);
+}
+
+TEST_CASE("ws transport: an upgrade with a body, or without a version, is "
+          "refused with 400", "[ws][transport]") {
+  server_process srv{{"--ws-ttl-ms", "0"}};
+  auto request = upgrade_request(token_for(transport_host()));
+  auto head_end = request.size() - 2;  // before the blank line
+  const std::string with_body =
+    request.substr(0, head_end) + "Content-Length: 14\r\n\r\n"
+    + std::string("\x81\xff\x40\0\0\0\0\0\0\0\0\0\0\0", 14);
+  // The Hixie-76 draft's handshake, which websocketpp would otherwise
+  // answer with 101.
+  const std::string hixie =
+    "GET /ws?access_token=" + token_for(transport_host()) + " HTTP/1.1\r\n"
+    "Host: x\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n"
+    "Origin: http://x\r\nSec-WebSocket-Key1: 4 @1  46546xW%0l 1 5\r\n"
+    "Sec-WebSocket-Key2: 12998 5 Y3 1  .P00\r\n\r\n^n:ds[4U";
+  for (const auto& bytes : {with_body, hixie}) {
+    raw_client c{srv.ws_port()};
+    c.send(bytes);
+    c.read_until([](const std::string&) { return false; }, std::chrono::seconds(5));
+    INFO(c.received);
+    CHECK(c.received.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(c.received.find(R"("code":"invalid_request")") != std::string::npos);
+  }
 }
 
 TEST_CASE("ws transport: a connection that never sends its handshake is "

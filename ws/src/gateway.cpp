@@ -161,6 +161,20 @@ bool gateway::impl::on_validate(conn& c) {
     refuse(con, 503, "unavailable", "the server holds all the sockets it can");
     return false;
   }
+  // Only RFC 6455 upgrades, without a body: websocketpp would take a
+  // Content-Length's bytes as a body, which the link's frame scanner
+  // (tcp_link.hpp) would read as frames, and it would speak the old
+  // Hixie-76 protocol to a request without a version.
+  if (con->get_request_header("Sec-WebSocket-Version").empty()) {
+    refuse(con, 400, "invalid_request", "a WebSocket upgrade of version 13 is required");
+    return false;
+  }
+  if (!con->get_request_header("Transfer-Encoding").empty()
+      || (!con->get_request_header("Content-Length").empty()
+          && con->get_request_header("Content-Length") != "0")) {
+    refuse(con, 400, "invalid_request", "an upgrade request has no body");
+    return false;
+  }
   const auto& resource = con->get_resource();
   auto path = path_of(resource);
   if (path == socketio_path) {
