@@ -166,8 +166,11 @@ submit_create(self_ptr self, std::unique_ptr<create_op> op,
               created_reply reply, const std::string& room_id,
               const std::string& fingerprint, std::string_view type,
               const booking_promise* given = nullptr) {
-  auto created_ms = epoch_ms(std::chrono::system_clock::now());
-  op->wait_due_ms = email_due_for(self, op->cat, created_ms);
+  // The durable due time is wall-clock (a restart reads it); the host
+  // actor times the wait on its steady clock from `asked`.
+  auto wait = email_wait_for(self, op->cat);
+  if (wait)
+    op->wait_due_ms = epoch_ms(std::chrono::system_clock::now()) + wait->count();
   auto& st = self->state;
   auto token = st.next_token++;
   op->host = caf::actor_cast<host_actor>(self);
@@ -178,7 +181,7 @@ submit_create(self_ptr self, std::unique_ptr<create_op> op,
   frame_msg frame{op->id, event_frame(type, op->note_json)};
   st.creates.emplace(token, pending_create{rp, std::move(reply),
                                            std::move(frame), op->cat,
-                                           op->wait_due_ms, created_ms,
+                                           wait, self->clock().now(),
                                            std::chrono::steady_clock::now(),
                                            room_id, op->idem_key});
   st.store->submit(std::move(op));
@@ -385,16 +388,16 @@ void finish_create(self_ptr self, commit_done& msg) {
       m.delivery_seconds.observe(age.count());
       broadcast(self, std::move(pending.frame));
     }
-    if (pending.wait_due_ms > 0 && !pending.acked) {
-      auto due = pending.wait_due_ms;
+    if (pending.email_wait && !pending.acked) {
+      auto wait = *pending.email_wait;
       // No device got it (the last one left before the commit): there is
       // no ack to wait for, only the delay (§7: "immediately when no
       // session is live"). The durable wait keeps the later time.
       if (!pushed)
-        if (auto d = email_due_for(self, pending.cat, pending.created_ms); d > 0)
-          due = std::min(due, d);
-      on_wait_committed(self, id, due, pushed);
-    } else if (pending.wait_due_ms > 0) {
+        if (auto w = email_wait_for(self, pending.cat))
+          wait = std::min(wait, *w);
+      on_wait_committed(self, id, pending.asked + wait, pushed);
+    } else if (pending.email_wait) {
       // Acked before its commit came back: the router's delete of the wait
       // may have reached the writer before this write made it. Delete it
       // again, after the write, so that no restart finds it; through the

@@ -12,10 +12,12 @@
 #include "bellhop/actors/errors.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include <caf/actor_clock.hpp>
 #include <caf/typed_response_promise.hpp>
 
 #include "bellhop/actors/core.hpp"
@@ -24,6 +26,10 @@
 #include "bellhop/telemetry/metrics.hpp"
 
 namespace bellhop {
+
+/// A point on the actor clock (steady: a step of the wall clock leaves it
+/// alone). Email deadlines in memory are kept on it.
+using steady_time = caf::actor_clock::time_point;
 
 /// A stay not yet committed, for the overlap check.
 struct pending_stay {
@@ -46,8 +52,9 @@ struct pending_create {
   created_reply reply;  ///< the answer, once committed
   frame_msg frame;      ///< the event pushed to sessions once committed
   category cat = category::booking;
-  int64_t wait_due_ms = 0;  ///< when its email falls due (0: no email)
-  int64_t created_ms = 0;   ///< when it was asked for (epoch ms)
+  /// How long its email waits from `asked` (none: no email).
+  std::optional<std::chrono::milliseconds> email_wait;
+  steady_time asked;  ///< when it was asked for, on the email timer's clock
   std::chrono::steady_clock::time_point created;  ///< for delivery latency
   std::string room_id;  ///< bookings only
   std::string idem_key; ///< storage key, empty when none
@@ -93,12 +100,12 @@ struct host_state {
 
   // -- email fallback (host_email.cpp) --
   preferences prefs;
-  /// Notifications whose email has not fallen due yet: id -> due (ms since
-  /// the epoch). Mirrors the `waits` table.
-  std::map<uint64_t, int64_t> waits;
+  /// Notifications whose email has not fallen due yet: id -> due. Mirrors
+  /// the `waits` table, whose due times are wall-clock ms (for a restart).
+  std::map<uint64_t, steady_time> waits;
   std::vector<uint64_t> digest_ids;  ///< fell due, collected for a digest
-  int64_t digest_until = 0;          ///< end of the open digest window (ms)
-  int64_t tick_at = 0;               ///< when the email timer fires (0: off)
+  std::optional<steady_time> digest_until;  ///< end of the open digest window
+  std::optional<steady_time> tick_at;       ///< when the email timer fires
   uint64_t tick_timer = 0;  ///< generation of the armed timer; older ones are void
   /// Email ops waiting for their commit: token -> the ids they take.
   std::unordered_map<uint64_t, std::vector<uint64_t>> email_ops;
@@ -202,11 +209,12 @@ void broadcast(host_self self, frame_msg frame);
 
 /// Loads the preferences and the waiting emails of the host.
 void load_email_state(host_self self);
-/// When a new notification's email falls due (0: no email).
-int64_t email_due_for(host_self self, category cat, int64_t created_ms);
+/// How long a new notification's email waits (none: no email).
+std::optional<std::chrono::milliseconds> email_wait_for(host_self self,
+                                                        category cat);
 /// A notification with an email wait was committed; `pushed`: it went to
 /// the host's live sessions.
-void on_wait_committed(host_self self, uint64_t id, int64_t due_ms,
+void on_wait_committed(host_self self, uint64_t id, steady_time due,
                        bool pushed);
 /// The email timer fired.
 void on_email_tick(host_self self);

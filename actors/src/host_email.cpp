@@ -3,6 +3,12 @@
 // decide it all. Waits are durable (the `waits` table, written with the
 // notification), so a restart resumes them; the host actor keeps a copy in
 // `waits` and one timer for the earliest due time. Nothing sleeps.
+//
+// Clocks: a delay is an interval, so in memory every deadline (waits, the
+// digest window, the timer) is on the actor clock, which is steady; a step
+// of the wall clock moves none of them. Only the durable copy is wall-clock
+// time, the one thing that outlives the process; loading it caps what is
+// left of each wait at its longest window (load_email_state).
 #include <algorithm>
 #include <chrono>
 
@@ -21,33 +27,31 @@ namespace {
 
 /// How long a digest gathers after its first notification fell due: the
 /// delay, at least 1 s (§7).
-int64_t digest_window_ms(uint32_t delay_seconds) {
-  return std::max<int64_t>(1000, int64_t{delay_seconds} * 1000);
-}
-
-int64_t now_ms() {
-  return epoch_ms(std::chrono::system_clock::now());
+std::chrono::milliseconds digest_window(uint32_t delay_seconds) {
+  return std::chrono::milliseconds(
+    std::max<int64_t>(1000, int64_t{delay_seconds} * 1000));
 }
 
 /// Arms the email timer for the earliest thing that can happen next.
 void schedule(host_self self) {
   auto& st = self->state;
-  int64_t next = 0;
+  std::optional<steady_time> next;
   if (!st.waits.empty()) {
     auto earliest = std::min_element(
       st.waits.begin(), st.waits.end(),
       [](auto& a, auto& b) { return a.second < b.second; });
     next = earliest->second;
   }
-  if (st.digest_until > 0 && (next == 0 || st.digest_until < next))
+  if (st.digest_until && (!next || *st.digest_until < *next))
     next = st.digest_until;
-  if (next == 0 || (st.tick_at > 0 && st.tick_at <= next))
+  // A timer armed for no later than `next` will tick then and re-arm: it is
+  // on the steady clock, so no clock step can have put it off.
+  if (!next || (st.tick_at && *st.tick_at <= *next))
     return;
   st.tick_at = next;
-  auto delay = std::chrono::milliseconds(std::max<int64_t>(0, next - now_ms()));
   // An earlier time replaces the armed timer, which CAF cannot cancel: its
   // message comes all the same and is ignored.
-  self->delayed_send(self, delay, email_atom::value, ++st.tick_timer);
+  self->scheduled_send(self, *next, email_atom::value, ++st.tick_timer);
 }
 
 void submit_due(host_self self, std::vector<uint64_t> ids) {
@@ -71,31 +75,42 @@ void load_email_state(host_self self) {
   auto t = txn.ref();
   if (auto doc = storage::get(t, t.db->prefs, st.host_id))
     st.prefs = preferences::from_json(*doc);
+  // A stored due time is wall-clock ms. What is left of it is kept, but
+  // never more than the longest window a wait can have: a due time set by
+  // a clock that ran ahead (or read by one that runs behind) must not hold
+  // the email back for the size of that error.
+  auto wall = epoch_ms(std::chrono::system_clock::now());
+  auto now = self->clock().now();
+  auto longest = std::max<int64_t>(st.cfg.ack_timeout.count(),
+                                   int64_t{st.prefs.email_delay_seconds} * 1000);
   auto prefix = storage::host_prefix(st.host_id);
   storage::cursor cur{t, t.db->waits};
   for (bool ok = cur.seek(prefix); ok; ok = cur.next()) {
     if (!storage::has_prefix(cur.key(), prefix, 8))
       break;
     auto due = std::strtoll(std::string{cur.value()}.c_str(), nullptr, 10);
-    st.waits.emplace(storage::note_key_id(cur.key()), due);
+    auto left = std::clamp<int64_t>(due - wall, 0, longest);
+    st.waits.emplace(storage::note_key_id(cur.key()),
+                     now + std::chrono::milliseconds(left));
   }
   schedule(self);
 }
 
-int64_t email_due_for(host_self self, category cat, int64_t created_ms) {
+std::optional<std::chrono::milliseconds> email_wait_for(host_self self,
+                                                        category cat) {
   auto& st = self->state;
   auto& ch = st.prefs.of(cat);
   if (!ch.email || !st.prefs.email || !st.cfg.mailer)
-    return 0;
+    return std::nullopt;
   // A live device gets the ack timeout to confirm; with none, no wait.
   int64_t ack_window = ch.realtime && !st.sessions.empty()
                          ? st.cfg.ack_timeout.count()
                          : 0;
   int64_t delay = int64_t{st.prefs.email_delay_seconds} * 1000;
-  return created_ms + std::max(ack_window, delay);
+  return std::chrono::milliseconds(std::max(ack_window, delay));
 }
 
-void on_wait_committed(host_self self, uint64_t id, int64_t due_ms,
+void on_wait_committed(host_self self, uint64_t id, steady_time due,
                        bool pushed) {
   auto& st = self->state;
   // The due time was set when the write was asked for. A session that
@@ -103,15 +118,15 @@ void on_wait_committed(host_self self, uint64_t id, int64_t due_ms,
   // ack window from now (the durable wait keeps the earlier time: after a
   // restart no session is left to ack).
   if (pushed)
-    due_ms = std::max(due_ms, now_ms() + st.cfg.ack_timeout.count());
-  st.waits.emplace(id, due_ms);
+    due = std::max(due, self->clock().now() + st.cfg.ack_timeout);
+  st.waits.emplace(id, due);
   schedule(self);
 }
 
 void on_email_tick(host_self self) {
   auto& st = self->state;
-  st.tick_at = 0;
-  auto now = now_ms();
+  st.tick_at.reset();
+  auto now = self->clock().now();
   std::vector<uint64_t> due;
   for (auto i = st.waits.begin(); i != st.waits.end();) {
     if (i->second <= now) {
@@ -126,19 +141,19 @@ void on_email_tick(host_self self) {
     // now, one email each.
     due.insert(due.end(), st.digest_ids.begin(), st.digest_ids.end());
     st.digest_ids.clear();
-    st.digest_until = 0;
+    st.digest_until.reset();
     for (auto id : due)
       submit_due(self, {id});
   } else {
     // A digest gathers everything that falls due within the delay (at
     // least 1 s) of the first one.
     st.digest_ids.insert(st.digest_ids.end(), due.begin(), due.end());
-    if (st.digest_until == 0 && !st.digest_ids.empty())
-      st.digest_until = now + digest_window_ms(st.prefs.email_delay_seconds);
-    if (st.digest_until > 0 && now >= st.digest_until) {
+    if (!st.digest_until && !st.digest_ids.empty())
+      st.digest_until = now + digest_window(st.prefs.email_delay_seconds);
+    if (st.digest_until && now >= *st.digest_until) {
       submit_due(self, std::move(st.digest_ids));
       st.digest_ids.clear();
-      st.digest_until = 0;
+      st.digest_until.reset();
     }
   }
   schedule(self);
@@ -154,7 +169,7 @@ void on_email_committed(host_self self, commit_done& msg) {
   if (static_cast<op_outcome>(msg.outcome) != op_outcome::committed) {
     // Nothing was written: the durable waits are still there. Try again
     // in a second (the store may have room by then).
-    auto again = now_ms() + 1000;
+    auto again = self->clock().now() + std::chrono::seconds(1);
     for (auto id : ids)
       st.waits.emplace(id, again);
     schedule(self);
@@ -190,7 +205,7 @@ void on_ack(host_self self, const ack_msg& a) {
   if (d != st.digest_ids.end()) {
     st.digest_ids.erase(d);
     if (st.digest_ids.empty())
-      st.digest_until = 0;  // the next one due opens a window of its own
+      st.digest_until.reset();  // the next one due opens a window of its own
   }
   // A session that subscribed between a notification's commit and the
   // commit's answer to this actor got it in its replay and may ack it
@@ -209,7 +224,7 @@ void forget_waits(host_self self, const std::vector<uint64_t>& ids) {
                         st.digest_ids.end());
   }
   if (st.digest_ids.empty())
-    st.digest_until = 0;  // the next one due opens a window of its own
+    st.digest_until.reset();  // the next one due opens a window of its own
 }
 
 caf::result<std::string> on_preferences(host_self self, preferences_put& p) {
@@ -239,24 +254,27 @@ void on_preferences_committed(host_self self, commit_done& msg) {
   auto before = st.prefs.email_delay_seconds;
   st.prefs = preferences::from_json(doc);
   if (st.prefs.email_delay_seconds != before
-      && (!st.waits.empty() || st.digest_until > 0)) {
+      && (!st.waits.empty() || st.digest_until)) {
     // The emails still waiting follow the new delay. Their durable due
     // times keep the old one, which a restart goes back to. A live device
     // keeps a whole ack window from now: a notification just pushed to it
     // may be acked yet (§7).
-    auto shift = (int64_t{st.prefs.email_delay_seconds} - int64_t{before}) * 1000;
-    auto floor = now_ms() + (st.sessions.empty() ? 0 : st.cfg.ack_timeout.count());
+    auto shift = std::chrono::seconds(int64_t{st.prefs.email_delay_seconds}
+                                      - int64_t{before});
+    auto floor = self->clock().now()
+                 + (st.sessions.empty() ? std::chrono::milliseconds(0)
+                                        : st.cfg.ack_timeout);
     for (auto& w : st.waits)
       w.second = std::max(w.second + shift, std::min(w.second, floor));
     // An open digest window (its notifications are due already) moves by
     // the difference of the windows' lengths (each at least 1 s).
-    if (st.digest_until > 0) {
-      auto window_shift = digest_window_ms(st.prefs.email_delay_seconds)
-                          - digest_window_ms(before);
-      st.digest_until = std::max(st.digest_until + window_shift,
-                                 std::min(st.digest_until, floor));
+    if (st.digest_until) {
+      auto window_shift = digest_window(st.prefs.email_delay_seconds)
+                          - digest_window(before);
+      auto& until = *st.digest_until;
+      until = std::max(until + window_shift, std::min(until, floor));
     }
-    st.tick_at = 0;  // re-armed for the new earliest time
+    st.tick_at.reset();  // re-armed for the new earliest time
     schedule(self);
   }
   rp.deliver(std::move(doc));

@@ -97,11 +97,14 @@ class Server:
     """One `bellhop serve` process on ephemeral ports.
 
     extra_args are appended to the default flags; `omit` drops default flags
-    (with their values) so a test can supply them another way (--config)."""
+    (with their values) so a test can supply them another way (--config);
+    `env` adds to the process's environment; `preexec_fn` runs in the child
+    before it executes the server."""
 
     def __init__(self, extra_args=(), data_dir=None, secret=SECRET, omit=(),
-                 start=True, preexec_fn=None):
+                 start=True, env=None, preexec_fn=None):
         self.extra_args = list(extra_args)
+        self.env = dict(os.environ, **(env or {}))
         self.preexec_fn = preexec_fn  # run in the child before exec
         self.owns_data_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="bellhop-it-")
@@ -139,7 +142,7 @@ class Server:
         ready = threading.Event()
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=self.env,
                                      preexec_fn=self.preexec_fn)
         out = threading.Thread(target=self._read_stdout,
                                args=(self.proc, ready), daemon=True)

@@ -1,0 +1,152 @@
+"""Steps of the wall clock under the real server (docs/decisions.md,
+"Clocks"). An email delay is an interval: the email goes out
+emailDelaySeconds after its notification whatever the wall clock did in
+between, and a restart does not let a due time written by a clock that ran
+ahead hold it back (§7).
+
+The server runs with clock_shift.c preloaded ($BELLHOP_CLOCK_SHIFT, built by
+tests/CMakeLists.txt): its wall clock is shifted by the seconds written in
+a file, read again every 100 ms; its monotonic clock is left alone, as a
+real step leaves it. Tokens outlive every shift used here.
+
+Runs under /usr/bin/python3, like test_email.py (aiosmtpd, websocket-client).
+"""
+
+import os
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import Server, token  # noqa: E402
+from smtp_sink import SmtpSink  # noqa: E402
+from test_email import (ACK_MS, EARLY_S, PUBLIC_URL, SMTP_FROM,  # noqa: E402
+                        EmailCase, address, mid, prefs, uid)
+
+DAY_S = 86400
+# The shim reads its file every 100 ms of the server's clock reads.
+SETTLE_S = 0.3
+
+
+def shift_lib():
+    """The preload library: $BELLHOP_CLOCK_SHIFT, else the build tree's."""
+    lib = os.environ.get("BELLHOP_CLOCK_SHIFT")
+    if lib:
+        return lib
+    build = os.environ.get("BELLHOP_BUILD_DIR", "build")
+    return os.path.join(build, "tests", "libclock_shift.so")
+
+
+def tok(sub, role):
+    """A token valid whichever way the server's clock is shifted here."""
+    return token(sub, role, exp_in=200 * DAY_S)
+
+
+class ClockStepCase(EmailCase):
+    """A server of its own with a shiftable wall clock, and an SMTP sink."""
+
+    def setUp(self):
+        lib = shift_lib()
+        self.assertTrue(os.path.exists(lib), "no clock shim at %s" % lib)
+        scratch = tempfile.TemporaryDirectory(prefix="bellhop-clock-")
+        self.addCleanup(scratch.cleanup)
+        self.shift_file = os.path.join(scratch.name, "shift")
+        self.shift(0)
+        self.env = {"LD_PRELOAD": lib,
+                    "BELLHOP_CLOCK_SHIFT_FILE": self.shift_file}
+        self.sink = SmtpSink().start()
+        self.addCleanup(self.sink.stop)
+
+    def start(self, *extra):
+        self.server = Server(["--smtp-url", self.sink.url, "--smtp-from",
+                              SMTP_FROM, "--ack-timeout-ms", str(ACK_MS),
+                              "--public-url", PUBLIC_URL, *extra],
+                             env=self.env)
+        self.addCleanup(self.server.cleanup)
+
+    def shift(self, seconds):
+        """Sets the server's wall clock `seconds` off, and waits until the
+        shim has read it."""
+        tmp = self.shift_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % seconds)
+        os.replace(tmp, self.shift_file)
+        time.sleep(SETTLE_S)
+
+    def post_note(self, doc, headers=None):
+        resp = self.req("POST", "/notifications", doc,
+                        token=tok("svc-clock", "service"), headers=headers)
+        self.assert_status(resp, 201)
+        return resp[2]
+
+    def notify_now(self, host):
+        return self.post_note({"hostId": host, "type": "new_message",
+                               "title": uid("Title"),
+                               "body": uid("Body")})["notification"]
+
+    def want_email(self, host, delay):
+        doc = prefs(address(host), delay=delay)
+        self.assert_status(self.req("PUT", "/preferences", doc,
+                                    token=tok(host, "host")), 200)
+
+    def listed_ids(self, host):
+        resp = self.req("GET", "/notifications/list?limit=100",
+                        token=tok(host, "host"))
+        self.assert_status(resp, 200)
+        return [n["id"] for n in resp[2]["items"]]
+
+    def audit_actions(self, host, nid):
+        resp = self.req("GET", "/admin/audit?hostId=%s&notificationId=%d"
+                        % (host, nid), token=tok("admin-1", "admin"))
+        self.assert_status(resp, 200)
+        return sorted(e["action"] for e in resp[2]["items"])
+
+
+class EmailDelayTest(ClockStepCase):
+    """§7: the email goes out after emailDelaySeconds, steps or not."""
+
+    def setUp(self):
+        super().setUp()
+        self.start()
+
+    def test_step_back_holds_no_email_then_or_later(self):
+        host = uid("h-back")
+        self.want_email(host, 2)
+        before = self.notify_now(host)
+        # Back an hour before it falls due, and for longer than its delay.
+        self.shift(-3600)
+        time.sleep(3)
+        self.shift(0)
+        after = self.notify_now(host)
+        self.wait_mail(mid(host, before["id"]), timeout=10)
+        self.wait_mail(mid(host, after["id"]), timeout=10)
+
+    def test_step_ahead_holds_no_email(self):
+        host = uid("h-ahead")
+        self.want_email(host, 2)
+        self.shift(3600)
+        t0 = time.time()
+        note = self.notify_now(host)
+        self.shift(0)
+        mail = self.wait_mail(mid(host, note["id"]), timeout=10)
+        self.assertGreaterEqual(mail.at - t0, 2 - EARLY_S,
+                                "sent before emailDelaySeconds")
+
+    def test_restart_resumes_a_wait_written_by_a_clock_ahead(self):
+        host = uid("h-restart")
+        self.want_email(host, 3)
+        self.shift(DAY_S)
+        t0 = time.time()
+        note = self.notify_now(host)
+        self.server.kill9()
+        self.shift(0)
+        self.server.restart()
+        mail = self.wait_mail(mid(host, note["id"]), timeout=3 + 8)
+        self.assertGreaterEqual(mail.at - t0, 3 - EARLY_S,
+                                "sent before emailDelaySeconds")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
