@@ -1,6 +1,7 @@
 // The idempotency sweeper (idem_sweeper.hpp) and its write op. The op runs
 // on the writer thread; it tells the sweeper by message where to go on.
 #include "idem_sweeper.hpp"
+#include "sweep_clock.hpp"
 
 #include <caf/send.hpp>
 
@@ -54,12 +55,18 @@ private:
   sweep_progress progress_;
 };
 
+/// A pass in progress: its time, fixed at its start, and what it deleted.
+struct idem_pass {
+  int64_t now_ms = 0;
+  uint64_t removed = 0;
+};
+
 void submit_chunk(caf::event_based_actor* self, storage::store* st,
-                  std::string from) {
+                  int64_t now_ms, std::string from) {
   auto op = std::make_unique<idem_sweep_op>();
   op->sweeper = caf::actor_cast<caf::actor>(self);
   op->from = std::move(from);
-  op->now_ms = epoch_ms(std::chrono::system_clock::now());
+  op->now_ms = now_ms;
   st->submit(std::move(op));
 }
 
@@ -67,22 +74,37 @@ void submit_chunk(caf::event_based_actor* self, storage::store* st,
 
 caf::behavior idem_sweeper(caf::event_based_actor* self, storage::store* st,
                            std::chrono::milliseconds interval) {
-  auto removed = std::make_shared<uint64_t>(0);
-  submit_chunk(self, st, {});
+  auto pass = std::make_shared<idem_pass>();
+  auto clock = std::make_shared<clock_step_watch>(
+    std::chrono::system_clock::now(), self->clock().now());
+  // Not at once: a clock set wrong at boot gets time to be put right.
+  self->delayed_send(self, first_sweep_after(interval), sweep_atom::value);
   return {
     [=](sweep_atom) {
-      *removed = 0;
-      submit_chunk(self, st, {});
-    },
-    [=](sweep_progress& p) {
-      *removed += p.removed;
-      if (!p.finished) {
-        submit_chunk(self, st, std::move(p.next));
+      auto now = std::chrono::system_clock::now();
+      auto gained = clock->look(now, self->clock().now());
+      if (stepped_ahead(gained)) {
+        // Records a day old by that clock may be minutes old: wait for the
+        // next pass, by when the clock may be put back (sweep_clock.hpp).
+        telemetry::log(telemetry::level::warn,
+                       "idempotency sweep: the wall clock stepped ahead; "
+                       "pass skipped",
+                       {{"aheadMs", static_cast<int64_t>(gained.count())}});
+        self->delayed_send(self, interval, sweep_atom::value);
         return;
       }
-      if (*removed > 0)
+      *pass = idem_pass{epoch_ms(now), 0};
+      submit_chunk(self, st, pass->now_ms, {});
+    },
+    [=](sweep_progress& p) {
+      pass->removed += p.removed;
+      if (!p.finished) {
+        submit_chunk(self, st, pass->now_ms, std::move(p.next));
+        return;
+      }
+      if (pass->removed > 0)
         telemetry::log(telemetry::level::info, "idempotency records swept",
-                       {{"removed", static_cast<int64_t>(*removed)}});
+                       {{"removed", static_cast<int64_t>(pass->removed)}});
       self->delayed_send(self, interval, sweep_atom::value);
     },
   };

@@ -2,9 +2,11 @@
 // over, so that the table holds only a day of keys. Records are keyed by
 // principal and key, not by time, so each pass walks the whole table in
 // chunks, one write op per chunk (each chunk a short part of a group
-// commit, never one long transaction). A pass runs at start-up and then
-// every `core_config::idem_sweep_interval`. Expired records are ignored by
-// the host actors anyway; sweeping only reclaims their space.
+// commit, never one long transaction). The first pass runs a few minutes
+// after start-up, then one every `core_config::idem_sweep_interval`; a pass
+// is skipped when the wall clock stepped ahead (sweep_clock.hpp). Expired
+// records are ignored by the host actors anyway; sweeping only reclaims
+// their space.
 #pragma once
 
 #include <chrono>

@@ -2,6 +2,7 @@
 // sweeper reads chunks on snapshots on a CAF worker; the op runs on the
 // writer thread and tells the sweeper by message where to go on.
 #include "retention_sweeper.hpp"
+#include "sweep_clock.hpp"
 
 #include <algorithm>
 #include <memory>
@@ -57,8 +58,14 @@ struct retention_op final : storage::write_op {
 };
 
 struct sweeper_state {
+  sweeper_state(storage::store* st, std::chrono::milliseconds retention,
+                clock_step_watch clock)
+    : store(st), retention(retention), clock(clock) {
+  }
+
   storage::store* store = nullptr;
   std::chrono::milliseconds retention{0};
+  clock_step_watch clock;  ///< the wall clock since the last pass (or start)
   retention_cutoff cut;  ///< fixed for the whole pass
   uint64_t removed = 0;  ///< in this pass
 };
@@ -98,7 +105,18 @@ void sweep_chunk(caf::event_based_actor* self, sweeper_state& s,
 }
 
 void start_pass(caf::event_based_actor* self, sweeper_state& s) {
-  s.cut = retention_cutoff_at(std::chrono::system_clock::now(), s.retention);
+  auto now = std::chrono::system_clock::now();
+  auto gained = s.clock.look(now, self->clock().now());
+  if (stepped_ahead(gained)) {
+    // Its cutoff would be that much too late: wait for the next pass, by
+    // when the clock may be put back (sweep_clock.hpp).
+    telemetry::log(telemetry::level::warn,
+                   "retention: the wall clock stepped ahead; pass skipped",
+                   {{"aheadMs", static_cast<int64_t>(gained.count())}});
+    self->delayed_send(self, retention_interval(s.retention), sweep_atom::value);
+    return;
+  }
+  s.cut = retention_cutoff_at(now, s.retention);
   s.removed = 0;
   sweep_chunk(self, s, {});
 }
@@ -145,10 +163,12 @@ std::chrono::milliseconds retention_interval(std::chrono::milliseconds retention
 
 caf::behavior retention_sweeper(caf::event_based_actor* self, storage::store* st,
                                 std::chrono::milliseconds retention) {
-  auto s = std::make_shared<sweeper_state>();
-  s->store = st;
-  s->retention = retention;
-  start_pass(self, *s);
+  auto s = std::make_shared<sweeper_state>(
+    st, retention,
+    clock_step_watch{std::chrono::system_clock::now(), self->clock().now()});
+  // Not at once: a clock set wrong at boot gets time to be put right.
+  self->delayed_send(self, first_sweep_after(retention_interval(retention)),
+                     sweep_atom::value);
   return {
     [=](sweep_atom) { start_pass(self, *s); },
     [=](sweep_progress& p) {

@@ -4,6 +4,10 @@
 // deleted, whatever their age; nor are counters, unread marks, calendars,
 // bookings, preferences or anything an email still needs. Off by default.
 //
+// Ages are by the wall clock, so the first pass waits a few minutes after
+// start-up and a pass is skipped when that clock stepped ahead
+// (sweep_clock.hpp): a delete by a clock running ahead cannot be undone.
+//
 // A pass walks the notes table (every host's records) in chunks. Each chunk
 // is read on a snapshot on the sweeper's own thread, so the records it keeps
 // cost the writer nothing; a chunk with something to delete becomes one

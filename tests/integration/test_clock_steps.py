@@ -2,7 +2,8 @@
 "Clocks"). An email delay is an interval: the email goes out
 emailDelaySeconds after its notification whatever the wall clock did in
 between, and a restart does not let a due time written by a clock that ran
-ahead hold it back (§7).
+ahead hold it back (§7). The sweepers, which delete by wall-clock age,
+delete nothing that is not really past its limit.
 
 The server runs with clock_shift.c preloaded ($BELLHOP_CLOCK_SHIFT, built by
 tests/CMakeLists.txt): its wall clock is shifted by the seconds written in
@@ -146,6 +147,64 @@ class EmailDelayTest(ClockStepCase):
         mail = self.wait_mail(mid(host, note["id"]), timeout=3 + 8)
         self.assertGreaterEqual(mail.at - t0, 3 - EARLY_S,
                                 "sent before emailDelaySeconds")
+
+
+class SweepTest(ClockStepCase):
+    """Retention and idempotency records: a step ahead deletes nothing."""
+
+    def read_and_unread(self, host):
+        """Two notifications of `host`, the first one read."""
+        first, second = self.notify_now(host), self.notify_now(host)
+        resp = self.req("POST", "/notifications/mark-read",
+                        {"ids": [first["id"]]}, token=tok(host, "host"))
+        self.assert_status(resp, 200)
+        return first["id"], second["id"]
+
+    def test_restart_with_the_clock_ahead_keeps_read_notifications(self):
+        self.start("--retention", "90d")
+        host = uid("h-keep")
+        read, unread = self.read_and_unread(host)
+        self.server.stop()
+        self.shift(100 * DAY_S)
+        self.server.restart()
+        time.sleep(2)
+        self.shift(0)
+        time.sleep(1)
+        self.assertEqual(self.listed_ids(host), [unread, read])
+        self.assertIn("read", self.audit_actions(host, read))
+        self.assertIn("created", self.audit_actions(host, read))
+
+    def test_step_ahead_while_running_skips_the_retention_pass(self):
+        # 60 s of retention: a pass every 6 s, the first 6 s after start.
+        self.start("--retention", "60s")
+        started = time.monotonic()
+        host = uid("h-step")
+        read, unread = self.read_and_unread(host)
+        self.shift(100 * DAY_S)
+        time.sleep(max(0.0, started + 9.5 - time.monotonic()))
+        self.shift(0)
+        self.assertEqual(self.listed_ids(host), [unread, read])
+        self.assertIn("read", self.audit_actions(host, read))
+        self.assertTrue(any("stepped ahead" in line
+                            for line in self.server.stderr_lines),
+                        "no pass ran during the step")
+
+    def test_restart_with_the_clock_ahead_keeps_idempotency_records(self):
+        self.start()
+        host = uid("h-idem")
+        key = {"Idempotency-Key": uid("key")}
+        doc = {"hostId": host, "type": "new_message", "title": uid("Title"),
+               "body": uid("Body")}
+        first = self.post_note(doc, key)
+        self.server.stop()
+        self.shift(2 * DAY_S)
+        self.server.restart()
+        time.sleep(2)
+        self.shift(0)
+        time.sleep(1)
+        # The record is seconds old, not days: a retry replays the answer.
+        self.assertEqual(self.post_note(doc, key), first)
+        self.assertEqual(self.listed_ids(host), [first["notification"]["id"]])
 
 
 if __name__ == "__main__":

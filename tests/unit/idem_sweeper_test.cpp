@@ -1,6 +1,6 @@
 // The idempotency sweeper on CAF's deterministic test coordinator: expired
-// records go, live ones stay, across several chunks of a pass, at start-up
-// and on every interval.
+// records go, live ones stay, across several chunks of a pass, on every
+// interval.
 #include <chrono>
 
 #include <catch2/catch.hpp>
@@ -61,7 +61,7 @@ bool every_third_lives(int i) {
 } // namespace
 
 TEST_CASE_METHOD(fixture, "expired idempotency records are swept in chunks") {
-  settle();  // the start-up pass over an empty table
+  settle();  // nothing at start-up: the first pass waits (sweep_clock.hpp)
   const int n = 2500;  // more than two chunks
   put(n, every_third_lives);
   REQUIRE(left(n, every_third_lives, true) == 1666);
