@@ -340,6 +340,14 @@ http_response server_process::get(const std::string& path,
   return http_call(http_port_, path, token, nullptr);
 }
 
+double metric(const server_process& srv, const std::string& series) {
+  auto text = srv.get("/metrics", "").body;
+  auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos)
+    return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
 // ------------------------------------------------------------------ ws_client
 
 namespace {

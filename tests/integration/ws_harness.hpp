@@ -86,6 +86,11 @@ private:
   std::thread err_reader_;
 };
 
+/// The value of one series of the server's /metrics, named as the page
+/// writes it (`bellhop_ws_sessions`, `bellhop_deliveries_total{...}`); -1
+/// when absent.
+double metric(const server_process& srv, const std::string& series);
+
 /// What one client connection saw. Times are the client's steady clock.
 struct ws_conn_state {
   bool opened = false;  ///< the handshake succeeded

@@ -500,6 +500,77 @@ TEST_CASE("ws: ping, ack and bad input", "[ws][ops]") {
   CHECK_FALSE(c.state(id).closed);
 }
 
+/// The ids of the host's `acked` audit entries, oldest first, once they
+/// stop changing.
+std::vector<int64_t> acked_ids(const server_process& srv, const std::string& host) {
+  std::vector<int64_t> ids, last{-1};
+  for (int i = 0; i < 20 && ids != last; ++i) {
+    std::this_thread::sleep_for(ms(100));
+    last = std::move(ids);
+    ids.clear();
+    std::string cursor;
+    do {
+      auto r = srv.get("/admin/audit?limit=100&hostId=" + host + cursor,
+                       admin_token());
+      REQUIRE(r.status == 200);
+      auto page = r.json_body();
+      for (auto& e : page["items"])
+        if (e["action"] == "acked")
+          ids.insert(ids.begin(), e["notificationId"].get<int64_t>());
+      cursor = page["nextCursor"].is_string()
+                 ? "&cursor=" + page["nextCursor"].get<std::string>()
+                 : "";
+    } while (!cursor.empty());
+  }
+  return ids;
+}
+
+const std::string ws_acked = R"(bellhop_deliveries_total{channel="ws",result="acked"})";
+
+TEST_CASE("ws: only the first ack of a notification written on the socket "
+          "counts", "[ws][ops]") {
+  server_process srv{{"--ws-ttl-ms", "0"}};
+  ws_client c;
+  auto host = uid("ack-host");
+  auto before = notify(srv, host);  // not written on the socket below
+  auto id = open_host(c, srv, host);
+  auto ids = seed(srv, host, 3);
+  frames_at_least(c, id, 4);
+  for (auto n : ids)
+    c.send(id, json{{"op", "ack"}, {"id", n}}.dump());
+  // Again, one from before the socket, and ones that never existed: none
+  // is a delivery, none gets an answer.
+  for (auto n : {ids[0], ids[0], before, int64_t{999999}, int64_t{424242}})
+    c.send(id, json{{"op", "ack"}, {"id", n}}.dump());
+  c.send(id, R"({"op":"ping"})");
+  auto f = frames_at_least(c, id, 5);
+  INFO("frames:\n" << dump_frames(f));
+  CHECK(event_of(f[4]) == "pong");
+  CHECK(acked_ids(srv, host) == ids);
+  CHECK(metric(srv, ws_acked) == 3);
+  CHECK(c.frames(id).size() == 5);
+  CHECK_FALSE(c.state(id).closed);
+}
+
+TEST_CASE("ws: acks of 300 notifications in flight all count, none as a "
+          "message", "[ws][ops]") {
+  server_process srv{{"--ws-ttl-ms", "0"}};
+  ws_client c;
+  auto host = uid("ack300-host");
+  auto id = open_host(c, srv, host);
+  auto ids = seed(srv, host, 300);
+  frames_at_least(c, id, 301, ms(30000));
+  // Acked in one burst once all are written, oldest first: the oldest is
+  // as owed as the newest.
+  std::vector<std::string> acks;
+  for (auto n : ids)
+    acks.push_back(json{{"op", "ack"}, {"id", n}}.dump());
+  c.send_burst(id, acks);
+  CHECK(acked_ids(srv, host) == ids);
+  CHECK(metric(srv, ws_acked) == 300);
+  CHECK_FALSE(c.state(id).closed);
+}
+
 // ============================================================== mark-read
 
 TEST_CASE("ws: mark-read sends a read event to every device", "[ws][read]") {

@@ -192,15 +192,6 @@ std::string token_for(const std::string& host) {
                                    3600);
 }
 
-/// The value of a Prometheus series without labels, -1 when absent.
-double metric(const server_process& srv, const std::string& name) {
-  auto text = srv.get("/metrics", "").body;
-  auto at = text.find("\n" + name + " ");
-  if (at == std::string::npos)
-    return -1;
-  return std::stod(text.substr(at + name.size() + 2));
-}
-
 } // namespace
 
 TEST_CASE("ws transport: a handshake with frames in the same write, a frame "

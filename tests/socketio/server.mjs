@@ -106,6 +106,24 @@ export async function book(server, hostId, roomId) {
   return JSON.parse(text);
 }
 
+/** The host's audit entries, newest first (at most 100). */
+export async function audit(server, hostId) {
+  const r = await fetch(`http://127.0.0.1:${server.http}/admin/audit`
+                        + `?hostId=${hostId}&limit=100`,
+                        { headers: { Authorization:
+                                       `Bearer ${token("a-1", "admin")}` } });
+  return (await r.json()).items;
+}
+
+/** One series of /metrics as the page names it; 0 when absent. */
+export async function metric(server, series) {
+  const r = await fetch(`http://127.0.0.1:${server.http}/metrics`);
+  for (const line of (await r.text()).split("\n"))
+    if (line.startsWith(series + " "))
+      return Number(line.slice(series.length + 1));
+  return 0;
+}
+
 /** Resolves with the arguments of `event`'s next emission; rejects after ms. */
 export function next(emitter, event, ms = 10000) {
   return new Promise((resolve, reject) => {

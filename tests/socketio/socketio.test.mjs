@@ -8,7 +8,8 @@ import http from "node:http";
 import { io } from "socket.io-client";
 import WebSocket from "ws";
 
-import { book, next, sleep, startServer, token, uid } from "./server.mjs";
+import { audit, book, metric, next, sleep, startServer, token, uid }
+  from "./server.mjs";
 
 /** A socket.io-client socket that only speaks WebSocket, no reconnects. */
 function client(server, auth, { nsp = "", ...opts } = {}) {
@@ -136,19 +137,39 @@ describe("Socket.IO without TTL", () => {
     for (let i = 0; i < 100 && acked.size < 30; ++i)
       await sleep(50);
     assert.equal(acked.size, 30);
-    const admin = token("a-1", "admin");
     let audited = 0;
     for (let i = 0; i < 100 && audited < 30; ++i) {
-      const r = await fetch(`http://127.0.0.1:${server.http}/admin/audit`
-                            + `?hostId=${host}&limit=100`,
-                            { headers: { Authorization: `Bearer ${admin}` } });
-      audited = (await r.json()).items
+      audited = (await audit(server, host))
         .filter((e) => e.action === "acked").length;
       if (audited < 30)
         await sleep(50);
     }
     assert.equal(audited, 30);
     assert.equal(disconnected, null);
+    assert.equal(s.connected, true);
+    s.disconnect();
+  });
+
+  test("only the first ack of an event sent on the socket counts", async () => {
+    // An ack emitted as an event is §5's op: like the ACK packet, it
+    // confirms only a notification this socket was sent, once.
+    const series = 'bellhop_deliveries_total{channel="socketio",result="acked"}';
+    const host = uid("h");
+    const [s] = await hostSocket(server, host);
+    const arrived = next(s, "new_booking");
+    await book(server, host, uid("r"));
+    const [n, ack] = await arrived;
+    const before = await metric(server, series);
+    ack();
+    for (const id of [n.id, n.id, n.id + 1, 999999])
+      s.emit("ack", { id });
+    s.emit("ping");
+    await next(s, "pong");
+    await sleep(300);
+    const acked = (await audit(server, host))
+      .filter((e) => e.action === "acked");
+    assert.deepEqual(acked.map((e) => e.notificationId), [n.id]);
+    assert.equal(await metric(server, series), before + 1);
     assert.equal(s.connected, true);
     s.disconnect();
   });
