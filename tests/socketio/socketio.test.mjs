@@ -174,6 +174,22 @@ describe("Socket.IO without TTL", () => {
     s.disconnect();
   });
 
+  test("raw: flooding closes with 1008 and is counted as rate limited",
+       async () => {
+    const before = await metric(server, "bellhop_rate_limited_total");
+    const ws = raw(server);
+    await frame(ws);  // open
+    ws.send(`40${JSON.stringify({ token: token(uid("h"), "host") })}`);
+    assert.match(await frame(ws), /^40/);
+    const closed = next(ws, "close");
+    for (let i = 0; i < 30; ++i)
+      ws.send('42["ping"]');
+    const [code] = await closed;
+    assert.equal(code, 1008);
+    assert.equal(await metric(server, "bellhop_rate_limited_total"),
+                 before + 1);
+  });
+
   test("a bad token gets connect_error unauthorized", async () => {
     const s = client(server, { token: "not-a-jwt" });
     const [err] = await next(s, "connect_error");

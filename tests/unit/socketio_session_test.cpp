@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "bellhop/telemetry/metrics.hpp"
 #include "socketio_session.hpp"
 
 using namespace bellhop::ws;
@@ -416,7 +417,27 @@ TEST_CASE_METHOD(fixture, "more than 20 frames in a second close with 1008") {
   for (int i = 0; i < 20; ++i)
     text("3");
   CHECK_FALSE(sio.closed());
+  auto refused = bellhop::telemetry::metrics().rate_limited.value();
   text("3");
   CHECK(last() == "41");
   CHECK(closed_with(sio_policy));
+  CHECK(bellhop::telemetry::metrics().rate_limited.value() == refused + 1);
+}
+
+TEST_CASE_METHOD(fixture, "binary frames count toward the 1008 limit too") {
+  connect();
+  now += 1000ms;
+  std::string announce = R"(4516-["x")";
+  for (int i = 0; i < 16; ++i)
+    announce += R"(,{"_placeholder":true,"num":)" + std::to_string(i) + "}";
+  announce += "]";
+  auto refused = bellhop::telemetry::metrics().rate_limited.value();
+  // Two events of 16 attachments: the 21st frame is a binary one.
+  for (int event = 0; event < 2 && !sio.closed(); ++event) {
+    text(announce);
+    for (int i = 0; i < 16 && !sio.closed(); ++i)
+      sio.on_binary(now);
+  }
+  CHECK(closed_with(sio_policy));
+  CHECK(bellhop::telemetry::metrics().rate_limited.value() == refused + 1);
 }

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "bellhop/actors/domain.hpp"
+#include "bellhop/telemetry/metrics.hpp"
 
 namespace bellhop::ws {
 
@@ -115,7 +116,7 @@ void socketio_session::on_text(std::string_view frame, clock::time_point now) {
   // The acks the server asked for are not counted (see owed_ack in
   // session_actor.cpp): socket.io-client acks each event as it comes.
   if (!owed_ack(frame) && flooding(now))
-    return shut(sio_policy, "too many messages", true);
+    return shut_flooding();
   if (frame.size() > cfg_.max_payload)
     return protocol_error("frame too large");
   if (attachments_left_ > 0)
@@ -148,7 +149,7 @@ void socketio_session::on_binary(clock::time_point now) {
   if (closed())
     return;
   if (flooding(now))
-    return shut(sio_policy, "too many messages", true);
+    return shut_flooding();
   if (attachments_left_ == 0)
     return protocol_error("unexpected binary frame");
   if (--attachments_left_ == 0)
@@ -330,6 +331,12 @@ void socketio_session::shut(uint16_t code, std::string reason,
       sio::encode_packet(packet_type::disconnect, "/", std::nullopt, "")));
   phase_ = phase::closed;
   port_.close(code, std::move(reason));
+}
+
+void socketio_session::shut_flooding() {
+  // Refused by the message limit, as the native paths count theirs.
+  telemetry::metrics().rate_limited.inc();
+  shut(sio_policy, "too many messages", true);
 }
 
 bool socketio_session::owed_ack(std::string_view frame) const {

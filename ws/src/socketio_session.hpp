@@ -118,6 +118,8 @@ private:
   void protocol_error(const std::string& why);
   void shut(uint16_t code, std::string reason, bool disconnect_first);
   bool flooding(clock::time_point now);
+  /// Closes with 1008 (after 41), counted in bellhop_rate_limited_total.
+  void shut_flooding();
   /// The frame is the ACK of an event that asked for one and is not acked
   /// yet: it does not count for the flood check.
   bool owed_ack(std::string_view frame) const;
