@@ -7,6 +7,8 @@
 
 #include <unistd.h>
 
+#include "log_escape.hpp"
+
 namespace bellhop::telemetry {
 
 namespace {
@@ -23,34 +25,13 @@ const char* name(level l) {
   }
 }
 
-void json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-void value(std::string& out, const field_value& v, bool quote) {
+/// A field's value: a string as JSON or logfmt (`json`), a number bare.
+void value(std::string& out, const field_value& v, bool json) {
   if (auto s = std::get_if<std::string_view>(&v)) {
-    if (quote)
+    if (json)
       json_string(out, *s);
     else
-      out.append(*s);
+      logfmt_value(out, *s);
   } else if (auto i = std::get_if<int64_t>(&v)) {
     out += std::to_string(*i);
   } else {

@@ -6,6 +6,7 @@ import hmac
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -89,6 +90,29 @@ def make_key(kind, key_dir):
 def jwt_claims(jwt):
     """Decodes (without checking) the payload of a JWT."""
     return json.loads(b64url_decode(jwt.split(".")[1]))
+
+
+# ---------------------------------------------------------------- logs
+
+_LOGFMT_PAIR = re.compile(r' ([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|[^\s"=]+)(?= |$)')
+
+
+def logfmt_fields(line):
+    """The fields of a text log line (`ts level msg k=v ...`) as a logfmt
+    reader sees them: a dict of strings, quoted values unescaped. Raises
+    ValueError when anything after the first field is not a field."""
+    first = re.search(r' [A-Za-z_][\w.]*=', line)
+    if first is None:
+        return {}
+    fields, at = {}, first.start()
+    while at < len(line):
+        m = _LOGFMT_PAIR.match(line, at)
+        if m is None:
+            raise ValueError("not logfmt at %d: %r" % (at, line))
+        key, value = m.groups()
+        fields[key] = json.loads(value) if value.startswith('"') else value
+        at = m.end()
+    return fields
 
 
 # ---------------------------------------------------------------- server

@@ -28,7 +28,7 @@ import websocket  # python3-websocket (websocket-client)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import Server, token  # noqa: E402
+from harness import Server, logfmt_fields, token  # noqa: E402
 from smtp_sink import SmtpSink  # noqa: E402
 
 ACK_MS = 1000
@@ -1287,7 +1287,10 @@ class OutageTest(EmailCase):
             logged = [line for line in self.server.stderr_text().splitlines()
                       if "email failed" in line and "host=" + host in line]
         self.assertTrue(logged, "no failure logged")
-        self.assertIn("550 5.1.1 no such user", logged[0])
+        # The server's reply has spaces: one quoted value, read whole.
+        fields = logfmt_fields(logged[0])
+        self.assertEqual(fields["host"], host)
+        self.assertIn("550 5.1.1 no such user", fields["error"])
         self.sink.rcpt_refusal = None
         self.wait_mail(mid(host, note["id"]), timeout=10)
 

@@ -401,6 +401,35 @@ class FullDiskTest(unittest.TestCase):
         self.assertIn("store write failed", server.stderr_text())
 
 
+class TextLogTest(unittest.TestCase):
+    """`--log-format text` (the default) writes logfmt fields: a value with
+    a space, `=` or a quote is quoted, so a reader gets it whole."""
+
+    def test_text_lines_are_logfmt_with_spaced_values_quoted(self):
+        server = harness.Server()
+        try:
+            http = server.client()
+            guest = harness.token("g-text", "guest")
+            status, _, _, _ = http.req("GET", "/bookings/b-none", token=guest)
+            self.assertEqual(status, 404)
+            http.req("GET", "/healthz")
+            http.close()
+            time.sleep(0.3)
+        finally:
+            server.cleanup()
+        lines = [l for l in server.stderr_text().splitlines() if l.strip()]
+        requests = []
+        for line in lines:
+            fields = harness.logfmt_fields(line)  # raises on a broken line
+            if " info request " in line:
+                requests.append(fields)
+        routes = [(r["route"], r["status"]) for r in requests]
+        self.assertIn(("GET /bookings/{id}", "404"), routes, lines)
+        self.assertIn(("GET /healthz", "200"), routes, lines)
+        for r in requests:
+            self.assertEqual(sorted(r), ["method", "ms", "route", "status"])
+
+
 class RetentionTest(unittest.TestCase):
     """--retention: notifications read longer ago than the retention and
     audit entries older than it are deleted; unread notifications, counts,
