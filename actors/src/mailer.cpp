@@ -156,11 +156,12 @@ void on_job(mailer_self self, email_job& job) {
   // address, an outage): each is counted, but only the 1st, 2nd, 4th, 8th,
   // ... failure of an email is logged and audited, so that a refusal that
   // lasts does not fill the log or the store (a day of it: 12 entries).
+  // `n` is this attempt's number, from 1, as the log gives it.
   if (auto n = job.attempt + 1; (n & (n - 1)) == 0) {
     telemetry::log(telemetry::level::warn, "email failed",
                    {{"host", std::string_view{job.host_id}},
                     {"id", static_cast<int64_t>(job.first_id)},
-                    {"attempt", int64_t{job.attempt}},
+                    {"attempt", int64_t{n}},
                     {"error", std::string_view{error}}});
     auto op = std::make_unique<audit_op>();
     op->host_id = job.host_id;

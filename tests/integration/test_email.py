@@ -1270,8 +1270,11 @@ class OutageTest(EmailCase):
         logged = [line for line in self.server.stderr_text().splitlines()
                   if "email failed" in line and "host=" + host in line]
         self.assertEqual(len(logged), 3, logged)
-        for line in logged:
-            self.assertIn("451 4.3.0 try again later", line)
+        fields = [logfmt_fields(line) for line in logged]
+        self.assertEqual([f["attempt"] for f in fields], ["1", "2", "4"],
+                         logged)
+        for f in fields:
+            self.assertIn("451 4.3.0 try again later", f["error"])
         time.sleep(0.5)
         self.assertEqual(len(self.sink.to(address(host))), 1)
 
