@@ -95,8 +95,7 @@ int sim_command(int argc, char** argv) {
     if (c.duration_s <= 0 || c.rate * c.duration_s > 100'000'000)
       throw usage_error("--duration must be above 0 (and rate x duration "
                         "at most 100 million)");
-    // guests.cpp plans round(rate x duration) bookings.
-    if (static_cast<uint64_t>(c.rate * c.duration_s + 0.5) == 0)
+    if (sim::planned_bookings(c) == 0)
       throw usage_error("--rate x --duration plans no booking");
     c.guests = u32(opts, "guests", c.guests, 1, 10'000'000);
     c.book_as_service = opts.flag("book-as-service");

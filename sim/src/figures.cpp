@@ -59,6 +59,13 @@ double per_s(uint64_t n, double seconds) {
   return seconds > 0 ? static_cast<double>(n) / seconds : 0.0;
 }
 
+/// From `first_us` to `last_us` (0: never), at least `floor_s`.
+double span_seconds(int64_t first_us, int64_t last_us, double floor_s) {
+  auto span = first_us != 0 ? static_cast<double>(last_us - first_us) / 1e6
+                            : 0.0;
+  return std::max(span, floor_s);
+}
+
 double share(uint64_t n, uint64_t of) {
   return of > 0 ? static_cast<double>(n) / static_cast<double>(of) : 0.0;
 }
@@ -128,20 +135,23 @@ ojson make_figures(const sim_config& cfg, const ledger& led, const verdict* v,
       ++redelivered;
   }
 
-  // The bookings' real time: from the first one's due time to the last
-  // answer, or the schedule if that is longer. Rates are over it, so a
-  // server (or a pool) that cannot keep up shows as a lower rate.
-  double booking_seconds = info.send_seconds;
-  if (led.t0_us != 0 && led.last_booking_end_us > led.t0_us)
-    booking_seconds = std::max(
-      booking_seconds,
-      static_cast<double>(led.last_booking_end_us - led.t0_us) / 1e6);
+  // Rates: sends over the span of the writes, answers over the span of
+  // the answers, each at least the schedule (N bookings at R/s are written
+  // (N-1)/R apart: a server that keeps up shows R). The latency of the last
+  // answers stays out; a server or pool that falls behind stretches a span
+  // and shows as a lower rate.
+  double write_seconds = span_seconds(led.first_write_us, led.last_write_us,
+                                      info.send_seconds);
+  double answer_seconds = span_seconds(led.first_booking_answer_us,
+                                       led.last_booking_answer_us,
+                                       info.send_seconds);
   double post_mean = led.http_latency.mean();
   double pool_share = post_mean > 0 ? led.pool_queue.mean() / post_mean : 0.0;
 
   f["run"] = {{"startedAt", info.started_at},
               {"sendSeconds", info.send_seconds},
-              {"bookingSeconds", booking_seconds},
+              {"writeSeconds", write_seconds},
+              {"answerSeconds", answer_seconds},
               {"wallSeconds", info.wall_seconds},
               {"simCpuSeconds", info.cpu_seconds},
               {"simCpuShareWhileSending", info.cpu_share_sending},
@@ -150,15 +160,17 @@ ojson make_figures(const sim_config& cfg, const ledger& led, const verdict* v,
                                                : ojson(info.aborted)},
               {"ok", false}};
 
-  f["bookings"] = {{"planned", led.bookings.size()},
+  // Planned even when the run stopped before sending (the ledger's
+  // bookings are made when sending starts).
+  f["bookings"] = {{"planned", planned_bookings(cfg)},
                    {"sent", led.sent},
                    {"accepted", led.accepted},
                    {"refused", led.refused},
                    {"errors", led.errors},
                    {"targetPerS", cfg.rate},
-                   {"sentPerS", per_s(led.sent, booking_seconds)},
-                   {"acceptedPerS", per_s(led.accepted, booking_seconds)},
-                   {"refusedPerS", per_s(led.refused, booking_seconds)},
+                   {"sentPerS", per_s(led.sent, write_seconds)},
+                   {"acceptedPerS", per_s(led.accepted, answer_seconds)},
+                   {"refusedPerS", per_s(led.refused, answer_seconds)},
                    {"refusedByStatus", map_of(led.refused_by_status)},
                    {"errorsByKind", map_of(led.errors_by_kind)},
                    {"acceptedForOnlineHosts", online_accepted},

@@ -132,7 +132,7 @@ guests::~guests() = default;
 
 void guests::start(int64_t t0_us) {
   auto& led = d_->led;
-  auto total = static_cast<uint64_t>(d_->cfg.rate * d_->cfg.duration_s + 0.5);
+  auto total = planned_bookings(d_->cfg);
   d_->total = total;
   led.bookings.resize(total);
   uint64_t rng = d_->cfg.seed;

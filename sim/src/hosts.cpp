@@ -50,6 +50,7 @@ struct device {
   uint64_t last_in_session = 0;
   uint32_t replayed = 0;      ///< this session's events up to hello_latest
   uint32_t generation = 0;    ///< bumped by every connect
+  uint64_t known_at_connect = 0;  ///< `known` when this session began
   std::string etag;           ///< of the last count it polled
   uint64_t polled = 0;        ///< latestId of that count
   websocketpp::connection_hdl hdl;
@@ -130,21 +131,21 @@ struct devices::impl {
   void connect(std::size_t i) {
     auto& d = devs[i];
     auto gen = ++d.generation;
-    bool first = gen == 1;
     d.ph = phase::connecting;
     d.got_hello = false;
     d.hello_latest = 0;
     d.replayed = 0;
+    d.known_at_connect = d.known;
     // With after=known the server sends only what is newer: an older id in
     // this session is a duplicate too.
-    d.last_in_session = first ? 0 : d.known;
+    d.last_in_session = d.known;
     d.acks_waiting.clear();
     ++led.ws_connects;
-    // Like the page: the first socket has no `after` (what came before
-    // the run is not ours to replay); later ones catch up from `known`.
-    auto uri = ws_base + "?access_token=" + led.hosts[d.host].token;
-    if (!first)
-      uri += "&after=" + std::to_string(d.known);
+    // Every socket catches up from `known`, the first one too (from the
+    // host's count before the run): a booking committed between the 101
+    // and the server's subscription is then replayed, not lost.
+    auto uri = ws_base + "?access_token=" + led.hosts[d.host].token
+               + "&after=" + std::to_string(d.known);
     websocketpp::lib::error_code ec;
     auto con = cli.get_connection(uri, ec);
     if (ec) {
@@ -210,8 +211,12 @@ struct devices::impl {
       return;
     }
     ++led.ws_closes[code];
-    // The socket is gone: poll the count at once, then every period.
-    schedule_poll(i, 0);
+    // The socket is gone. A session that brought something new (a cut
+    // replay, live pushes) may have left more behind: poll at once. One
+    // that brought nothing (dropped before its hello or replay) waits a
+    // period, or a server that drops every session would be hammered.
+    bool progressed = d.known > d.known_at_connect;
+    schedule_poll(i, progressed ? 0 : cfg.poll_ms);
   }
 
   void message(std::size_t i, const std::string& text) {
@@ -288,7 +293,7 @@ struct devices::impl {
   /// `after=` the last one, so every booking still comes on a socket.
   void catch_up_if_cut(std::size_t i, uint64_t id) {
     auto& d = devs[i];
-    if (!d.got_hello || id > d.hello_latest || d.generation == 1)
+    if (!d.got_hello || id > d.hello_latest)
       return;
     if (++d.replayed < replay_limit || id >= d.hello_latest)
       return;

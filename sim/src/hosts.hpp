@@ -1,10 +1,11 @@
 // The hosts' devices, each following the web page's pattern (API.md §5,
-// §8): open `/ws?access_token=...` (later with `&after=<latestId>`), ack
-// every event, get closed by the server's TTL, then poll
-// `GET /notifications/count` with If-None-Match every poll period and
-// reconnect with `after=` while the latestId it last read is above the
-// newest id it has seen (a failed reconnect or a replay cut at 100 is
-// retried, even when the count answers 304). Every arrival is matched to
+// §8): open `/ws?access_token=...&after=<newest id seen>` (at first the
+// host's count before the run), ack every event, get closed by the
+// server's TTL, then poll `GET /notifications/count` with If-None-Match
+// every poll period and reconnect with `after=` while the latestId it last
+// read is above the newest id it has seen (a failed reconnect or a replay
+// cut at 100 is retried, even when the count answers 304). Only a session
+// that brought something new is followed by a poll at once. Every arrival is matched to
 // its booking (roomId "r-<k>") in the ledger. One websocketpp client on the
 // run's io_context holds every socket; all of it runs on that one thread.
 #pragma once

@@ -30,29 +30,27 @@ void ledger::on_written(uint64_t k, int64_t now) {
   if (b.written_us != 0)
     return;
   b.written_us = now;
+  if (first_write_us == 0)
+    first_write_us = now;
+  last_write_us = now;
   ++sent;
   ++iv_sent_;
 }
 
 void ledger::on_booking_answer(uint64_t k, int64_t now, booking_answer a) {
   auto& b = bookings[k];
-  b.status = static_cast<int16_t>(a.status);
-  last_booking_end_us = std::max(last_booking_end_us, now);
   pool_queue.record(static_cast<uint64_t>(std::max<int64_t>(a.queued_us, 0)));
-  // Every booking counts, answered or not: one that timed out waited at
-  // least this long, and leaving it out would hide a stalled server.
-  auto latency = static_cast<uint64_t>(std::max<int64_t>(now - b.sched_us, 0));
-  http_latency.record(latency);
-  http_iv_.record(latency);
   if (a.status == 0) {
-    ++http_cut_off;
-    ++errors;
-    ++iv_errors_;
-    ++errors_by_kind[a.error];
+    cut_off(k, now, a.error);
     on_transport_error(now, a.error);
     return;
   }
   on_answer(now);
+  b.status = static_cast<int16_t>(a.status);
+  if (first_booking_answer_us == 0)
+    first_booking_answer_us = now;
+  last_booking_answer_us = now;
+  record_post_latency(b, now);
   if (a.status == 201) {
     ++accepted;
     ++iv_accepted_;
@@ -63,6 +61,32 @@ void ledger::on_booking_answer(uint64_t k, int64_t now, booking_answer a) {
     ++iv_refused_;
     ++refused_by_status[a.status];
   }
+}
+
+void ledger::cut_off_unanswered(int64_t now) {
+  // The pool's callbacks never run once the run stops: without this, the
+  // bookings in flight would be left out of POST latency and the errors.
+  for (uint64_t k = 0; k < bookings.size(); ++k)
+    if (bookings[k].written_us != 0 && bookings[k].status == -1)
+      cut_off(k, now, "aborted: no answer when the run stopped");
+}
+
+void ledger::cut_off(uint64_t k, int64_t now, const std::string& kind) {
+  auto& b = bookings[k];
+  b.status = 0;
+  // Every booking counts, answered or not: one that got no answer waited
+  // at least this long, and leaving it out would hide a stalled server.
+  record_post_latency(b, now);
+  ++http_cut_off;
+  ++errors;
+  ++iv_errors_;
+  ++errors_by_kind[kind];
+}
+
+void ledger::record_post_latency(const booking_rec& b, int64_t now) {
+  auto latency = static_cast<uint64_t>(std::max<int64_t>(now - b.sched_us, 0));
+  http_latency.record(latency);
+  http_iv_.record(latency);
 }
 
 void ledger::on_socket_event(uint64_t k, uint32_t host, uint64_t nid,

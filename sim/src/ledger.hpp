@@ -86,7 +86,10 @@ public:
   uint64_t http_cut_off = 0;  ///< of http_latency, bookings with no answer
   histogram schedule_lag;   ///< scheduled send to handed to the pool
   histogram pool_queue;     ///< waited in the pool for a free connection
-  int64_t last_booking_end_us = 0;  ///< the last answer (or error)
+  /// The spans that rates are taken over (figures.cpp): first and last
+  /// write of a booking, first and last HTTP answer to one (0: none yet).
+  int64_t first_write_us = 0, last_write_us = 0;
+  int64_t first_booking_answer_us = 0, last_booking_answer_us = 0;
 
   // Sockets.
   uint64_t ws_connects = 0, ws_opened = 0, ws_failed = 0;
@@ -118,6 +121,9 @@ public:
   void on_written(uint64_t k, int64_t now);
   /// Its request ended: answered, or not (status 0, with the error).
   void on_booking_answer(uint64_t k, int64_t now, booking_answer a);
+  /// The run stops now (aborted): every booking written and not answered
+  /// ends as an error, cut off at the time it waited.
+  void cut_off_unanswered(int64_t now);
   /// A new_booking event for booking k reached a socket of host `host`.
   void on_socket_event(uint64_t k, uint32_t host, uint64_t nid, int64_t now,
                        bool live);
@@ -129,6 +135,11 @@ public:
   const series_point& last_point() const;
 
 private:
+  /// Ends booking k with no answer: an error of `kind`, in POST latency as
+  /// a lower bound.
+  void cut_off(uint64_t k, int64_t now, const std::string& kind);
+  void record_post_latency(const booking_rec& b, int64_t now);
+
   histogram http_iv_, socket_iv_;  ///< the current second only
   uint64_t iv_scheduled_ = 0, iv_sent_ = 0, iv_accepted_ = 0, iv_refused_ = 0;
   uint64_t iv_errors_ = 0, iv_delivered_ = 0;

@@ -261,10 +261,14 @@ private:
       return;
     info_.aborted = why;
     verified_ = false;
+    auto now = now_us();
     if (phase_ == phase::sending)
-      answering(now_us());
+      answering(now);
+    // stop_all() drops the pool's pending callbacks: what is in flight ends
+    // here, as errors cut off at the time they waited.
+    led_.cut_off_unanswered(now);
     if (led_.t0_us != 0)
-      led_.close_interval(now_us());
+      led_.close_interval(now);
     phase_ = phase::done;
     stop_all();
   }

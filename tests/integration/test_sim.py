@@ -56,8 +56,9 @@ class WellFormed(html.parser.HTMLParser):
         self.stack.pop()
 
 
-def sim_args(server, *extra, ws_port=None):
-    return ["sim", "--http", "http://127.0.0.1:%d" % server.http_port,
+def sim_args(server, *extra, ws_port=None, http_port=None):
+    return ["sim", "--http",
+            "http://127.0.0.1:%d" % (http_port or server.http_port),
             "--ws", "ws://127.0.0.1:%d/ws" % (ws_port or server.ws_port),
             "--jwt-secret", SECRET, "--progress", "plain", *extra]
 
@@ -78,17 +79,19 @@ class SimTest(unittest.TestCase):
         self.servers.append(s)
         return s
 
-    def run_sim(self, server, *extra, timeout=120, ws_port=None):
-        proc = run_cli(*sim_args(server, *extra, ws_port=ws_port),
+    def run_sim(self, server, *extra, timeout=120, ws_port=None,
+                http_port=None):
+        proc = run_cli(*sim_args(server, *extra, ws_port=ws_port,
+                                 http_port=http_port),
                        timeout=timeout)
         self.last = proc
         return proc
 
-    def run_sim_json(self, server, *extra, ws_port=None):
+    def run_sim_json(self, server, *extra, ws_port=None, http_port=None):
         """Runs the sim with --json; returns (process, figures)."""
         out_json = os.path.join(self.tmp, "sim-%d.json" % time.monotonic_ns())
         proc = self.run_sim(server, *extra, "--json", out_json,
-                            ws_port=ws_port)
+                            ws_port=ws_port, http_port=http_port)
         with open(out_json) as f:
             return proc, json.load(f)
 
@@ -112,9 +115,9 @@ class SimTest(unittest.TestCase):
         with open(out_json) as f:
             return proc.returncode, out, err, json.load(f)
 
-    def proxy(self, server, **kwargs):
-        """A TcpProxy in front of the server's socket port."""
-        p = TcpProxy(server.ws_port, **kwargs)
+    def proxy(self, server, target=None, **kwargs):
+        """A TcpProxy in front of the server's socket port (or `target`)."""
+        p = TcpProxy(target or server.ws_port, **kwargs)
         self.addCleanup(p.close)
         return p
 
@@ -137,6 +140,14 @@ class SimTest(unittest.TestCase):
             except ProcessLookupError:
                 pass
         self.addCleanup(resume)
+
+    def run_stalled(self, at_s, for_s, *extra):
+        """Runs the sim, no host online, against a server that stops at_s
+        seconds from now for for_s seconds; returns (process, figures)."""
+        server = self.server()
+        self.stall(server, at_s, for_s)
+        return self.run_sim_json(server, "--hosts", "2", "--online", "0",
+                                 "--drain-ms", "0", *extra)
 
     def describe(self, proc):
         return "exit %d\nstdout:\n%s\nstderr:\n%s" % (
@@ -283,12 +294,9 @@ class SimTest(unittest.TestCase):
         # The server stops for 1.5 s: bookings sent meanwhile time out after
         # 0.5 s. They count in POST latency at no less than their timeout,
         # marked as cut off, so the percentiles cover every booking sent.
-        server = self.server()
-        self.stall(server, 0.8, 1.5)
-        proc, fig = self.run_sim_json(
-            server, "--hosts", "2", "--online", "0", "--rate", "20",
-            "--duration", "3", "--timeout-ms", "500", "--give-up-ms",
-            "10000", "--drain-ms", "0")
+        proc, fig = self.run_stalled(
+            0.8, 1.5, "--rate", "20", "--duration", "3", "--timeout-ms",
+            "500", "--give-up-ms", "10000")
         self.assertEqual(proc.returncode, 1, self.describe(proc))
         b, post = fig["bookings"], fig["latencyUs"]["post"]
         self.assertGreater(b["errors"], 0, b["errorsByKind"])
@@ -301,16 +309,15 @@ class SimTest(unittest.TestCase):
         # One booking connection and a server that stops for 2 s: the
         # bookings wait in the simulator's own pool, nothing is written
         # meanwhile, and the last answer comes after the schedule's end.
-        server = self.server()
-        self.stall(server, 0.8, 2.0)
-        proc, fig = self.run_sim_json(
-            server, "--hosts", "2", "--online", "0", "--rate", "20",
-            "--duration", "2", "--connections", "1", "--drain-ms", "0")
+        proc, fig = self.run_stalled(
+            0.8, 2.0, "--rate", "20", "--duration", "2", "--connections", "1")
         self.assertEqual(proc.returncode, 0, self.describe(proc))
         run, b = fig["run"], fig["bookings"]
-        self.assertGreater(run["bookingSeconds"], run["sendSeconds"])
+        self.assertGreater(run["writeSeconds"], run["sendSeconds"])
+        self.assertGreater(run["answerSeconds"], run["sendSeconds"])
+        self.assertAlmostEqual(b["sentPerS"], b["sent"] / run["writeSeconds"])
         self.assertAlmostEqual(b["acceptedPerS"],
-                               b["accepted"] / run["bookingSeconds"])
+                               b["accepted"] / run["answerSeconds"])
         self.assertLess(b["sentPerS"], b["targetPerS"])
         self.assertLess(b["acceptedPerS"], b["targetPerS"])
         queue = fig["latencyUs"]["poolQueue"]
@@ -320,6 +327,66 @@ class SimTest(unittest.TestCase):
                             for p in fig["series"]), fig["series"])
         self.assertEqual(sum(p["sent"] for p in fig["series"]), b["sent"])
         self.assertIn("its own pool held them back", proc.stderr)
+
+    def test_rates_leave_the_answer_latency_out(self):
+        # Every answer comes a second late, but at the rate asked for: the
+        # server keeps up, so the rates are the target's, not the count
+        # over a time that includes the last answers' latency.
+        server = self.server()
+        proxy = self.proxy(server, target=server.http_port,
+                           answer_delay_s=1.0)
+        proc, fig = self.run_sim_json(
+            server, "--hosts", "2", "--online", "0", "--rate", "50",
+            "--duration", "2", "--drain-ms", "0", http_port=proxy.port)
+        self.assertEqual(proc.returncode, 0, self.describe(proc))
+        run, b = fig["run"], fig["bookings"]
+        self.assertGreaterEqual(fig["latencyUs"]["post"]["min"], 1000000)
+        self.assertGreater(b["sentPerS"], 0.8 * b["targetPerS"], b)
+        self.assertGreater(b["acceptedPerS"], 0.8 * b["targetPerS"], b)
+        self.assertAlmostEqual(b["sentPerS"], b["sent"] / run["writeSeconds"])
+        self.assertAlmostEqual(b["acceptedPerS"],
+                               b["accepted"] / run["answerSeconds"])
+        self.assertLess(run["answerSeconds"], run["sendSeconds"] + 0.5, run)
+
+    def test_an_aborted_run_counts_its_bookings_in_flight(self):
+        # The server stops for good at 1.5 s; bookings time out after 1 s
+        # and the run gives up after 1 s of silence. The bookings written
+        # and not answered when it stops are errors, cut off at the time
+        # they waited: the POST latency still covers every booking sent.
+        proc, fig = self.run_stalled(
+            1.5, 8, "--rate", "20", "--duration", "5", "--timeout-ms", "1000",
+            "--give-up-ms", "1000")
+        self.assertEqual(proc.returncode, 1, self.describe(proc))
+        self.assertIn("stopped answering", fig["run"]["aborted"])
+        b, post = fig["bookings"], fig["latencyUs"]["post"]
+        self.assertLess(b["sent"], b["planned"])
+        self.assertEqual(post["count"], b["sent"], b)
+        self.assertEqual(post["cutOff"], b["errors"])
+        self.assertEqual(b["accepted"] + b["refused"] + b["errors"],
+                         b["sent"])
+        self.assertGreater(b["errorsByKind"].get(
+            "aborted: no answer when the run stopped", 0), 0, b)
+        self.assertEqual(sum(p["errors"] for p in fig["series"]),
+                         b["errors"])
+
+    def test_a_run_aborted_before_sending_still_reports_its_plan(self):
+        # A wrong secret: the hosts' counts cannot be read, so the run
+        # stops before any booking; it had planned round(R x S).
+        server = self.server()
+        out_json = os.path.join(self.tmp, "sim.json")
+        proc = run_cli("sim", "--http",
+                       "http://127.0.0.1:%d" % server.http_port,
+                       "--ws", "ws://127.0.0.1:%d" % server.ws_port,
+                       "--jwt-secret", "not-the-secret", "--hosts", "2",
+                       "--rate", "7", "--duration", "3", "--json", out_json,
+                       timeout=60)
+        self.assertEqual(proc.returncode, 1, self.describe(proc))
+        with open(out_json) as f:
+            fig = json.load(f)
+        self.assertIn("cannot read the notification count",
+                      fig["run"]["aborted"])
+        self.assertEqual(fig["bookings"]["planned"], 21)
+        self.assertEqual(fig["bookings"]["sent"], 0)
 
     def test_seconds_without_samples_have_no_latency(self):
         # Bookings at 0 s and 2 s: the second in between measured nothing.
@@ -414,6 +481,43 @@ class SimTest(unittest.TestCase):
             "--poll-ms", "1000", "--drain-ms", "3000",
             refuse=lambda n, t: n == 1)
         self.assertEqual(proxy.refused, 1)
+
+    def test_a_session_that_brings_nothing_waits_a_poll_period(self):
+        # No TTL; the first socket is cut at 1 s, and every later one is
+        # dropped right after its 101, before it brings anything. The
+        # count stays ahead of the device, but after such a session it
+        # polls (and reconnects) once a period, not in a loop.
+        server = self.server("--ws-ttl-ms", "0")
+        proxy = self.proxy(server, cut_first_s=1.0,
+                           drop_after_handshake=lambda n, t: n > 1)
+        proc, fig = self.run_sim_json(
+            server, "--hosts", "1", "--rate", "20", "--duration", "2",
+            "--poll-ms", "1000", "--drain-ms", "2000", ws_port=proxy.port)
+        self.assertEqual(proc.returncode, 1, self.describe(proc))
+        self.assertGreater(proxy.dropped, 0)
+        self.assertGreater(fig["delivery"]["missedOnSocket"], 0)
+        # The first session, then one at once after its cut, then at most
+        # one per --poll-ms.
+        periods = fig["run"]["wallSeconds"] / 1.0
+        self.assertLessEqual(fig["sockets"]["connects"], 2 + periods + 1,
+                             fig["sockets"])
+
+    def test_bookings_before_the_servers_subscription_are_replayed(self):
+        # The device's first socket opens (the proxy answers its 101) 1.5 s
+        # before the server takes the session: bookings committed
+        # meanwhile are neither pushed nor in the hello's past. The first
+        # socket asks for them with after=<the host's count at the start>.
+        server = self.server("--ws-ttl-ms", "0")
+        proxy = self.proxy(server, late_upgrade_s=1.5)
+        proc, fig = self.run_sim_json(
+            server, "--hosts", "1", "--rate", "10", "--duration", "3",
+            "--drain-ms", "3000", ws_port=proxy.port)
+        self.assertEqual(proc.returncode, 0, self.describe(proc))
+        d = fig["delivery"]
+        self.assertEqual(d["missedOnSocket"], 0, d)
+        self.assertGreater(d["caughtUp"], 0, d)
+        self.assertEqual(fig["sockets"]["connects"], 1, fig["sockets"])
+        self.assertEqual(fig["sockets"]["duplicateFrames"], 0)
 
     def test_refused_bookings_fail_the_run(self):
         # One guest at 40/s against 10/s per guest (bursts of 20): some

@@ -39,6 +39,11 @@ struct sim_config {
   int progress = -1;             ///< 1 in place, 0 plain lines, -1 isatty
 };
 
+/// Bookings a run plans: round(rate x duration).
+inline uint64_t planned_bookings(const sim_config& c) {
+  return static_cast<uint64_t>(c.rate * c.duration_s + 0.5);
+}
+
 /// Runs the simulation. Returns the exit code: 0 when every accepted
 /// booking is stored exactly once, 1 on loss, duplication, an unreachable
 /// server or another runtime failure (the reason is on stderr).
