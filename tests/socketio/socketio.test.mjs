@@ -150,30 +150,6 @@ describe("Socket.IO without TTL", () => {
     s.disconnect();
   });
 
-  test("only the first ack of an event sent on the socket counts", async () => {
-    // An ack emitted as an event is §5's op: like the ACK packet, it
-    // confirms only a notification this socket was sent, once.
-    const series = 'bellhop_deliveries_total{channel="socketio",result="acked"}';
-    const host = uid("h");
-    const [s] = await hostSocket(server, host);
-    const arrived = next(s, "new_booking");
-    await book(server, host, uid("r"));
-    const [n, ack] = await arrived;
-    const before = await metric(server, series);
-    ack();
-    for (const id of [n.id, n.id, n.id + 1, 999999])
-      s.emit("ack", { id });
-    s.emit("ping");
-    await next(s, "pong");
-    await sleep(300);
-    const acked = (await audit(server, host))
-      .filter((e) => e.action === "acked");
-    assert.deepEqual(acked.map((e) => e.notificationId), [n.id]);
-    assert.equal(await metric(server, series), before + 1);
-    assert.equal(s.connected, true);
-    s.disconnect();
-  });
-
   test("raw: flooding closes with 1008 and is counted as rate limited",
        async () => {
     const before = await metric(server, "bellhop_rate_limited_total");

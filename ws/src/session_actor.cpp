@@ -23,8 +23,11 @@ using self_ptr = caf::stateful_actor<session_state>*;
 
 constexpr auto subscribe_timeout = std::chrono::seconds(10);
 constexpr auto keepalive_interval = std::chrono::seconds(25);
-/// Notifications a TTL or delivery close may wait for the acks of.
-constexpr std::size_t max_fresh = 4096;
+constexpr std::size_t max_delivered = 4096;
+/// Notifications written and not acked that a session remembers: a replay
+/// (100) and bursts fit; the oldest are forgotten first (their late acks
+/// count as messages).
+constexpr std::size_t max_awaiting = 256;
 
 /// Tells the host actor to send nothing more and to stop counting this
 /// session as live (its pushes, its ack window).
@@ -90,14 +93,23 @@ void end_drain(self_ptr self) {
 void remember_written(self_ptr self, uint64_t id) {
   auto& st = self->state;
   if (!st.awaiting_ack)
-    st.awaiting_ack = std::make_unique<ack_ledger>();
-  st.awaiting_ack->written(id);
+    st.awaiting_ack = std::make_unique<std::vector<uint64_t>>();
+  if (st.awaiting_ack->size() >= max_awaiting)
+    st.awaiting_ack->erase(st.awaiting_ack->begin());
+  st.awaiting_ack->push_back(id);
+  if (st.cfg.close_on_delivery) {
+    if (!st.delivered)
+      st.delivered = std::make_unique<std::unordered_set<uint64_t>>();
+    if (st.delivered->size() >= max_delivered)
+      st.delivered->clear();
+    st.delivered->insert(id);
+  }
   if (st.cfg.ttl.count() > 0 || st.cfg.close_on_delivery) {
     none_fresh(self);  // keeps only the last ack_grace
     if (!st.fresh)
       st.fresh = std::make_unique<
         std::deque<std::pair<uint64_t, caf::actor_clock::time_point>>>();
-    if (st.fresh->size() >= max_fresh)
+    if (st.fresh->size() >= max_delivered)
       st.fresh->pop_front();
     st.fresh->emplace_back(id, self->clock().now());
   }
@@ -187,8 +199,12 @@ bool flooding(self_ptr self, int64_t arrived) {
 /// True, once, for the ack of a notification written on this session.
 bool owed_ack(self_ptr self, uint64_t id) {
   auto& a = self->state.awaiting_ack;
-  if (!a || !a->take(id))
+  if (!a)
     return false;
+  auto i = std::find(a->begin(), a->end(), id);
+  if (i == a->end())
+    return false;
+  a->erase(i);
   if (a->empty())
     a.reset();  // a session with nothing to ack keeps no buffer
   return true;
@@ -204,8 +220,8 @@ void on_client_text(self_ptr self, const std::string& text, int64_t arrived) {
   bool decoded = st.awaiting_ack && text.find("ack") != std::string::npos;
   if (decoded)
     op = decode_client_op(text);
-  bool owed = decoded && op.kind == client_op::ack && owed_ack(self, op.ack_id);
-  if (!owed && flooding(self, arrived)) {
+  if (!(decoded && op.kind == client_op::ack && owed_ack(self, op.ack_id))
+      && flooding(self, arrived)) {
     if (!st.closing) {
       telemetry::metrics().rate_limited.inc();
       close_session(self, policy_violation, "too many messages");
@@ -229,12 +245,6 @@ void on_client_text(self_ptr self, const std::string& text, int64_t arrived) {
       st.sink->send_text(st.cfg.socket, R"({"event":"pong"})");
       break;
     case client_op::ack: {
-      // Only the first ack of a notification written on this socket
-      // confirms a delivery (§5): a second one, or one of an id never
-      // written here, is dropped without a word, so that no client can
-      // count deliveries, or write audit entries, for what it was not sent.
-      if (!owed)
-        break;
       self->send(st.router, ack_msg{st.cfg.host_id, op.ack_id,
                                     st.cfg.session_id, st.cfg.via,
                                     st.cfg.by});
@@ -242,7 +252,7 @@ void on_client_text(self_ptr self, const std::string& text, int64_t arrived) {
       if (st.draining) {
         if (none_fresh(self))
           end_drain(self);
-      } else if (st.cfg.close_on_delivery) {
+      } else if (st.delivered && st.delivered->count(op.ack_id) > 0) {
         begin_close(self, delivered);
       }
       break;

@@ -17,13 +17,13 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor_clock.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "ack_ledger.hpp"
 #include "bellhop/actors/interfaces.hpp"
 #include "session_sink.hpp"
 
@@ -87,17 +87,18 @@ struct session_state {
   std::vector<frame_msg> early;
   uint64_t last_sent = 0;        ///< newest notification id written
   caf::actor_clock::time_point token_deadline;  ///< exp + leeway
+  /// Close on delivery only: the ids written on this socket.
+  std::unique_ptr<std::unordered_set<uint64_t>> delivered;
   /// With a TTL or close on delivery: notifications written in the last
   /// `ack_grace` and not acked yet, oldest first.
   std::unique_ptr<std::deque<std::pair<uint64_t, caf::actor_clock::time_point>>>
     fresh;
   /// From the first client message on.
   std::unique_ptr<flood_ring> recent;
-  /// While notifications written on the socket are not acked: their ids.
-  /// Only the first ack of one is passed on (audited, counted as
-  /// delivered), and it does not count as a message for the flood check:
-  /// the server asked for it. Any other ack is dropped.
-  std::unique_ptr<ack_ledger> awaiting_ack;
+  /// While notifications written on the socket are not acked: their ids,
+  /// oldest first (at most max_awaiting). Their acks do not count as
+  /// messages for the flood check: the server asked for them.
+  std::unique_ptr<std::vector<uint64_t>> awaiting_ack;
 };
 
 caf::behavior session(caf::stateful_actor<session_state>* self,
