@@ -233,6 +233,25 @@ TEST_CASE_METHOD(fixture, "the acks the server asked for do not count as "
   CHECK(closed_with(sio_policy));
 }
 
+TEST_CASE_METHOD(fixture, "an ack event of a notification sent here does not "
+                          "count either, once") {
+  connect();
+  now += 1000ms;
+  for (int id = 1; id <= 4; ++id)
+    sio.from_session(1, "{\"event\":\"new_message\",\"data\":{\"id\":"
+                          + std::to_string(id) + "}}");
+  for (int i = 0; i < 20; ++i)
+    text("3");
+  text(R"(42["ack",{"id":1}])");
+  text(R"(42[ "ack" , { "id" : 2 } ])");  // blanks, as other clients write it
+  text(R"(42["ack",{"id":3}])");
+  text("433[]");  // the ACK packet of id 4's event
+  CHECK(port.ops.size() == 4);
+  CHECK_FALSE(sio.closed());
+  text("432[]");  // id 3's event, acked already by the ack event: counts
+  CHECK(closed_with(sio_policy));
+}
+
 TEST_CASE_METHOD(fixture, "pending acks are bounded; the oldest is forgotten") {
   connect();
   for (int id = 1; id <= 5; ++id)

@@ -115,7 +115,7 @@ void socketio_session::on_text(std::string_view frame, clock::time_point now) {
     return;
   // The acks the server asked for are not counted (see owed_ack in
   // session_actor.cpp): socket.io-client acks each event as it comes.
-  if (!owed_ack(frame) && flooding(now))
+  if (!owed_ack(frame) && !take_owed_event_ack(frame) && flooding(now))
     return shut_flooding();
   if (frame.size() > cfg_.max_payload)
     return protocol_error("frame too large");
@@ -349,6 +349,49 @@ bool socketio_session::owed_ack(std::string_view frame) const {
   for (; i < frame.size() && i < 21 && frame[i] >= '0' && frame[i] <= '9'; ++i)
     id = id * 10 + static_cast<uint64_t>(frame[i] - '0');
   return i > 2 && i < frame.size() && frame[i] == '[' && acks_.count(id) > 0;
+}
+
+bool socketio_session::take_owed_event_ack(std::string_view frame) {
+  // `42["ack",{"id":N}]` (blanks allowed between the tokens), the ack event
+  // of §5's op, read without a JSON parse: it is checked before the
+  // message is counted.
+  std::size_t i = 0;
+  auto blanks = [&] {
+    while (i < frame.size() && (frame[i] == ' ' || frame[i] == '\t'))
+      ++i;
+  };
+  auto take = [&](std::string_view token) {
+    blanks();
+    if (frame.substr(i, token.size()) != token)
+      return false;
+    i += token.size();
+    return true;
+  };
+  if (frame.substr(0, 2) != "42")
+    return false;
+  i = 2;
+  if (!take("[") || !take(R"("ack")") || !take(",") || !take("{")
+      || !take(R"("id")") || !take(":"))
+    return false;
+  blanks();
+  uint64_t id = 0;
+  std::size_t digits = 0;
+  for (; i < frame.size() && digits < 19 && frame[i] >= '0' && frame[i] <= '9';
+       ++i, ++digits)
+    id = id * 10 + static_cast<uint64_t>(frame[i] - '0');
+  if (digits == 0 || !take("}") || !take("]"))
+    return false;
+  blanks();
+  if (i != frame.size())
+    return false;
+  // Owed: a notification written with an ack id and not acked yet. Taken
+  // here, so that its ACK packet, or a second ack event, counts.
+  for (auto a = acks_.begin(); a != acks_.end(); ++a)
+    if (a->second == id) {
+      acks_.erase(a);
+      return true;
+    }
+  return false;
 }
 
 bool socketio_session::flooding(clock::time_point now) {

@@ -123,6 +123,9 @@ private:
   /// The frame is the ACK of an event that asked for one and is not acked
   /// yet: it does not count for the flood check.
   bool owed_ack(std::string_view frame) const;
+  /// An ack event (`42["ack",{"id":N}]`) of a notification written here and
+  /// not acked yet: not counted either; the notification is no longer owed.
+  bool take_owed_event_ack(std::string_view frame);
   void rearm();
 
   socketio_config cfg_;
