@@ -5,8 +5,10 @@
 
 #include <pistache/endpoint.h>
 #include <pistache/peer.h>
+#include <sys/socket.h>
 
 #include "bellhop/telemetry/log.hpp"
+#include "request_input.hpp"
 #include "routes.hpp"
 #include "slow_writes.hpp"
 #include "static_files.hpp"
@@ -118,6 +120,39 @@ public:
     peer->putData(slot_key, std::make_shared<counted_slot>());
   }
 
+  // Replaces Pistache's own (private) onInput, which does the same steps
+  // but answers what it cannot parse in plain text and drops the bytes
+  // after a request (request_input.hpp). On the reactor thread.
+  void onInput(const char* buffer, size_t len,
+               const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
+    auto parser = getParser(peer);
+    auto got = read_request(*parser, buffer, len);
+    if (got.what == request_input::state::partial)
+      return;
+    if (got.what == request_input::state::unreadable) {
+      parser->reset();
+      return answer_unreadable(peer, got);
+    }
+    auto& request = parser->request;
+    request.copyAddress(peer->address());
+    // Busy until answered (onRequest), for Pistache's timeouts.
+    peer->setIdle(false);
+    more_follows_ = got.more_follows;
+    try {
+      onRequest(request, ResponseWriter(request.version(), transport(), this,
+                                        peer));
+    } catch (const std::exception& e) {
+      // onRequest answers its own failures; this is out of memory or a
+      // bug outside the dispatcher. The client must not wait for an
+      // answer that will not come.
+      telemetry::log(telemetry::level::error, "request handling failed",
+                     {{"error", std::string_view{e.what()}}});
+      ::shutdown(peer->fd(), SHUT_RDWR);
+    }
+    more_follows_ = false;
+    parser->reset();
+  }
+
   void onRequest(const Request& req, ResponseWriter w) override {
     // Counted in flight while in the handler, before dispatch() reads
     // `ready`: drain() clears `ready` and then waits for zero, so a request
@@ -128,7 +163,9 @@ public:
     ex.start = std::chrono::steady_clock::now();
     ex.method = Pistache::Http::methodString(req.method());
     ex.head = req.method() == Method::Head;
-    ex.close = wants_close(req);
+    // Another request read right behind this one was pipelined: it is not
+    // handled, and this answer ends the connection (request_input.hpp).
+    ex.close = wants_close(req) || more_follows_;
     ex.http10 = req.version() == Pistache::Http::Version::Http10;
     // Valid for writing here, on the reactor thread, until the handler
     // returns (wire.hpp).
@@ -151,6 +188,8 @@ public:
         peer->setIdle(true);
         return;
       }
+      if (ex.close)
+        ex.slot->end_after();
     }
     set_exchange(&ex);
     try {
@@ -176,6 +215,30 @@ public:
   }
 
 private:
+  /// Answers a request that cannot be read, in the contract's shape, and
+  /// ends the connection. A connection whose answer is still in flight
+  /// ends after that answer instead, as for a pipelined request.
+  void answer_unreadable(const std::shared_ptr<Pistache::Tcp::Peer>& peer,
+                         const request_input& got) {
+    auto slot = std::static_pointer_cast<answer_slot>(
+      peer->tryGetData(slot_key));
+    if (!slot || !slot->take())
+      return;
+    slot->end_after();
+    exchange ex;
+    ex.start = std::chrono::steady_clock::now();
+    ex.close = true;
+    ex.fd = peer->fd();
+    ex.slot = std::move(slot);
+    telemetry::log(telemetry::level::debug, "unreadable request",
+                   {{"status", int64_t{got.status}}});
+    set_exchange(&ex);
+    ResponseWriter w(Pistache::Http::Version::Http11, transport(), this, peer);
+    send_error(w, got.status, got.code, got.message);
+    set_exchange(nullptr);
+    peer->setIdle(true);
+  }
+
   void dispatch(const Request& req, ResponseWriter w, exchange& ex) {
     using telemetry::route;
     auto& ctx = *ctx_;
@@ -250,6 +313,9 @@ private:
   }
 
   std::shared_ptr<context> ctx_;
+  /// Set while onRequest runs for a request with another behind it in the
+  /// same read. One handler per reactor thread: no other thread reads it.
+  bool more_follows_ = false;
 };
 
 } // namespace

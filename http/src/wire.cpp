@@ -44,6 +44,10 @@ bool answer_slot::take() {
   }
 }
 
+void answer_slot::end_after() {
+  state_.fetch_or(close_after);
+}
+
 void answer_slot::sending() {
   state_.fetch_or(sending_now);
 }

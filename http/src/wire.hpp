@@ -61,6 +61,10 @@ public:
   /// connection is then shut down after it) or the connection is closing.
   bool take();
 
+  /// The connection ends after the answer whose turn this is: later
+  /// requests are not taken. After take(), on the reactor thread.
+  void end_after();
+
   /// A send of the answer in flight starts; `not_sending` when it left a
   /// rest to write later.
   void sending();

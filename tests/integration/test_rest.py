@@ -110,6 +110,23 @@ def answers_until_end(test, sock, quiet=3):
     return out
 
 
+def assert_connection_ends(test, sock, quiet=5):
+    """Reads `sock` until the server ends the connection; fails if it is
+    still open after `quiet` seconds without a byte. Returns what came."""
+    sock.settimeout(quiet)
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            test.fail("the connection is still open: %r" % data[:200])
+        except ConnectionResetError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
 class ContractAssertions:
     """Assertions shared by every test class (mixed into unittest.TestCase)."""
 
@@ -1614,6 +1631,126 @@ class PipelinedRequestTest(ServerTestCase):
         # A booking the server did not answer was not made: the client may
         # send it again without booking twice.
         self.assertEqual(self.count_ok(host)["unread"], 10 + answered)
+
+
+    def test_requests_sent_in_one_write_get_the_first_answered_then_the_end(
+            self):
+        host = uid("h-pipe3")
+        for i in range(5):
+            sock = socket.create_connection(("127.0.0.1",
+                                             self.server.http_port))
+            self.addCleanup(sock.close)
+            first, second = (json.dumps(booking_body(
+                host, room, guest_id="g-pipe")).encode()
+                for room in ("c%d" % i, "d%d" % i))
+            sock.sendall(self.raw("POST", "/bookings", first)
+                         + self.raw("POST", "/bookings", second))
+            status, headers, _ = read_head(self, sock)
+            self.assertEqual(status, "HTTP/1.1 201 Created")
+            self.assertEqual(headers["connection"].lower(), "close")
+            assert_connection_ends(self, sock)
+        # Only the answered bookings were made: the client may send the
+        # others again on a new connection.
+        self.assertEqual(self.count_ok(host)["unread"], 5)
+        self.assertEqual(
+            [n["data"]["roomId"] for n in self.list_ok(host)["items"]],
+            ["c4", "c3", "c2", "c1", "c0"])
+
+    def test_empty_lines_between_requests_keep_the_connection(self):
+        sock = socket.create_connection(("127.0.0.1", self.server.http_port))
+        self.addCleanup(sock.close)
+        healthz = self.raw("GET", "/healthz")
+        for sent in (healthz + b"\r\n", b"\r\n" + healthz, healthz):
+            sock.sendall(sent)
+            status, headers, rest = read_head(self, sock)
+            self.assertEqual(status, "HTTP/1.1 200 OK")
+            self.assertEqual(headers["connection"].lower(), "keep-alive")
+            while len(rest) < int(headers["content-length"]):
+                rest += sock.recv(65536)
+            self.assertEqual(rest, b'{"status":"ok"}')
+
+    def test_a_chunked_booking_keeps_the_connection(self):
+        host = uid("h-chunk")
+        sock = socket.create_connection(("127.0.0.1", self.server.http_port))
+        self.addCleanup(sock.close)
+        body = json.dumps(booking_body(host, "r1", guest_id="g-pipe"))
+        half = len(body) // 2
+        chunked = ("POST /bookings HTTP/1.1\r\nHost: t\r\nAuthorization: "
+                   "Bearer %s\r\nContent-Type: application/json\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n%x\r\n%s"
+                   "\r\n0\r\n\r\n" % (self.service, half, body[:half],
+                                      len(body) - half, body[half:]))
+        sock.sendall(chunked.encode())
+        status, headers, _ = read_head(self, sock)
+        self.assertEqual(status, "HTTP/1.1 201 Created")
+        self.assertEqual(headers["connection"].lower(), "keep-alive")
+        sock.recv(65536)  # the rest of the body, if any
+        self.assertEqual(self.count_ok(host)["unread"], 1)
+
+
+class UnreadableRequestTest(ServerTestCase):
+    """What Pistache's parser cannot read is answered in the contract's
+    error shape, and the connection ends (docs/decisions.md, "Requests
+    that cannot be read")."""
+
+    def exchange(self, raw):
+        """Sends `raw` and returns (status line, headers, body) of the one
+        answer, which must be followed by the end of the connection."""
+        sock = socket.create_connection(("127.0.0.1", self.server.http_port))
+        self.addCleanup(sock.close)
+        sock.sendall(raw)
+        status, headers, rest = read_head(self, sock)
+        rest += assert_connection_ends(self, sock)
+        self.assertEqual(len(rest), int(headers["content-length"]), rest)
+        return status, headers, rest
+
+    def assert_error_answer(self, raw, status, code):
+        line, headers, body = self.exchange(raw)
+        self.assertEqual(int(line.split(" ")[1]), status, (raw, line, body))
+        self.assertEqual(headers["content-type"], "application/json")
+        self.assertEqual(headers["connection"].lower(), "close")
+        err = json.loads(body)["error"]
+        self.assertEqual(err["code"], code, raw)
+        self.assertTrue(err["message"])
+        # Neither the library's exception text nor the input comes back.
+        for word in ("basic_string", "stoull", "stol", "PROPFIND", "gzip"):
+            self.assertNotIn(word, err["message"])
+
+    def test_a_request_line_or_header_that_cannot_be_read_is_400(self):
+        for raw in (b"PROPFIND / HTTP/1.1\r\nHost: t\r\n\r\n",
+                    b"get /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
+                    b"GET /healthz HTTP/3.0\r\nHost: t\r\n\r\n",
+                    b"POST /bookings HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+                    b"POST /bookings HTTP/1.1\r\nContent-Length: "
+                    b"123456789012345678901234567890\r\n\r\n",
+                    b"POST /bookings HTTP/1.1\r\nTransfer-Encoding: gzip"
+                    b"\r\n\r\n"):
+            self.assert_error_answer(raw, 400, "invalid_request")
+
+    def test_a_content_type_that_is_no_media_type_is_415(self):
+        for ctype in (b"application/jsonx", b"json", b""):
+            self.assert_error_answer(
+                b"POST /bookings HTTP/1.1\r\nHost: t\r\nContent-Type: "
+                + ctype + b"\r\nContent-Length: 2\r\n\r\n{}", 415,
+                "unsupported_media_type")
+
+    def test_a_request_over_1_mib_is_413(self):
+        head = (b"POST /bookings HTTP/1.1\r\nHost: t\r\nContent-Type: "
+                b"application/json\r\nContent-Length: 1100000\r\n\r\n")
+        self.assert_error_answer(head + b" " * 1100000, 413,
+                                 "payload_too_large")
+
+    def test_the_answers_are_counted(self):
+        def unknown_400():
+            text = self.req("GET", "/metrics")[3].decode()
+            found = re.search(r'(?m)^bellhop_http_requests_total\{route='
+                              r'"unknown",code="400"\} (\d+)$', text)
+            return int(found.group(1)) if found else 0
+        before = unknown_400()
+        for _ in range(3):
+            self.assert_error_answer(b"BREW /pot HTTP/1.1\r\n\r\n", 400,
+                                     "invalid_request")
+        self.assertEqual(unknown_400(), before + 3)
 
 
 class SlowReaderTest(ServerTestCase):

@@ -1,0 +1,49 @@
+// Reading a connection's bytes into requests. Pistache 0.0.5's own entry
+// point (Http::Handler::onInput, private) answers what it cannot parse
+// with a plain-text status, an exception's text as the body of a 500, and
+// drops whatever follows a request in the same read — a pipelined request
+// then gets no answer and its client waits. bellhop's handler reads the
+// bytes itself through Pistache's parser (this file) and decides:
+// - a request is handled, and the bytes of another one after it in the
+//   same read mean the connection closes after this answer (as for a
+//   request pipelined in a read of its own, wire.hpp's answer_slot);
+// - what cannot be read is answered in the contract's error shape, and
+//   the connection closes (what follows cannot be trusted to start a
+//   request).
+// On the connection's reactor thread only, like the parser it drives.
+#pragma once
+
+#include <cstddef>
+
+#include <pistache/http.h>
+
+namespace bellhop::http {
+
+/// What one read of a connection gave.
+struct request_input {
+  enum class state {
+    partial,     ///< no whole request yet: wait for more bytes
+    complete,    ///< the parser holds a whole request
+    unreadable,  ///< not HTTP as bellhop reads it: answer `status`, close
+  };
+  state what = state::partial;
+  /// complete: bytes of a further request follow it in this read. Empty
+  /// lines (CR, LF) do not count: RFC 9112 §2.2 lets a client send them
+  /// between requests, and a chunked body's last CRLF is left there.
+  bool more_follows = false;
+  /// unreadable: the answer's status and the contract's code for it —
+  /// 413 for a request over the limit, 415 for a Content-Type that is no
+  /// media type, else 400 — and its message, which echoes no input.
+  int status = 0;
+  const char* code = "";
+  const char* message = "";
+};
+
+/// Feeds `len` bytes of a read to the connection's parser and parses.
+/// Empty lines before a request's first byte are skipped. The parser is
+/// left as it is: the caller resets it after a complete or unreadable
+/// request.
+request_input read_request(Pistache::Http::RequestParser& parser,
+                           const char* data, std::size_t len);
+
+} // namespace bellhop::http

@@ -1,0 +1,147 @@
+// Reading a connection's bytes into requests (http/src/request_input.hpp):
+// Pistache's own parser, fed as the reactor feeds it.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "request_input.hpp"
+
+using namespace bellhop::http;
+using state = request_input::state;
+using Pistache::Http::RequestParser;
+
+namespace {
+
+const std::string get_healthz = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+
+request_input feed(RequestParser& p, const std::string& bytes) {
+  return read_request(p, bytes.data(), bytes.size());
+}
+
+std::string post(const std::string& body) {
+  return "POST /bookings HTTP/1.1\r\nHost: t\r\nContent-Type: "
+         "application/json\r\nContent-Length: "
+         + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+} // namespace
+
+TEST_CASE("a request read whole is complete with nothing after it") {
+  RequestParser p(1024 * 1024);
+  auto got = feed(p, post(R"({"a":1})"));
+  REQUIRE(got.what == state::complete);
+  CHECK_FALSE(got.more_follows);
+  CHECK(p.request.body() == R"({"a":1})");
+}
+
+TEST_CASE("a request split over reads is complete at its last byte") {
+  RequestParser p(1024 * 1024);
+  auto bytes = post(R"({"hostId":"h1"})");
+  for (std::size_t i = 0; i + 1 < bytes.size(); ++i)
+    REQUIRE(read_request(p, &bytes[i], 1).what == state::partial);
+  auto got = read_request(p, &bytes.back(), 1);
+  REQUIRE(got.what == state::complete);
+  CHECK_FALSE(got.more_follows);
+  CHECK(p.request.body() == R"({"hostId":"h1"})");
+}
+
+TEST_CASE("bytes of another request after one in the same read are seen") {
+  RequestParser p(1024 * 1024);
+  SECTION("a whole second request") {
+    auto got = feed(p, post("{}") + get_healthz);
+    REQUIRE(got.what == state::complete);
+    CHECK(got.more_follows);
+    CHECK(p.request.body() == "{}");
+  }
+  SECTION("the first byte of one") {
+    auto got = feed(p, get_healthz + "G");
+    REQUIRE(got.what == state::complete);
+    CHECK(got.more_follows);
+  }
+  SECTION("a body longer than its Content-Length") {
+    auto got = feed(p, "GET /healthz HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n"
+                       "abc");
+    REQUIRE(got.what == state::complete);
+    CHECK(got.more_follows);
+  }
+}
+
+TEST_CASE("empty lines around requests are not requests") {
+  RequestParser p(1024 * 1024);
+  SECTION("after a request in the same read") {
+    auto got = feed(p, get_healthz + "\r\n\r\n");
+    REQUIRE(got.what == state::complete);
+    CHECK_FALSE(got.more_follows);
+  }
+  SECTION("before a request") {
+    REQUIRE(feed(p, "\r\n").what == state::partial);
+    auto got = feed(p, "\n\r\n" + get_healthz);
+    REQUIRE(got.what == state::complete);
+    CHECK(p.request.resource() == "/healthz");
+  }
+  SECTION("the CRLF a chunked body ends with") {
+    auto got = feed(p, "POST /bookings HTTP/1.1\r\nTransfer-Encoding: "
+                       "chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+    REQUIRE(got.what == state::complete);
+    CHECK_FALSE(got.more_follows);
+    CHECK(p.request.body() == "{}");
+  }
+}
+
+TEST_CASE("what cannot be read is 400, without the input or a library's "
+          "words") {
+  const char* bad[] = {
+    "PROPFIND / HTTP/1.1\r\n\r\n",                  // unknown method
+    "get / HTTP/1.1\r\n\r\n",                       // methods are upper case
+    "GET / HTTP/2.0\r\n\r\n",                       // version
+    "GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", // library exception
+    "GET / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+    "GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+    "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+  };
+  for (auto* bytes : bad) {
+    INFO(bytes);
+    RequestParser p(1024 * 1024);
+    auto got = feed(p, bytes);
+    REQUIRE(got.what == state::unreadable);
+    CHECK(got.status == 400);
+    CHECK(std::string{got.code} == "invalid_request");
+    std::string message = got.message;
+    CHECK_FALSE(message.empty());
+    CHECK(message.find("basic_string") == std::string::npos);
+    CHECK(message.find("sto") == std::string::npos);
+  }
+}
+
+TEST_CASE("a request over the parser's limit is 413") {
+  RequestParser p(4096);
+  REQUIRE(feed(p, "POST /bookings HTTP/1.1\r\nContent-Length: 9000\r\n\r\n")
+            .what
+          == state::partial);
+  auto got = feed(p, std::string(5000, 'x'));
+  REQUIRE(got.what == state::unreadable);
+  CHECK(got.status == 413);
+  CHECK(std::string{got.code} == "payload_too_large");
+}
+
+TEST_CASE("a Content-Type that is no media type is 415") {
+  for (const char* type : {"application/jsonx", "foo", "", "text/html; x"}) {
+    INFO(type);
+    RequestParser p(1024 * 1024);
+    auto got = feed(p, std::string{"POST /bookings HTTP/1.1\r\nContent-Type: "}
+                         + type + "\r\nContent-Length: 2\r\n\r\n{}");
+    REQUIRE(got.what == state::unreadable);
+    CHECK(got.status == 415);
+    CHECK(std::string{got.code} == "unsupported_media_type");
+  }
+}
+
+TEST_CASE("after a reset the parser reads the next request") {
+  RequestParser p(1024 * 1024);
+  REQUIRE(feed(p, post("{}")).what == state::complete);
+  p.reset();
+  auto got = feed(p, get_healthz);
+  REQUIRE(got.what == state::complete);
+  CHECK(p.request.resource() == "/healthz");
+  CHECK(p.request.body().empty());
+}
