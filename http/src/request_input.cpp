@@ -2,7 +2,9 @@
 #include "request_input.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <exception>
+#include <string_view>
 
 namespace bellhop::http {
 
@@ -87,6 +89,23 @@ request_input read_request(Pistache::Http::RequestParser& parser,
   r.more_follows = std::any_of(rest, rest + cursor.remaining(),
                                [](char c) { return !is_eol(c); });
   return r;
+}
+
+bool awaits_continue(Pistache::Http::RequestParser& parser) {
+  using Pistache::Http::Private::BodyStep;
+  const auto& req = parser.request;
+  if (parser.step()->id() != BodyStep::Id
+      || req.version() != Pistache::Http::Version::Http11)
+    return false;
+  auto expect = req.headers().tryGetRaw("Expect");
+  if (!expect)
+    return false;
+  const auto& v = expect->value();
+  constexpr std::string_view want = "100-continue";  // case-insensitive
+  return v.size() == want.size()
+         && std::equal(v.begin(), v.end(), want.begin(), [](char a, char b) {
+              return std::tolower(static_cast<unsigned char>(a)) == b;
+            });
 }
 
 } // namespace bellhop::http

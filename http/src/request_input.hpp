@@ -9,7 +9,9 @@
 //   request pipelined in a read of its own, wire.hpp's answer_slot);
 // - what cannot be read is answered in the contract's error shape, and
 //   the connection closes (what follows cannot be trusted to start a
-//   request).
+//   request);
+// - a client that waits for `100 Continue` before it sends a body is told
+//   to go on once the header is read (awaits_continue).
 // On the connection's reactor thread only, like the parser it drives.
 #pragma once
 
@@ -45,5 +47,11 @@ struct request_input {
 /// request.
 request_input read_request(Pistache::Http::RequestParser& parser,
                            const char* data, std::size_t len);
+
+/// True when the parser has read a request's header, its body is still to
+/// come, and the request is HTTP/1.1 with `Expect: 100-continue`: its
+/// client waits for an interim `100 Continue` before it sends the body
+/// (RFC 9110 §10.1.1; curl waits 1 s, then sends it anyway).
+bool awaits_continue(Pistache::Http::RequestParser& parser);
 
 } // namespace bellhop::http

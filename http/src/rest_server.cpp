@@ -50,6 +50,8 @@ struct counted_connection {
 /// write) — so the connection counts until its last file is closed.
 struct counted_slot : answer_slot {
   counted_connection counted;
+  /// `100 Continue` was sent for the request being read (reactor only).
+  bool continued = false;
 };
 
 // The slot is kept with an open connection as data of Pistache's peer (for
@@ -128,7 +130,9 @@ public:
     auto parser = getParser(peer);
     auto got = read_request(*parser, buffer, len);
     if (got.what == request_input::state::partial)
-      return;
+      return continue_if_awaited(peer, *parser);
+    if (auto slot = slot_of(peer))
+      slot->continued = false;  // the next request is a new one
     if (got.what == request_input::state::unreadable) {
       parser->reset();
       return answer_unreadable(peer, got);
@@ -172,8 +176,7 @@ public:
     auto peer = w.getPeer();
     ex.fd = peer ? peer->fd() : -1;
     if (peer) {
-      ex.slot = std::static_pointer_cast<answer_slot>(
-        peer->tryGetData(slot_key));
+      ex.slot = slot_of(peer);
       if (!ex.slot) {  // refused (onConnection): it is closing
         peer->setIdle(true);
         return;
@@ -215,13 +218,36 @@ public:
   }
 
 private:
+  static std::shared_ptr<counted_slot> slot_of(
+    const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+    return std::static_pointer_cast<counted_slot>(peer->tryGetData(slot_key));
+  }
+
+  /// Sends `100 Continue`, once, to a client that waits for it before it
+  /// sends its request's body. Not while an answer is in flight: the
+  /// request is then pipelined and will not be handled, and the bytes
+  /// must not fall between an answer's. The one short write goes straight
+  /// to the socket, as answers do here on the reactor (wire.hpp); a socket
+  /// that does not take it leaves the client to its own timeout.
+  static void continue_if_awaited(
+    const std::shared_ptr<Pistache::Tcp::Peer>& peer,
+    Pistache::Http::RequestParser& parser) {
+    if (!awaits_continue(parser))
+      return;
+    auto slot = slot_of(peer);
+    if (!slot || slot->continued || !slot->idle())
+      return;
+    slot->continued = true;
+    static constexpr char interim[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    ::send(peer->fd(), interim, sizeof interim - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+
   /// Answers a request that cannot be read, in the contract's shape, and
   /// ends the connection. A connection whose answer is still in flight
   /// ends after that answer instead, as for a pipelined request.
   void answer_unreadable(const std::shared_ptr<Pistache::Tcp::Peer>& peer,
                          const request_input& got) {
-    auto slot = std::static_pointer_cast<answer_slot>(
-      peer->tryGetData(slot_key));
+    auto slot = slot_of(peer);
     if (!slot || !slot->take())
       return;
     slot->end_after();

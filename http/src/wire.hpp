@@ -61,6 +61,12 @@ public:
   /// connection is then shut down after it) or the connection is closing.
   bool take();
 
+  /// No answer is in flight: nothing but the reactor thread, which asks,
+  /// may write to the connection until it takes the turn.
+  bool idle() const {
+    return state_.load() == 0;
+  }
+
   /// The connection ends after the answer whose turn this is: later
   /// requests are not taken. After take(), on the reactor thread.
   void end_after();

@@ -1753,6 +1753,75 @@ class UnreadableRequestTest(ServerTestCase):
         self.assertEqual(unknown_400(), before + 3)
 
 
+class ExpectContinueTest(ServerTestCase):
+    """A client that sends `Expect: 100-continue` gets `100 Continue` once
+    the header is read, and only then sends its body (RFC 9110 §10.1.1;
+    docs/decisions.md, "Expect: 100-continue")."""
+
+    server_args = ("--booking-rate-limit", "0")
+
+    def head(self, version, body, expect=True):
+        return ("POST /bookings %s\r\nHost: t\r\nAuthorization: Bearer %s"
+                "\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                "%s\r\n" % (version, self.service, len(body),
+                             "Expect: 100-continue\r\n" if expect else "")
+                ).encode()
+
+    def test_curl_sends_its_body_when_told_to_continue(self):
+        host = uid("h-expect")
+        body = json.dumps(booking_body(host, "r1", guest_id="g-expect"))
+        # curl waits up to --expect100-timeout for the 100 before it sends
+        # the body: far beyond --max-time, so only a 100 lets it finish.
+        out = subprocess.run(
+            ["curl", "-sS", "--max-time", "20", "--expect100-timeout", "60",
+             "-o", "/dev/null", "-w", "%{http_code}",
+             "-H", "Expect: 100-continue",
+             "-H", "Content-Type: application/json",
+             "-H", "Authorization: Bearer " + self.service,
+             "--data-binary", body,
+             "http://127.0.0.1:%d/bookings" % self.server.http_port],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual((out.returncode, out.stdout), (0, "201"), out.stderr)
+        self.assertEqual(self.count_ok(host)["unread"], 1)
+
+    def test_100_continue_comes_before_the_body_is_sent(self):
+        host = uid("h-expect2")
+        body = json.dumps(booking_body(host, "r1",
+                                       guest_id="g-expect")).encode()
+        sock = socket.create_connection(("127.0.0.1", self.server.http_port))
+        self.addCleanup(sock.close)
+        sock.settimeout(10)
+        sock.sendall(self.head("HTTP/1.1", body))
+        interim = b"HTTP/1.1 100 Continue\r\n\r\n"
+        got = b""
+        while len(got) < len(interim):
+            chunk = sock.recv(len(interim) - len(got))
+            self.assertTrue(chunk, "closed before 100 Continue: %r" % got)
+            got += chunk
+        self.assertEqual(got, interim)
+        sock.sendall(body)
+        status, headers, _ = read_head(self, sock)
+        self.assertEqual(status, "HTTP/1.1 201 Created")
+
+    def test_no_interim_answer_when_the_body_came_or_for_http_1_0(self):
+        for version, together in (("HTTP/1.1", True), ("HTTP/1.0", False)):
+            host = uid("h-expect3")
+            body = json.dumps(booking_body(host, "r1",
+                                           guest_id="g-expect")).encode()
+            sock = socket.create_connection(("127.0.0.1",
+                                             self.server.http_port))
+            self.addCleanup(sock.close)
+            sock.settimeout(10)
+            if together:
+                sock.sendall(self.head(version, body) + body)
+            else:
+                sock.sendall(self.head(version, body))
+                time.sleep(0.3)
+                sock.sendall(body)
+            status, _, _ = read_head(self, sock)
+            self.assertEqual(status, version + " 201 Created")
+
+
 class SlowReaderTest(ServerTestCase):
     """A page of ~1 MB to a client that reads it slowly in small bites
     arrives whole, and the connection goes on (or closes when asked).

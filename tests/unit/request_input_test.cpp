@@ -145,3 +145,38 @@ TEST_CASE("after a reset the parser reads the next request") {
   CHECK(p.request.resource() == "/healthz");
   CHECK(p.request.body().empty());
 }
+
+TEST_CASE("a client waits for 100 Continue once the header is read, if it "
+          "asked") {
+  auto head = [](const char* version, const char* expect) {
+    return std::string{"POST /bookings "} + version + "\r\nContent-Length: "
+           "2\r\n" + expect + "\r\n";
+  };
+  SECTION("HTTP/1.1 with Expect: 100-continue, the body still to come") {
+    for (const char* expect : {"Expect: 100-continue\r\n",
+                               "expect: 100-Continue\r\n"}) {
+      RequestParser p(1024 * 1024);
+      REQUIRE(feed(p, head("HTTP/1.1", expect)).what == state::partial);
+      CHECK(awaits_continue(p));
+      REQUIRE(feed(p, "{").what == state::partial);
+      CHECK(awaits_continue(p));  // the caller sends it once
+      REQUIRE(feed(p, "}").what == state::complete);
+    }
+  }
+  SECTION("not before the header is whole") {
+    RequestParser p(1024 * 1024);
+    auto bytes = head("HTTP/1.1", "Expect: 100-continue\r\n");
+    bytes.pop_back();
+    REQUIRE(feed(p, bytes).what == state::partial);
+    CHECK_FALSE(awaits_continue(p));
+  }
+  SECTION("not for HTTP/1.0, another expectation, or none") {
+    for (auto bytes : {head("HTTP/1.0", "Expect: 100-continue\r\n"),
+                       head("HTTP/1.1", "Expect: 100-continued\r\n"),
+                       head("HTTP/1.1", "")}) {
+      RequestParser p(1024 * 1024);
+      REQUIRE(feed(p, bytes).what == state::partial);
+      CHECK_FALSE(awaits_continue(p));
+    }
+  }
+}
