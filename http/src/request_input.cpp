@@ -63,7 +63,7 @@ request_input read_request(Pistache::Http::RequestParser& parser,
   }
   try {
     if (!parser.feed(data, len))
-      return unreadable(413, "payload_too_large", "the request is over 1 MiB");
+      return unreadable(413, "payload_too_large", "the request is over 128 KiB");
     if (parser.parse() != State::Done)
       return {};
   } catch (const Pistache::Http::HttpError& e) {
@@ -71,7 +71,7 @@ request_input read_request(Pistache::Http::RequestParser& parser,
     // (an unknown method, a bad version, a media type), a transfer coding
     // other than chunked, a chunk size that is no number.
     if (e.code() == 413)
-      return unreadable(413, "payload_too_large", "the request is over 1 MiB");
+      return unreadable(413, "payload_too_large", "the request is over 128 KiB");
     if (e.code() == 415)  // a Content-Type its media type parser refuses
       return unreadable(415, "unsupported_media_type",
                         "the body must be application/json");

@@ -21,6 +21,13 @@
 
 namespace bellhop::http {
 
+/// The most a request may be, request line, header and body together.
+/// Bodies over 64 KiB are refused (§4) and a header of that size is far
+/// beyond any client's; the parser holds a connection's request in memory
+/// until it is whole, so this bounds what a connection can make the server
+/// hold — about twice this, as the buffer grows by doubling.
+constexpr std::size_t max_request_bytes = 128 * 1024;
+
 /// What one read of a connection gave.
 struct request_input {
   enum class state {
@@ -34,7 +41,7 @@ struct request_input {
   /// between requests, and a chunked body's last CRLF is left there.
   bool more_follows = false;
   /// unreadable: the answer's status and the contract's code for it —
-  /// 413 for a request over the limit, 415 for a Content-Type that is no
+  /// 413 for a request over max_request_bytes, 415 for a Content-Type that is no
   /// media type, else 400 — and its message, which echoes no input.
   int status = 0;
   const char* code = "";

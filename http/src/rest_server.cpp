@@ -50,9 +50,19 @@ struct counted_connection {
 /// write) — so the connection counts until its last file is closed.
 struct counted_slot : answer_slot {
   counted_connection counted;
-  /// `100 Continue` was sent for the request being read (reactor only).
+  // On the reactor thread only:
+  /// `100 Continue` was sent for the request being read.
   bool continued = false;
+  /// The connection was answered and its sending side shut down; what the
+  /// client still sends is dropped (drain_after_answer), `drained` bytes
+  /// so far.
+  bool draining = false;
+  std::size_t drained = 0;
 };
+
+/// What a connection may send after the answer that ended it before it is
+/// reset: the rest of a body of a few MiB.
+constexpr std::size_t drain_limit = 4 * 1024 * 1024;
 
 // The slot is kept with an open connection as data of Pistache's peer (for
 // the connection's life; on the reactor thread only). A connection without
@@ -127,15 +137,18 @@ public:
   // after a request (request_input.hpp). On the reactor thread.
   void onInput(const char* buffer, size_t len,
                const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
+    auto slot = slot_of(peer);
+    if (slot && slot->draining)
+      return drain_after_answer(peer, *slot, len);
     auto parser = getParser(peer);
     auto got = read_request(*parser, buffer, len);
     if (got.what == request_input::state::partial)
-      return continue_if_awaited(peer, *parser);
-    if (auto slot = slot_of(peer))
+      return continue_if_awaited(peer, slot.get(), *parser);
+    if (slot)
       slot->continued = false;  // the next request is a new one
     if (got.what == request_input::state::unreadable) {
       parser->reset();
-      return answer_unreadable(peer, got);
+      return answer_unreadable(peer, slot.get(), got);
     }
     auto& request = parser->request;
     request.copyAddress(peer->address());
@@ -230,11 +243,10 @@ private:
   /// to the socket, as answers do here on the reactor (wire.hpp); a socket
   /// that does not take it leaves the client to its own timeout.
   static void continue_if_awaited(
-    const std::shared_ptr<Pistache::Tcp::Peer>& peer,
+    const std::shared_ptr<Pistache::Tcp::Peer>& peer, counted_slot* slot,
     Pistache::Http::RequestParser& parser) {
     if (!awaits_continue(parser))
       return;
-    auto slot = slot_of(peer);
     if (!slot || slot->continued || !slot->idle())
       return;
     slot->continued = true;
@@ -243,26 +255,43 @@ private:
   }
 
   /// Answers a request that cannot be read, in the contract's shape, and
-  /// ends the connection. A connection whose answer is still in flight
-  /// ends after that answer instead, as for a pipelined request.
+  /// ends the connection. The client may still be sending it (a body over
+  /// the limit); a socket closed with unread bytes resets the connection,
+  /// and the client might lose the answer before it reads it. So only the
+  /// sending side is shut down, and what still comes is dropped until the
+  /// client closes (drain_after_answer). A connection whose answer is
+  /// still in flight ends after that answer instead, as for a pipelined
+  /// request.
   void answer_unreadable(const std::shared_ptr<Pistache::Tcp::Peer>& peer,
-                         const request_input& got) {
-    auto slot = slot_of(peer);
+                         counted_slot* slot, const request_input& got) {
+    // The turn is not given back: the connection takes no more requests.
     if (!slot || !slot->take())
       return;
-    slot->end_after();
     exchange ex;
     ex.start = std::chrono::steady_clock::now();
     ex.close = true;
-    ex.fd = peer->fd();
-    ex.slot = std::move(slot);
     telemetry::log(telemetry::level::debug, "unreadable request",
                    {{"status", int64_t{got.status}}});
     set_exchange(&ex);
-    ResponseWriter w(Pistache::Http::Version::Http11, transport(), this, peer);
-    send_error(w, got.status, got.code, got.message);
-    set_exchange(nullptr);
-    peer->setIdle(true);
+    auto bytes = render_answer(ex, got.status,
+                               error_body(got.code, got.message),
+                               "application/json");
+    std::size_t written = 0;
+    bool whole = send_now(peer->fd(), bytes, written) == sent::all;
+    ::shutdown(peer->fd(), whole ? SHUT_WR : SHUT_RDWR);
+    slot->draining = whole;
+    finish_exchange(got.status);
+    peer->setIdle(true);  // closed after the keep-alive timeout at the latest
+  }
+
+  /// Drops what a client sends after its connection's last answer; past
+  /// drain_limit the connection is reset.
+  static void drain_after_answer(
+    const std::shared_ptr<Pistache::Tcp::Peer>& peer, counted_slot& slot,
+    size_t len) {
+    slot.drained += len;
+    if (slot.drained > drain_limit)
+      ::shutdown(peer->fd(), SHUT_RDWR);
   }
 
   void dispatch(const Request& req, ResponseWriter w, exchange& ex) {
@@ -378,9 +407,9 @@ void rest_server::start() {
   auto opts = Pistache::Http::Endpoint::options()
                 .threads(cfg.threads)
                 .flags(Pistache::Tcp::Options::ReuseAddr)
-                // Bodies up to 1 MiB are read so that 64 KiB+ ones get the
-                // contract's 413; larger ones are cut off by Pistache.
-                .maxRequestSize(1024 * 1024)
+                // Bodies over 64 KiB get the handlers' 413; a request
+                // over this gets read_request's (request_input.hpp).
+                .maxRequestSize(max_request_bytes)
                 .maxResponseSize(4 * 1024 * 1024)
                 .headerTimeout(std::chrono::seconds(10))
                 .bodyTimeout(std::chrono::seconds(30))

@@ -1734,11 +1734,53 @@ class UnreadableRequestTest(ServerTestCase):
                 + ctype + b"\r\nContent-Length: 2\r\n\r\n{}", 415,
                 "unsupported_media_type")
 
-    def test_a_request_over_1_mib_is_413(self):
-        head = (b"POST /bookings HTTP/1.1\r\nHost: t\r\nContent-Type: "
-                b"application/json\r\nContent-Length: 1100000\r\n\r\n")
-        self.assert_error_answer(head + b" " * 1100000, 413,
-                                 "payload_too_large")
+    def test_a_request_over_128_kib_is_413(self):
+        for size in (200 * 1024, 3 * 1024 * 1024):
+            head = (b"POST /bookings HTTP/1.1\r\nHost: t\r\nContent-Type: "
+                    b"application/json\r\nContent-Length: %d\r\n\r\n" % size)
+            self.assert_error_answer(head + b" " * size, 413,
+                                     "payload_too_large")
+
+    def test_a_client_may_finish_its_body_after_the_413(self):
+        # The server answers once 128 KiB are read, and reads and drops
+        # what comes after: a client that goes on sending its body is not
+        # reset, and still reads the answer and then the end.
+        size = 3 * 1024 * 1024
+        sock = socket.create_connection(("127.0.0.1", self.server.http_port))
+        self.addCleanup(sock.close)
+        sock.sendall(b"POST /bookings HTTP/1.1\r\nHost: t\r\nContent-Type: "
+                     b"application/json\r\nContent-Length: %d\r\n\r\n"
+                     % size + b" " * (200 * 1024))
+        status, headers, rest = read_head(self, sock)
+        self.assertEqual(status, "HTTP/1.1 413 Request Entity Too Large")
+        self.assertEqual(headers["connection"].lower(), "close")
+        time.sleep(0.2)  # the server has shut its side down by now
+        sock.sendall(b" " * (size - 200 * 1024))
+        rest += assert_connection_ends(self, sock)
+        self.assertEqual(json.loads(rest)["error"]["code"],
+                         "payload_too_large")
+
+    def test_a_header_over_128_kib_is_413(self):
+        self.assert_error_answer(
+            b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: "
+            + b"a" * (130 * 1024) + b"\r\n\r\n", 413, "payload_too_large")
+
+    def test_a_body_over_64_kib_within_128_kib_keeps_the_connection(self):
+        sock = socket.create_connection(("127.0.0.1", self.server.http_port))
+        self.addCleanup(sock.close)
+        size = 100 * 1024
+        for _ in range(2):
+            sock.sendall(b"POST /bookings HTTP/1.1\r\nHost: t\r\nContent-Type: "
+                         b"application/json\r\nAuthorization: Bearer %s\r\n"
+                         b"Content-Length: %d\r\n\r\n"
+                         % (self.service.encode(), size) + b" " * size)
+            status, headers, rest = read_head(self, sock)
+            self.assertEqual(status, "HTTP/1.1 413 Request Entity Too Large")
+            self.assertEqual(headers["connection"].lower(), "keep-alive")
+            while len(rest) < int(headers["content-length"]):
+                rest += sock.recv(65536)
+            self.assertEqual(json.loads(rest)["error"]["code"],
+                             "payload_too_large")
 
     def test_the_answers_are_counted(self):
         def unknown_400():
