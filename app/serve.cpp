@@ -13,6 +13,7 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 
 #include <arpa/inet.h>
 #include <sched.h>
@@ -70,6 +71,7 @@ const std::vector<option_spec>& serve_specs() {
     {"smtp-password", true, false, "SMTP password"},
     {"smtp-starttls", false, false, "require STARTTLS"},
     {"smtp-connections", true, false, "emails sent at once, one host's in order (default 4)"},
+    {"cors-origins", true, false, "origins whose pages may call the REST API, comma-separated, or * (default: none)"},
     {"public-url", true, false, "the page's address, linked in emails (default http://BIND:HTTP-PORT/, this host's name for BIND 0.0.0.0 or ::)"},
     {"log-format", true, false, "text or json (default text)"},
     {"log-level", true, false, "debug, info, warn or error (default info)"},
@@ -130,6 +132,13 @@ http::rest_config rest_config_from(const options& opts) {
   } else if (rc.jwt.secret.empty() && !opts.flag("demo")) {
     throw usage_error("give --jwt-secret (or set BELLHOP_JWT_SECRET) or "
                       "--jwt-public-key");
+  }
+  if (opts.has("cors-origins")) {
+    try {
+      rc.cors_origins = http::parse_cors_origins(opts.str("cors-origins", ""));
+    } catch (const std::invalid_argument& e) {
+      throw usage_error(e.what());
+    }
   }
   rc.jwt.issuer = opts.str("jwt-issuer", "");
   rc.jwt.audience = opts.str("jwt-audience", "");

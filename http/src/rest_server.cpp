@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "bellhop/telemetry/log.hpp"
+#include "cors.hpp"
 #include "request_input.hpp"
 #include "routes.hpp"
 #include "slow_writes.hpp"
@@ -300,6 +301,9 @@ private:
     const auto& path = req.resource();
     // HEAD is answered as GET would be; send_body leaves the body out.
     auto m = req.method() == Method::Head ? Method::Get : req.method();
+    // First, so that every answer carries the CORS headers.
+    if (apply_cors(ctx.cfg.cors_origins, req, w))
+      return;
     auto is = [&](const char* p, Method want, route r) {
       if (path != p || m != want)
         return false;

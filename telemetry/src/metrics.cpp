@@ -46,7 +46,8 @@ const char* to_string(route r) {
     "POST /bookings", "GET /bookings/{id}", "POST /notifications",
     "GET /notifications/count", "GET /notifications/list",
     "POST /notifications/mark-read", "GET /preferences", "PUT /preferences",
-    "GET /admin/audit", "GET static", "GET /demo", "unknown"};
+    "GET /admin/audit", "GET static", "GET /demo", "OPTIONS preflight",
+    "unknown"};
   return names[static_cast<std::size_t>(r)];
 }
 

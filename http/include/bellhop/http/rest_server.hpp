@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/fwd.hpp>
@@ -30,9 +31,18 @@ struct rest_config {
   std::size_t max_body = 64 * 1024;
   auth::jwt_config jwt;
   uint16_t ws_port = 0;          ///< the gateway's port, told to the web page
+  /// Origins whose pages may call the API (--cors-origins, as
+  /// parse_cors_origins returns them: lower-case, or "*" alone); empty:
+  /// no cross-origin access.
+  std::vector<std::string> cors_origins;
   bool demo = false;             ///< serve /demo and /demo/token (§9 --demo)
   std::vector<std::string> demo_hosts;  ///< the hosts /demo books with
 };
+
+/// The origins of `--cors-origins`: "*" or a comma-separated list of
+/// `scheme://host[:port]`. Throws std::invalid_argument saying what is
+/// wrong.
+std::vector<std::string> parse_cors_origins(std::string_view list);
 
 class rest_server {
 public:

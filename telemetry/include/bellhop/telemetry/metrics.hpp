@@ -62,14 +62,15 @@ private:
 enum class route : uint8_t {
   healthz, readyz, metrics, openapi, post_bookings, get_booking,
   post_notifications, count, list, mark_read, get_preferences,
-  put_preferences, audit, static_file, demo, unknown,
+  put_preferences, audit, static_file, demo, preflight, unknown,
   size_  // number of routes
 };
 const char* to_string(route r);
 
 /// The statuses the API answers with; anything else counts as "other".
-constexpr std::array<int, 14> http_codes{200, 201, 304, 400, 401, 403, 404,
-                                         405, 409, 413, 415, 429, 500, 503};
+constexpr std::array<int, 15> http_codes{200, 201, 204, 304, 400, 401, 403,
+                                         404, 405, 409, 413, 415, 429, 500,
+                                         503};
 
 /// Delivery channels and results for bellhop_deliveries_total.
 enum class channel : uint8_t { ws, socketio, email, size_ };
