@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <exception>
+#include <string>
 #include <string_view>
 
 namespace bellhop::http {
@@ -11,30 +12,63 @@ namespace bellhop::http {
 namespace {
 
 using Pistache::StreamCursor;
+using Pistache::Http::Private::BodyStep;
 using Pistache::Http::Private::ParserBase;
 
-// Where a whole request ends is known only to the parser's cursor, which
-// Pistache 0.0.5 keeps private. The names in an explicit instantiation are
-// exempt from access checks ([temp.explicit]), so instantiating `expose`
-// with the member's pointer defines member_of(parser_cursor), which hands
-// that pointer out. It names the member, so a Pistache without it fails
-// to build rather than misread.
-struct parser_cursor {
-  using type = StreamCursor ParserBase::*;
-  friend type member_of(parser_cursor);
-};
-
-template <typename Tag, typename Tag::type Member>
+// Pistache 0.0.5 keeps private what bellhop must read: where a whole
+// request ends (the parser's cursor), and where its chunk parser is in a
+// chunk. The names in an explicit instantiation are exempt from access
+// checks ([temp.explicit]), so instantiating `expose` with a member's
+// pointer defines member_of(tag), which hands that pointer out. Each names
+// its member: a Pistache without it fails to build rather than misreads.
+template <typename Tag, auto Member>
 struct expose {
-  friend typename Tag::type member_of(Tag) {
+  friend auto member_of(Tag) {
     return Member;
   }
 };
 
+struct parser_cursor {  // ParserBase::cursor
+  friend auto member_of(parser_cursor);
+};
+struct body_chunk {  // BodyStep::chunk
+  friend auto member_of(body_chunk);
+};
+struct chunk_size {  // BodyStep::Chunk::size: -1 before its size line
+  friend auto member_of(chunk_size);
+};
+struct chunk_taken {  // BodyStep::Chunk::alreadyAppendedChunkBytes
+  friend auto member_of(chunk_taken);
+};
+
 template struct expose<parser_cursor, &ParserBase::cursor>;
+template struct expose<body_chunk, &BodyStep::chunk>;
+template struct expose<chunk_size, &BodyStep::Chunk::size>;
+template struct expose<chunk_taken, &BodyStep::Chunk::alreadyAppendedChunkBytes>;
+
+/// The parser is in a chunked body and has taken more bytes of the chunk
+/// than the chunk has: the next parse would move its cursor by a negative
+/// count, read as unsigned, and spin for ever. Only a byte after a chunk's
+/// data that is not its CR can bring this about (a CR is held back:
+/// read_request), so the request is not HTTP.
+bool chunk_overrun(Pistache::Http::RequestParser& parser) {
+  auto& chunk = static_cast<BodyStep*>(parser.step())->*member_of(body_chunk{});
+  auto size = chunk.*member_of(chunk_size{});
+  return size >= 0 && chunk.*member_of(chunk_taken{}) > size;
+}
 
 bool is_eol(char c) {
   return c == '\r' || c == '\n';
+}
+
+/// The parser has read a header with `Transfer-Encoding: chunked` and is in
+/// its body.
+bool in_chunked_body(Pistache::Http::RequestParser& parser) {
+  namespace H = Pistache::Http::Header;
+  if (parser.step()->id() != Pistache::Http::Private::BodyStep::Id)
+    return false;
+  auto te = parser.request.headers().tryGet<H::TransferEncoding>();
+  return te && te->encoding() == H::Encoding::Chunked;
 }
 
 request_input unreadable(int status, const char* code, const char* message) {
@@ -46,13 +80,29 @@ request_input unreadable(int status, const char* code, const char* message) {
   return r;
 }
 
+request_input bad_chunk() {
+  return unreadable(400, "invalid_request",
+                    "a chunk of the body does not end where its size says");
+}
+
 } // namespace
 
 request_input read_request(Pistache::Http::RequestParser& parser,
-                           const char* data, std::size_t len) {
+                           const char* data, std::size_t len,
+                           bool& held_cr) {
   using Pistache::Http::Private::State;
+  if (len == 0)
+    return {};
   StreamCursor& cursor = parser.*member_of(parser_cursor{});
-  if (cursor.buf->begptr() == cursor.buf->endptr()) {
+  std::string joined;
+  if (held_cr) {
+    joined.reserve(len + 1);
+    joined += '\r';
+    joined.append(data, len);
+    data = joined.data();
+    len = joined.size();
+    held_cr = false;
+  } else if (cursor.buf->begptr() == cursor.buf->endptr()) {
     // Nothing of a request read yet: skip the empty lines before it.
     while (len > 0 && is_eol(*data)) {
       ++data;
@@ -62,10 +112,25 @@ request_input read_request(Pistache::Http::RequestParser& parser,
       return {};
   }
   try {
-    if (!parser.feed(data, len))
+    // A last CR is kept out until the parser shows where it falls.
+    bool last_cr = data[len - 1] == '\r';
+    if (!parser.feed(data, len - last_cr))
       return unreadable(413, "payload_too_large", "the request is over 128 KiB");
-    if (parser.parse() != State::Done)
-      return {};
+    auto state = parser.parse();
+    if (last_cr && state != State::Done) {
+      if (in_chunked_body(parser)) {
+        held_cr = true;  // fed in front of the next read
+        return chunk_overrun(parser) ? bad_chunk() : request_input{};
+      }
+      if (!parser.feed("\r", 1))
+        return unreadable(413, "payload_too_large",
+                          "the request is over 128 KiB");
+      state = parser.parse();
+    }
+    // (After a whole request, the CR kept out is an empty line: dropped.)
+    if (state != State::Done)
+      return in_chunked_body(parser) && chunk_overrun(parser)
+               ? bad_chunk() : request_input{};
   } catch (const Pistache::Http::HttpError& e) {
     // The parser's own refusals: a request line or header it cannot read
     // (an unknown method, a bad version, a media type), a transfer coding

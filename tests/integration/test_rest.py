@@ -1688,6 +1688,27 @@ class PipelinedRequestTest(ServerTestCase):
         self.assertEqual(self.count_ok(host)["unread"], 1)
 
 
+    def test_a_chunked_body_split_after_a_chunks_cr_is_read(self):
+        # Pistache's own chunk parser spun for ever on this split, and with
+        # it the reactor that serves every REST connection.
+        host = uid("h-chunk2")
+        body = json.dumps(booking_body(host, "r1", guest_id="g-pipe"))
+        sock = socket.create_connection(("127.0.0.1", self.server.http_port))
+        self.addCleanup(sock.close)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(10)
+        sock.sendall(("POST /bookings HTTP/1.1\r\nHost: t\r\nAuthorization: "
+                      "Bearer %s\r\nContent-Type: application/json\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r"
+                      % (self.service, len(body), body)).encode())
+        time.sleep(0.2)
+        sock.sendall(b"\n0\r\n\r\n")
+        status, _, _ = read_head(self, sock)
+        self.assertEqual(status, "HTTP/1.1 201 Created")
+        self.assert_status(self.req("GET", "/healthz"), 200)
+        self.assertEqual(self.count_ok(host)["unread"], 1)
+
+
 class UnreadableRequestTest(ServerTestCase):
     """What Pistache's parser cannot read is answered in the contract's
     error shape, and the connection ends (docs/decisions.md, "Requests
