@@ -3,7 +3,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstdlib>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,9 +17,11 @@ namespace {
 using Pistache::StreamCursor;
 using Pistache::Http::Private::BodyStep;
 using Pistache::Http::Private::ParserBase;
+using Pistache::Http::Private::State;
 
 // Pistache 0.0.5 keeps private what bellhop must read: where a whole
-// request ends (the parser's cursor), and where its chunk parser is in a
+// request ends (the parser's cursor), which of its steps (request line,
+// header, body) the parser is at, and where its chunk parser is in a
 // chunk. The names in an explicit instantiation are exempt from access
 // checks ([temp.explicit]), so instantiating `expose` with a member's
 // pointer defines member_of(tag), which hands that pointer out. Each names
@@ -31,6 +36,9 @@ struct expose {
 struct parser_cursor {  // ParserBase::cursor
   friend auto member_of(parser_cursor);
 };
+struct parser_step_at {  // ParserBase::currentStep
+  friend auto member_of(parser_step_at);
+};
 struct body_chunk {  // BodyStep::chunk
   friend auto member_of(body_chunk);
 };
@@ -42,6 +50,7 @@ struct chunk_taken {  // BodyStep::Chunk::alreadyAppendedChunkBytes
 };
 
 template struct expose<parser_cursor, &ParserBase::cursor>;
+template struct expose<parser_step_at, &ParserBase::currentStep>;
 template struct expose<body_chunk, &BodyStep::chunk>;
 template struct expose<chunk_size, &BodyStep::Chunk::size>;
 template struct expose<chunk_taken, &BodyStep::Chunk::alreadyAppendedChunkBytes>;
@@ -85,12 +94,97 @@ request_input bad_chunk() {
                     "a chunk of the body does not end where its size says");
 }
 
+request_input too_large() {
+  return unreadable(413, "payload_too_large", "the request is over 128 KiB");
+}
+
+/// A chunk size line not yet parsed, in the bytes the parser holds, declares
+/// more than a whole request may be. The walk follows the chunk framing
+/// from where the parser stands, and reads each size line as Pistache's
+/// Chunk::parse does (strtol, base 16, up to the first CRLF); a line it
+/// would refuse, or a part not read yet, ends the walk.
+bool chunk_ahead_over_limit(Pistache::Http::RequestParser& parser,
+                            const StreamCursor& cursor) {
+  const char* at = cursor.offset();
+  const char* end = at + cursor.remaining();
+  auto& chunk = static_cast<BodyStep*>(parser.step())->*member_of(body_chunk{});
+  if (auto size = chunk.*member_of(chunk_size{}); size >= 0) {
+    // In a chunk's data: the rest of it and its CRLF come first.
+    auto rest = size - chunk.*member_of(chunk_taken{}) + 2;
+    if (end - at < rest)
+      return false;
+    at += rest;
+  }
+  while (at < end) {
+    const char* eol = at;
+    while (eol + 1 < end && !(eol[0] == '\r' && eol[1] == '\n'))
+      ++eol;
+    if (eol + 1 >= end)
+      return false;  // its line is not whole yet
+    std::string line(at, eol + 1);  // with its CR, as Pistache reads it
+    char* stop = nullptr;
+    long size = std::strtol(line.c_str(), &stop, 16);
+    if (*stop != '\r' || size <= 0)
+      return false;  // the last chunk, or a line Pistache refuses
+    if (static_cast<unsigned long>(size) > max_request_bytes)
+      return true;
+    if (end - (eol + 2) < size + 2)
+      return false;
+    at = eol + 2 + size + 2;
+  }
+  return false;
+}
+
+/// The header just read declares a body no request may have: a
+/// Content-Length, or a chunk size, over max_request_bytes. Pistache's body
+/// step reserves a declared size before it reads the body — a header
+/// could make it take gigabytes of address space, and AddressSanitizer's
+/// allocator aborts the process on such a size — so the size is judged
+/// here, before that step runs, and refused as reading the body would be.
+std::optional<request_input> oversized_body(
+    Pistache::Http::RequestParser& parser, const StreamCursor& cursor) {
+  namespace H = Pistache::Http::Header;
+  if (auto length = parser.request.headers().tryGet<H::ContentLength>()) {
+    auto declared = length->value();
+    if (declared <= max_request_bytes)
+      return std::nullopt;
+    // Pistache reads "-1" as 2^64 − 1: that is no size at all.
+    if (declared > static_cast<std::uint64_t>(INT64_MAX))
+      return unreadable(400, "invalid_request",
+                        "a header of the request cannot be read");
+    return too_large();
+  }
+  if (in_chunked_body(parser) && chunk_ahead_over_limit(parser, cursor))
+    return too_large();
+  return std::nullopt;
+}
+
+/// ParserBase::parse, step by step, with oversized_body's look before each
+/// run of the body step. `refused` is set (and Again returned) when the
+/// body is not to be read.
+State parse_checked(Pistache::Http::RequestParser& parser,
+                    StreamCursor& cursor,
+                    std::optional<request_input>& refused) {
+  auto& step_at = parser.*member_of(parser_step_at{});
+  for (;;) {
+    auto* step = parser.step();
+    if (step->id() == BodyStep::Id) {
+      refused = oversized_body(parser, cursor);
+      if (refused)
+        return State::Again;
+    }
+    auto state = step->apply(cursor);
+    if (state != State::Next)
+      return state;
+    ++step_at;
+  }
+}
+
 } // namespace
 
 request_input read_request(Pistache::Http::RequestParser& parser,
                            const char* data, std::size_t len,
                            bool& held_cr) {
-  using Pistache::Http::Private::State;
   if (len == 0)
     return {};
   StreamCursor& cursor = parser.*member_of(parser_cursor{});
@@ -115,17 +209,21 @@ request_input read_request(Pistache::Http::RequestParser& parser,
     // A last CR is kept out until the parser shows where it falls.
     bool last_cr = data[len - 1] == '\r';
     if (!parser.feed(data, len - last_cr))
-      return unreadable(413, "payload_too_large", "the request is over 128 KiB");
-    auto state = parser.parse();
+      return too_large();
+    std::optional<request_input> refused;
+    auto state = parse_checked(parser, cursor, refused);
+    if (refused)
+      return *refused;
     if (last_cr && state != State::Done) {
       if (in_chunked_body(parser)) {
         held_cr = true;  // fed in front of the next read
         return chunk_overrun(parser) ? bad_chunk() : request_input{};
       }
       if (!parser.feed("\r", 1))
-        return unreadable(413, "payload_too_large",
-                          "the request is over 128 KiB");
-      state = parser.parse();
+        return too_large();
+      state = parse_checked(parser, cursor, refused);
+      if (refused)
+        return *refused;
     }
     // (After a whole request, the CR kept out is an empty line: dropped.)
     if (state != State::Done)
@@ -136,7 +234,7 @@ request_input read_request(Pistache::Http::RequestParser& parser,
     // (an unknown method, a bad version, a media type), a transfer coding
     // other than chunked, a chunk size that is no number.
     if (e.code() == 413)
-      return unreadable(413, "payload_too_large", "the request is over 128 KiB");
+      return too_large();
     if (e.code() == 415)  // a Content-Type its media type parser refuses
       return unreadable(415, "unsupported_media_type",
                         "the body must be application/json");

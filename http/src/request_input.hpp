@@ -10,6 +10,8 @@
 // - what cannot be read is answered in the contract's error shape, and
 //   the connection closes (what follows cannot be trusted to start a
 //   request);
+// - a body declared larger than any request may be is refused before
+//   Pistache's body step reserves memory for it;
 // - a client that waits for `100 Continue` before it sends a body is told
 //   to go on once the header is read (awaits_continue).
 // On the connection's reactor thread only, like the parser it drives.
@@ -41,8 +43,10 @@ struct request_input {
   /// between requests, and a chunked body's last CRLF is left there.
   bool more_follows = false;
   /// unreadable: the answer's status and the contract's code for it —
-  /// 413 for a request over max_request_bytes, 415 for a Content-Type that is no
-  /// media type, else 400 — and its message, which echoes no input.
+  /// 413 for a request over max_request_bytes or a header that declares a
+  /// body over it (Content-Length, a chunk's size; refused before the body
+  /// comes), 415 for a Content-Type that is no media type, else 400 — and
+  /// its message, which echoes no input.
   int status = 0;
   const char* code = "";
   const char* message = "";

@@ -1762,6 +1762,22 @@ class UnreadableRequestTest(ServerTestCase):
             self.assert_error_answer(head + b" " * size, 413,
                                      "payload_too_large")
 
+    def test_a_body_declared_over_128_kib_is_413_before_it_is_sent(self):
+        # The answer comes once the header (or the chunk's size line) is
+        # read: nothing of the body is waited for, and nothing of its
+        # declared size is reserved.
+        chunked = (b"POST /bookings HTTP/1.1\r\nHost: t\r\nContent-Type: "
+                   b"application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for raw in (b"POST /bookings HTTP/1.1\r\nHost: t\r\nContent-Type: "
+                    b"application/json\r\nContent-Length: %d\r\n\r\n"
+                    % (200 * 1024),
+                    b"POST /bookings HTTP/1.1\r\nHost: t\r\nContent-Length: "
+                    b"1000000000000000\r\n\r\n{",
+                    chunked + b"ffffffffff\r\n{",
+                    chunked + b"1\r\n{\r\n30000\r\n"):
+            self.assert_error_answer(raw, 413, "payload_too_large")
+        self.assert_status(self.req("GET", "/healthz"), 200)
+
     def test_a_client_may_finish_its_body_after_the_413(self):
         # The server answers once 128 KiB are read, and reads and drops
         # what comes after: a client that goes on sending its body is not

@@ -137,6 +137,49 @@ TEST_CASE("a request over the parser's limit is 413") {
   CHECK(std::string{got.code} == "payload_too_large");
 }
 
+TEST_CASE("a body declared over 128 KiB is 413 before it comes") {
+  // Pistache reserves a declared size before it reads the body: a header
+  // alone could make it take that much memory.
+  const std::string over = std::to_string(max_request_bytes + 1);
+  const std::string chunked = "POST /bookings HTTP/1.1\r\nTransfer-Encoding: "
+                              "chunked\r\n\r\n";
+  for (auto reads :
+       {std::vector<std::string>{"POST /bookings HTTP/1.1\r\nContent-Length: "
+                                 + over + "\r\n\r\n"},
+        std::vector<std::string>{"POST /b HTTP/1.1\r\nContent-Length: "
+                                 "1000000000000000\r\n\r\n{"},
+        std::vector<std::string>{chunked + "ffffffffff\r\nab"},
+        std::vector<std::string>{chunked + "20001\r\n"},
+        std::vector<std::string>{chunked + "2\r\nab\r\n7fffffffffffffffffff\r\n"},
+        std::vector<std::string>{chunked + "2\r\na", "b\r\n30000\r\n"},
+        std::vector<std::string>{chunked + "2\r\nab", "\r\n30000\r\nxyz"}}) {
+    INFO(reads.back());
+    connection p(max_request_bytes);
+    for (std::size_t i = 0; i + 1 < reads.size(); ++i)
+      REQUIRE(feed(p, reads[i]).what == state::partial);
+    auto got = feed(p, reads.back());
+    REQUIRE(got.what == state::unreadable);
+    CHECK(got.status == 413);
+    CHECK(std::string{got.code} == "payload_too_large");
+    CHECK(p.parser.request.body().capacity() < 4096);
+  }
+}
+
+TEST_CASE("a body declared within 128 KiB is waited for") {
+  connection p(max_request_bytes);
+  std::string head = "POST /bookings HTTP/1.1\r\nTransfer-Encoding: "
+                     "chunked\r\n\r\n2\r\nab\r\n10000\r\n";
+  REQUIRE(feed(p, head).what == state::partial);
+  REQUIRE(feed(p, std::string(0x10000 - 1, 'x')).what == state::partial);
+  REQUIRE(feed(p, "x\r\n0\r\n").what == state::complete);
+  CHECK(p.parser.request.body().size() == 0x10002);
+  connection q(max_request_bytes);
+  REQUIRE(feed(q, "POST /bookings HTTP/1.1\r\nContent-Length: "
+                      + std::to_string(max_request_bytes - 100) + "\r\n\r\n")
+            .what
+          == state::partial);
+}
+
 TEST_CASE("a Content-Type that is no media type is 415") {
   for (const char* type : {"application/jsonx", "foo", "", "text/html; x"}) {
     INFO(type);
