@@ -159,7 +159,8 @@ public:
     request.copyAddress(peer->address());
     // Busy until answered (onRequest), for Pistache's timeouts.
     peer->setIdle(false);
-    more_follows_ = got.more_follows;
+    reading_.more_follows = got.more_follows;
+    reading_.slot = std::move(slot);
     try {
       onRequest(request, ResponseWriter(request.version(), transport(), this,
                                         peer));
@@ -171,7 +172,7 @@ public:
                      {{"error", std::string_view{e.what()}}});
       ::shutdown(peer->fd(), SHUT_RDWR);
     }
-    more_follows_ = false;
+    reading_ = {};
     parser->reset();
   }
 
@@ -187,14 +188,14 @@ public:
     ex.head = req.method() == Method::Head;
     // Another request read right behind this one was pipelined: it is not
     // handled, and this answer ends the connection (request_input.hpp).
-    ex.close = wants_close(req) || more_follows_;
+    ex.close = wants_close(req) || reading_.more_follows;
     ex.http10 = req.version() == Pistache::Http::Version::Http10;
     // Valid for writing here, on the reactor thread, until the handler
     // returns (wire.hpp).
     auto peer = w.getPeer();
     ex.fd = peer ? peer->fd() : -1;
     if (peer) {
-      ex.slot = slot_of(peer);
+      ex.slot = std::move(reading_.slot);
       if (!ex.slot) {  // refused (onConnection): it is closing
         peer->setIdle(true);
         return;
@@ -376,9 +377,16 @@ private:
   }
 
   std::shared_ptr<context> ctx_;
-  /// Set while onRequest runs for a request with another behind it in the
-  /// same read. One handler per reactor thread: no other thread reads it.
-  bool more_follows_ = false;
+  /// What onInput read about the request it hands to onRequest (which
+  /// only onInput calls). One handler per reactor thread: no other thread
+  /// reads it.
+  struct {
+    /// Another request is behind this one in the same read.
+    bool more_follows = false;
+    /// The connection's slot, looked up once per read; null when the
+    /// connection was refused.
+    std::shared_ptr<counted_slot> slot;
+  } reading_;
 };
 
 } // namespace
