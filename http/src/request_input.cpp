@@ -159,6 +159,42 @@ std::optional<request_input> oversized_body(
   return std::nullopt;
 }
 
+/// Reads past a complete chunked request's trailer section in
+/// data[0, len): its fields are dropped, and the empty line ends it (a
+/// bare LF counts as CRLF, as RFC 9112 §2.2 lets a recipient read it).
+/// Returns how many bytes it used.
+std::size_t skip_trailers(reader_state& reader, const char* data,
+                          std::size_t len) {
+  using trailer = reader_state::trailer;
+  std::size_t used = 0;
+  while (used < len && reader.trailers != trailer::none) {
+    char c = data[used];
+    if (reader.trailers == trailer::after_cr && c != '\n') {
+      // A CR alone on its line: the section ended there, and this byte
+      // is not its own.
+      reader.trailers = trailer::none;
+      break;
+    }
+    switch (reader.trailers) {
+    case trailer::line_start:
+      reader.trailers = c == '\r'   ? trailer::after_cr
+                        : c == '\n' ? trailer::none
+                                    : trailer::in_field;
+      break;
+    case trailer::in_field:
+      if (c == '\n')
+        reader.trailers = trailer::line_start;
+      break;
+    default:  // after_cr, and the LF that ends the section
+      reader.trailers = trailer::none;
+      break;
+    }
+    ++used;
+  }
+  reader.trailer_bytes += used;
+  return used;
+}
+
 /// ParserBase::parse, step by step, with oversized_body's look before each
 /// run of the body step. `refused` is set (and Again returned) when the
 /// body is not to be read.
@@ -184,10 +220,21 @@ State parse_checked(Pistache::Http::RequestParser& parser,
 
 request_input read_request(Pistache::Http::RequestParser& parser,
                            const char* data, std::size_t len,
-                           bool& held_cr) {
+                           reader_state& reader) {
+  using trailer = reader_state::trailer;
+  if (reader.trailers != trailer::none) {
+    // The last request's trailer section goes on.
+    auto used = skip_trailers(reader, data, len);
+    if (reader.trailers != trailer::none)
+      return reader.trailer_bytes > max_request_bytes ? too_large()
+                                                      : request_input{};
+    data += used;
+    len -= used;
+  }
   if (len == 0)
     return {};
   StreamCursor& cursor = parser.*member_of(parser_cursor{});
+  bool& held_cr = reader.held_cr;
   std::string joined;
   if (held_cr) {
     joined.reserve(len + 1);
@@ -205,9 +252,9 @@ request_input read_request(Pistache::Http::RequestParser& parser,
     if (len == 0)
       return {};
   }
+  // A last CR is kept out until the parser shows where it falls.
+  bool last_cr = data[len - 1] == '\r';
   try {
-    // A last CR is kept out until the parser shows where it falls.
-    bool last_cr = data[len - 1] == '\r';
     if (!parser.feed(data, len - last_cr))
       return too_large();
     std::optional<request_input> refused;
@@ -225,7 +272,8 @@ request_input read_request(Pistache::Http::RequestParser& parser,
       if (refused)
         return *refused;
     }
-    // (After a whole request, the CR kept out is an empty line: dropped.)
+    // (After a whole request, the CR kept out is an empty line, or part
+    // of a chunked request's trailer section: below.)
     if (state != State::Done)
       return in_chunked_body(parser) && chunk_overrun(parser)
                ? bad_chunk() : request_input{};
@@ -249,7 +297,21 @@ request_input read_request(Pistache::Http::RequestParser& parser,
   request_input r;
   r.what = request_input::state::complete;
   const char* rest = cursor.offset();
-  r.more_follows = std::any_of(rest, rest + cursor.remaining(),
+  std::size_t rest_len = cursor.remaining();
+  if (in_chunked_body(parser)) {
+    reader.trailers = trailer::line_start;
+    reader.trailer_bytes = 0;
+    auto used = skip_trailers(reader, rest, rest_len);
+    rest += used;
+    rest_len -= used;
+    if (reader.trailers != trailer::none) {
+      // The section goes on in the next read; the CR kept out is its.
+      if (last_cr)
+        skip_trailers(reader, "\r", 1);
+      return r;
+    }
+  }
+  r.more_follows = std::any_of(rest, rest + rest_len,
                                [](char c) { return !is_eol(c); });
   return r;
 }

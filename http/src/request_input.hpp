@@ -40,7 +40,8 @@ struct request_input {
   state what = state::partial;
   /// complete: bytes of a further request follow it in this read. Empty
   /// lines (CR, LF) do not count: RFC 9112 §2.2 lets a client send them
-  /// between requests, and a chunked body's last CRLF is left there.
+  /// between requests. Nor does a chunked request's trailer section
+  /// (reader_state).
   bool more_follows = false;
   /// unreadable: the answer's status and the contract's code for it —
   /// 413 for a request over max_request_bytes or a header that declares a
@@ -52,20 +53,34 @@ struct request_input {
   const char* message = "";
 };
 
+/// What read_request keeps of a connection between its reads; one per
+/// connection, as it starts.
+struct reader_state {
+  /// Pistache 0.0.5's chunked-body parser loops forever (its reactor, and
+  /// with it every connection it serves, stops) when a read ends between
+  /// the CR and the LF after a chunk's data — it counts the CR as data,
+  /// then moves back by one as an unsigned count. So a read's last CR in a
+  /// chunked body is held back and fed in front of the next read; nothing
+  /// can complete on a CR there, so holding it delays nothing.
+  bool held_cr = false;
+  /// Where the connection is in the trailer section of a chunked request
+  /// that is complete: Pistache is done at the last chunk's `0` line, and
+  /// what comes after it — trailer fields, then an empty line (RFC 9112
+  /// §7.1.2) — is read past here (bellhop uses no trailer), not taken for
+  /// the next request.
+  enum class trailer : unsigned char { none, line_start, in_field, after_cr };
+  trailer trailers = trailer::none;
+  /// The trailer section's bytes so far: bounded by max_request_bytes.
+  std::size_t trailer_bytes = 0;
+};
+
 /// Feeds `len` bytes of a read to the connection's parser and parses.
 /// Empty lines before a request's first byte are skipped. The parser is
 /// left as it is: the caller resets it after a complete or unreadable
 /// request.
-///
-/// `held_cr` is the connection's, false at first: Pistache 0.0.5's
-/// chunked-body parser loops forever (its reactor, and with it every
-/// connection it serves, stops) when a read ends between the CR and the
-/// LF after a chunk's data — it counts the CR as data, then moves back by
-/// one as an unsigned count. So a read's last CR in a chunked body is held
-/// back and fed in front of the next read; nothing can complete on a CR
-/// there, so holding it delays nothing.
 request_input read_request(Pistache::Http::RequestParser& parser,
-                           const char* data, std::size_t len, bool& held_cr);
+                           const char* data, std::size_t len,
+                           reader_state& reader);
 
 /// True when the parser has read a request's header, its body is still to
 /// come, and the request is HTTP/1.1 with `Expect: 100-continue`: its

@@ -54,8 +54,8 @@ struct counted_slot : answer_slot {
   // On the reactor thread only:
   /// `100 Continue` was sent for the request being read.
   bool continued = false;
-  /// read_request's CR held back from the last read.
-  bool held_cr = false;
+  /// What read_request keeps between the connection's reads.
+  reader_state reader;
   /// The connection was answered and its sending side shut down; what the
   /// client still sends is dropped (drain_after_answer), `drained` bytes
   /// so far.
@@ -144,9 +144,9 @@ public:
     if (slot && slot->draining)
       return drain_after_answer(peer, *slot, len);
     auto parser = getParser(peer);
-    bool no_slot_cr = false;  // a refused connection: it is closing
+    reader_state no_slot_reader;  // a refused connection: it is closing
     auto got = read_request(*parser, buffer, len,
-                            slot ? slot->held_cr : no_slot_cr);
+                            slot ? slot->reader : no_slot_reader);
     if (got.what == request_input::state::partial)
       return continue_if_awaited(peer, slot.get(), *parser);
     if (slot)

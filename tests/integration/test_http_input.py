@@ -3,16 +3,17 @@
 stops the server (http/src/request_input.hpp).
 
 A seeded barrage over real loopback connections: valid requests of every
-kind the reader treats apart (Content-Length and chunked bodies, Expect:
-100-continue, CORS preflights), mutated ones (bytes dropped, flipped or
-inserted; chunk sizes, lengths and empty lines spliced in; bodies grown
-past the limits), several per connection, each sent in random pieces,
-sometimes read, sometimes reset. Every 20 connections /healthz must answer
-within 5 s: one reactor serves every connection, so a request that makes
-it spin (as Pistache's chunk parser did on a CR split from its LF) shows
-at once, with the payloads that led to it. At the end a booking still
-works, the server stops with 0 on SIGTERM, and its log holds no sanitizer
-report (under `make sanitize`).
+kind the reader treats apart (Content-Length and chunked bodies, with
+and without trailer fields, Expect: 100-continue, CORS preflights),
+mutated ones (bytes dropped, flipped or inserted; chunk sizes, lengths
+and empty lines spliced in; bodies grown past the limits), several per
+connection, each sent in random pieces, sometimes read, sometimes reset.
+Every 20 connections /healthz must answer within 5 s: one reactor serves
+every connection, so a request that makes it spin (as Pistache's chunk
+parser did on a CR split from its LF) shows at once, with the payloads
+that led to it. At the end a booking still works, the server stops with
+0 on SIGTERM, and its log holds no sanitizer report (under `make
+sanitize`).
 
   test_http_input.py [--seed N] [--seconds S]
 """
@@ -65,7 +66,8 @@ class Barrage:
                     b"\r\n" + self.auth + b"Content-Type: application/json"
                     b"\r\n\r\n%x\r\n" % half + body[:half]
                     + b"\r\n%x\r\n" % (len(body) - half) + body[half:]
-                    + b"\r\n0\r\n\r\n")
+                    + b"\r\n0\r\n"
+                    + self.rnd.choice([b"", b"X-Sum: 1\r\n"]) + b"\r\n")
         if kind == 4:
             return (b"OPTIONS /bookings HTTP/1.1\r\nOrigin: https://a.example"
                     b"\r\nAccess-Control-Request-Method: POST\r\n\r\n")

@@ -1681,26 +1681,53 @@ class PipelinedRequestTest(ServerTestCase):
                    "\r\n0\r\n\r\n" % (self.service, half, body[:half],
                                       len(body) - half, body[half:]))
         sock.sendall(chunked.encode())
-        status, headers, _ = read_head(self, sock)
+        status, headers, rest = read_head(self, sock)
         self.assertEqual(status, "HTTP/1.1 201 Created")
         self.assertEqual(headers["connection"].lower(), "keep-alive")
-        sock.recv(65536)  # the rest of the body, if any
+        while len(rest) < int(headers["content-length"]):
+            rest += sock.recv(65536)
+        self.assertEqual(json.loads(rest)["booking"]["hostId"], host)
         self.assertEqual(self.count_ok(host)["unread"], 1)
 
 
-    def test_a_chunked_body_split_after_a_chunks_cr_is_read(self):
-        # Pistache's own chunk parser spun for ever on this split, and with
-        # it the reactor that serves every REST connection.
-        host = uid("h-chunk2")
+    def chunked_booking(self, prefix):
+        """A new host, a booking's JSON body for it, a connection that
+        sends each piece at once, and the head of a chunked booking
+        request without its last empty line."""
+        host = uid(prefix)
         body = json.dumps(booking_body(host, "r1", guest_id="g-pipe"))
         sock = socket.create_connection(("127.0.0.1", self.server.http_port))
         self.addCleanup(sock.close)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.settimeout(10)
-        sock.sendall(("POST /bookings HTTP/1.1\r\nHost: t\r\nAuthorization: "
-                      "Bearer %s\r\nContent-Type: application/json\r\n"
-                      "Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r"
-                      % (self.service, len(body), body)).encode())
+        head = ("POST /bookings HTTP/1.1\r\nHost: t\r\nAuthorization: "
+                "Bearer %s\r\nContent-Type: application/json\r\n"
+                "Transfer-Encoding: chunked\r\n" % self.service)
+        return host, body, sock, head
+
+    def test_a_chunked_booking_with_trailers_keeps_the_connection(self):
+        # The trailer fields after the last chunk are read past, also when
+        # they come in a later read: neither a pipelined request nor one
+        # of their own.
+        host, body, sock, head = self.chunked_booking("h-trail")
+        sock.sendall((head + "Trailer: X-Sum\r\n\r\n%x\r\n%s\r\n0\r\nX-Sum: a"
+                      % (len(body), body)).encode())
+        status, headers, rest = read_head(self, sock)
+        self.assertEqual(status, "HTTP/1.1 201 Created")
+        self.assertEqual(headers["connection"].lower(), "keep-alive")
+        while len(rest) < int(headers["content-length"]):
+            rest += sock.recv(65536)
+        sock.sendall(b"bc\r\nX-Other: 1\r\n\r\n" + self.raw("GET", "/healthz"))
+        status, headers, rest = read_head(self, sock)
+        self.assertEqual(status, "HTTP/1.1 200 OK")
+        self.assertEqual(headers["connection"].lower(), "keep-alive")
+        self.assertEqual(self.count_ok(host)["unread"], 1)
+
+    def test_a_chunked_body_split_after_a_chunks_cr_is_read(self):
+        # Pistache's own chunk parser spun for ever on this split, and with
+        # it the reactor that serves every REST connection.
+        host, body, sock, head = self.chunked_booking("h-chunk2")
+        sock.sendall((head + "\r\n%x\r\n%s\r" % (len(body), body)).encode())
         time.sleep(0.2)
         sock.sendall(b"\n0\r\n\r\n")
         status, _, _ = read_head(self, sock)

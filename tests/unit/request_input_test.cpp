@@ -20,10 +20,10 @@ struct connection {
   explicit connection(std::size_t limit) : parser(limit) {
   }
   RequestParser parser;
-  bool held_cr = false;
+  reader_state reader;
 
   request_input read(const char* data, std::size_t len) {
-    return read_request(parser, data, len, held_cr);
+    return read_request(parser, data, len, reader);
   }
 };
 
@@ -285,5 +285,64 @@ TEST_CASE("a chunked body is read whichever reads it comes in") {
     auto got = feed(p, "POST /b HTTP/1.1\r\nContent-Length: 4\r\n\r\nabc\r");
     REQUIRE(got.what == state::complete);
     CHECK(p.parser.request.body() == "abc\r");
+  }
+}
+
+TEST_CASE("a chunked request's trailer section is read past") {
+  const std::string bytes = "POST /bookings HTTP/1.1\r\nTransfer-Encoding: "
+                            "chunked\r\n\r\n2\r\n{}\r\n0\r\nX-Sum: 1\r\n"
+                            "X-Other: 2\r\n\r\n";
+  // Pistache is done at the last chunk's line; the trailer fields come
+  // after it.
+  const std::size_t whole_at = bytes.find("X-Sum");
+  SECTION("with the request, and another request after it") {
+    connection p(1024 * 1024);
+    auto got = feed(p, bytes);
+    REQUIRE(got.what == state::complete);
+    CHECK_FALSE(got.more_follows);
+    CHECK(p.parser.request.body() == "{}");
+    p.parser.reset();
+    got = feed(p, get_healthz);
+    REQUIRE(got.what == state::complete);
+    CHECK(p.parser.request.resource() == "/healthz");
+
+    connection q(1024 * 1024);
+    got = feed(q, bytes + get_healthz);
+    REQUIRE(got.what == state::complete);
+    CHECK(got.more_follows);
+  }
+  SECTION("in reads split anywhere after the last chunk") {
+    for (std::size_t cut = whole_at; cut <= bytes.size(); ++cut) {
+      INFO("cut at " << cut);
+      connection p(1024 * 1024);
+      auto got = p.read(bytes.data(), cut);
+      REQUIRE(got.what == state::complete);
+      CHECK_FALSE(got.more_follows);
+      p.parser.reset();
+      for (std::size_t i = cut; i < bytes.size(); ++i)
+        REQUIRE(p.read(&bytes[i], 1).what == state::partial);
+      got = feed(p, get_healthz);
+      REQUIRE(got.what == state::complete);
+      CHECK(p.parser.request.resource() == "/healthz");
+    }
+  }
+  SECTION("a bare LF ends a line, and the section") {
+    connection p(1024 * 1024);
+    auto got = feed(p, bytes.substr(0, whole_at) + "X-Sum: 1\n\n");
+    REQUIRE(got.what == state::complete);
+    CHECK_FALSE(got.more_follows);
+    p.parser.reset();
+    REQUIRE(feed(p, get_healthz).what == state::complete);
+  }
+  SECTION("a section over 128 KiB is 413") {
+    connection p(max_request_bytes);
+    REQUIRE(feed(p, bytes.substr(0, whole_at)).what == state::complete);
+    p.parser.reset();
+    std::string field = "X-Pad: " + std::string(1000, 'a') + "\r\n";
+    request_input got;
+    for (int i = 0; i < 140 && got.what != state::unreadable; ++i)
+      got = feed(p, field);
+    REQUIRE(got.what == state::unreadable);
+    CHECK(got.status == 413);
   }
 }
