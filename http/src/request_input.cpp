@@ -98,13 +98,25 @@ request_input too_large() {
   return unreadable(413, "payload_too_large", "the request is over 128 KiB");
 }
 
-/// A chunk size line not yet parsed, in the bytes the parser holds, declares
-/// more than a whole request may be. The walk follows the chunk framing
-/// from where the parser stands, and reads each size line as Pistache's
-/// Chunk::parse does (strtol, base 16, up to the first CRLF); a line it
-/// would refuse, or a part not read yet, ends the walk.
-bool chunk_ahead_over_limit(Pistache::Http::RequestParser& parser,
-                            const StreamCursor& cursor) {
+/// What the chunk size lines not yet parsed, in the bytes the parser
+/// holds, say.
+enum class chunks_ahead {
+  fine,
+  too_large,  ///< one declares more than a whole request may be
+  malformed,  ///< one Pistache would misread: blank, or a negative size
+};
+
+/// Looks at the chunk size lines ahead before Pistache's Chunk::parse
+/// reads them. It reads a size line with strtol, base 16, in place, and
+/// then reserves the size. strtol skips leading white space, CR and LF
+/// among it: on a blank size line it reads on into the next line, and past
+/// the end of what the buffer holds when the line is its last (a heap
+/// over-read). So a blank size line is refused here, and a size over the
+/// limit too. The walk follows the chunk framing from where the parser
+/// stands, as Pistache does; a line Pistache refuses anyway, or a part not
+/// read yet, ends it.
+chunks_ahead look_at_chunks_ahead(Pistache::Http::RequestParser& parser,
+                                  const StreamCursor& cursor) {
   const char* at = cursor.offset();
   const char* end = at + cursor.remaining();
   auto& chunk = static_cast<BodyStep*>(parser.step())->*member_of(body_chunk{});
@@ -112,7 +124,7 @@ bool chunk_ahead_over_limit(Pistache::Http::RequestParser& parser,
     // In a chunk's data: the rest of it and its CRLF come first.
     auto rest = size - chunk.*member_of(chunk_taken{}) + 2;
     if (end - at < rest)
-      return false;
+      return chunks_ahead::fine;
     at += rest;
   }
   while (at < end) {
@@ -120,28 +132,33 @@ bool chunk_ahead_over_limit(Pistache::Http::RequestParser& parser,
     while (eol + 1 < end && !(eol[0] == '\r' && eol[1] == '\n'))
       ++eol;
     if (eol + 1 >= end)
-      return false;  // its line is not whole yet
+      return chunks_ahead::fine;  // its line is not whole yet
     std::string line(at, eol + 1);  // with its CR, as Pistache reads it
+    if (line.find_first_not_of(" \t\n\v\f\r") == std::string::npos)
+      return chunks_ahead::malformed;
     char* stop = nullptr;
     long size = std::strtol(line.c_str(), &stop, 16);
-    if (*stop != '\r' || size <= 0)
-      return false;  // the last chunk, or a line Pistache refuses
+    if (*stop != '\r' || size == 0)
+      return chunks_ahead::fine;  // a line Pistache refuses, or the last chunk
+    if (size < 0)
+      return chunks_ahead::malformed;
     if (static_cast<unsigned long>(size) > max_request_bytes)
-      return true;
+      return chunks_ahead::too_large;
     if (end - (eol + 2) < size + 2)
-      return false;
+      return chunks_ahead::fine;
     at = eol + 2 + size + 2;
   }
-  return false;
+  return chunks_ahead::fine;
 }
 
-/// The header just read declares a body no request may have: a
-/// Content-Length, or a chunk size, over max_request_bytes. Pistache's body
-/// step reserves a declared size before it reads the body — a header
+/// The header just read declares a body no request may have — a
+/// Content-Length, or a chunk size, over max_request_bytes — or a chunk
+/// size line ahead would be misread (look_at_chunks_ahead). Pistache's
+/// body step reserves a declared size before it reads the body — a header
 /// could make it take gigabytes of address space, and AddressSanitizer's
 /// allocator aborts the process on such a size — so the size is judged
 /// here, before that step runs, and refused as reading the body would be.
-std::optional<request_input> oversized_body(
+std::optional<request_input> refused_body(
     Pistache::Http::RequestParser& parser, const StreamCursor& cursor) {
   namespace H = Pistache::Http::Header;
   if (auto length = parser.request.headers().tryGet<H::ContentLength>()) {
@@ -154,9 +171,17 @@ std::optional<request_input> oversized_body(
                         "a header of the request cannot be read");
     return too_large();
   }
-  if (in_chunked_body(parser) && chunk_ahead_over_limit(parser, cursor))
+  if (!in_chunked_body(parser))
+    return std::nullopt;
+  switch (look_at_chunks_ahead(parser, cursor)) {
+  case chunks_ahead::too_large:
     return too_large();
-  return std::nullopt;
+  case chunks_ahead::malformed:
+    return unreadable(400, "invalid_request",
+                      "a chunk size line of the body cannot be read");
+  default:
+    return std::nullopt;
+  }
 }
 
 /// Reads past a complete chunked request's trailer section in
@@ -195,7 +220,7 @@ std::size_t skip_trailers(reader_state& reader, const char* data,
   return used;
 }
 
-/// ParserBase::parse, step by step, with oversized_body's look before each
+/// ParserBase::parse, step by step, with refused_body's look before each
 /// run of the body step. `refused` is set (and Again returned) when the
 /// body is not to be read.
 State parse_checked(Pistache::Http::RequestParser& parser,
@@ -205,7 +230,7 @@ State parse_checked(Pistache::Http::RequestParser& parser,
   for (;;) {
     auto* step = parser.step();
     if (step->id() == BodyStep::Id) {
-      refused = oversized_body(parser, cursor);
+      refused = refused_body(parser, cursor);
       if (refused)
         return State::Again;
     }

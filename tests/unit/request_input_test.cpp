@@ -31,6 +31,16 @@ request_input feed(connection& c, const std::string& bytes) {
   return c.read(bytes.data(), bytes.size());
 }
 
+/// Feeds `reads` to a new connection, each but the last leaving the
+/// request partial, and returns what the last read gave.
+request_input last_of(const std::vector<std::string>& reads,
+                      std::size_t limit = 1024 * 1024) {
+  connection c(limit);
+  for (std::size_t i = 0; i + 1 < reads.size(); ++i)
+    REQUIRE(feed(c, reads[i]).what == state::partial);
+  return feed(c, reads.back());
+}
+
 std::string post(const std::string& body) {
   return "POST /bookings HTTP/1.1\r\nHost: t\r\nContent-Type: "
          "application/json\r\nContent-Length: "
@@ -272,10 +282,21 @@ TEST_CASE("a chunked body is read whichever reads it comes in") {
                        std::vector<std::string>{head + "3\r\nabcX\r"},
                        std::vector<std::string>{head + "3\r\nabc", "X\r"}}) {
       INFO(reads.back());
-      connection p(1024 * 1024);
-      for (std::size_t i = 0; i + 1 < reads.size(); ++i)
-        REQUIRE(feed(p, reads[i]).what == state::partial);
-      auto got = feed(p, reads.back());
+      auto got = last_of(reads);
+      REQUIRE(got.what == state::unreadable);
+      CHECK(got.status == 400);
+    }
+  }
+  SECTION("a blank or negative chunk size line is refused") {
+    // Pistache reads a size line with strtol in place, which skips white
+    // space, CR and LF among it: a blank line would make it read the next
+    // line's size, or past the end of the buffer.
+    for (auto reads : {std::vector<std::string>{head + "\r\n5\r\nabcde\r\n0\r\n"},
+                       std::vector<std::string>{head + "3\r\nabc\r\n \t\r\n"},
+                       std::vector<std::string>{head + "3\r\nabc\r\n\r", "\n"},
+                       std::vector<std::string>{head + "-5\r\nabcde\r\n"}}) {
+      INFO(reads.back());
+      auto got = last_of(reads);
       REQUIRE(got.what == state::unreadable);
       CHECK(got.status == 400);
     }
