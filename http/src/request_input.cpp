@@ -70,13 +70,10 @@ bool is_eol(char c) {
   return c == '\r' || c == '\n';
 }
 
-/// The parser has read a header with `Transfer-Encoding: chunked` and is in
-/// its body.
-bool in_chunked_body(Pistache::Http::RequestParser& parser) {
+/// The request's header says `Transfer-Encoding: chunked`.
+bool is_chunked(const Pistache::Http::Request& request) {
   namespace H = Pistache::Http::Header;
-  if (parser.step()->id() != Pistache::Http::Private::BodyStep::Id)
-    return false;
-  auto te = parser.request.headers().tryGet<H::TransferEncoding>();
+  auto te = request.headers().tryGet<H::TransferEncoding>();
   return te && te->encoding() == H::Encoding::Chunked;
 }
 
@@ -158,9 +155,12 @@ chunks_ahead look_at_chunks_ahead(Pistache::Http::RequestParser& parser,
 /// could make it take gigabytes of address space, and AddressSanitizer's
 /// allocator aborts the process on such a size — so the size is judged
 /// here, before that step runs, and refused as reading the body would be.
+/// On the way it learns whether the body is chunked (`chunked`).
 std::optional<request_input> refused_body(
-    Pistache::Http::RequestParser& parser, const StreamCursor& cursor) {
+    Pistache::Http::RequestParser& parser, const StreamCursor& cursor,
+    bool& chunked) {
   namespace H = Pistache::Http::Header;
+  chunked = false;
   if (auto length = parser.request.headers().tryGet<H::ContentLength>()) {
     auto declared = length->value();
     if (declared <= max_request_bytes)
@@ -171,7 +171,8 @@ std::optional<request_input> refused_body(
                         "a header of the request cannot be read");
     return too_large();
   }
-  if (!in_chunked_body(parser))
+  chunked = is_chunked(parser.request);
+  if (!chunked)
     return std::nullopt;
   switch (look_at_chunks_ahead(parser, cursor)) {
   case chunks_ahead::too_large:
@@ -220,23 +221,31 @@ std::size_t skip_trailers(reader_state& reader, const char* data,
   return used;
 }
 
+/// What parse_checked found.
+struct parsed {
+  State state = State::Again;
+  /// Set (with state Again) when the body is not to be read.
+  std::optional<request_input> refused;
+  /// The parser stands in a chunked body, or has read one whole.
+  bool chunked = false;
+};
+
 /// ParserBase::parse, step by step, with refused_body's look before each
-/// run of the body step. `refused` is set (and Again returned) when the
-/// body is not to be read.
-State parse_checked(Pistache::Http::RequestParser& parser,
-                    StreamCursor& cursor,
-                    std::optional<request_input>& refused) {
+/// run of the body step.
+parsed parse_checked(Pistache::Http::RequestParser& parser,
+                     StreamCursor& cursor) {
+  parsed out;
   auto& step_at = parser.*member_of(parser_step_at{});
   for (;;) {
     auto* step = parser.step();
     if (step->id() == BodyStep::Id) {
-      refused = refused_body(parser, cursor);
-      if (refused)
-        return State::Again;
+      out.refused = refused_body(parser, cursor, out.chunked);
+      if (out.refused)
+        return out;
     }
-    auto state = step->apply(cursor);
-    if (state != State::Next)
-      return state;
+    out.state = step->apply(cursor);
+    if (out.state != State::Next)
+      return out;
     ++step_at;
   }
 }
@@ -279,29 +288,29 @@ request_input read_request(Pistache::Http::RequestParser& parser,
   }
   // A last CR is kept out until the parser shows where it falls.
   bool last_cr = data[len - 1] == '\r';
+  parsed got;
   try {
     if (!parser.feed(data, len - last_cr))
       return too_large();
-    std::optional<request_input> refused;
-    auto state = parse_checked(parser, cursor, refused);
-    if (refused)
-      return *refused;
-    if (last_cr && state != State::Done) {
-      if (in_chunked_body(parser)) {
+    got = parse_checked(parser, cursor);
+    if (got.refused)
+      return *got.refused;
+    if (last_cr && got.state != State::Done) {
+      if (got.chunked) {
         held_cr = true;  // fed in front of the next read
         return chunk_overrun(parser) ? bad_chunk() : request_input{};
       }
       if (!parser.feed("\r", 1))
         return too_large();
-      state = parse_checked(parser, cursor, refused);
-      if (refused)
-        return *refused;
+      got = parse_checked(parser, cursor);
+      if (got.refused)
+        return *got.refused;
     }
     // (After a whole request, the CR kept out is an empty line, or part
     // of a chunked request's trailer section: below.)
-    if (state != State::Done)
-      return in_chunked_body(parser) && chunk_overrun(parser)
-               ? bad_chunk() : request_input{};
+    if (got.state != State::Done)
+      return got.chunked && chunk_overrun(parser) ? bad_chunk()
+                                                  : request_input{};
   } catch (const Pistache::Http::HttpError& e) {
     // The parser's own refusals: a request line or header it cannot read
     // (an unknown method, a bad version, a media type), a transfer coding
@@ -323,7 +332,7 @@ request_input read_request(Pistache::Http::RequestParser& parser,
   r.what = request_input::state::complete;
   const char* rest = cursor.offset();
   std::size_t rest_len = cursor.remaining();
-  if (in_chunked_body(parser)) {
+  if (got.chunked) {
     reader.trailers = trailer::line_start;
     reader.trailer_bytes = 0;
     auto used = skip_trailers(reader, rest, rest_len);
