@@ -1544,9 +1544,12 @@ class SlowServerTest(EmailCase):
         smtp = SlowSmtpServer(answer_after=0, answer_quit=False)
         host, first = self.serve_through(smtp)
         second = self.notify(host)  # the same host: the same thread, next
-        self.wait_audit(host, lambda items: sum(
+        items = self.wait_audit(host, lambda items: sum(
             e["action"] == "emailed" for e in items) == 2, timeout=20,
             what="both emails sent")
+        self.assertEqual({e["notificationId"] for e in items
+                          if e["action"] == "emailed"},
+                         {first["id"], second["id"]})
         self.assertEqual(len(smtp.data_at), 2)
         self.assertLess(smtp.data_at[1] - smtp.data_at[0], 5)
 

@@ -15,7 +15,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import Server, b64url, make_key, token  # noqa: E402
-from test_rest import ContractAssertions, uid  # noqa: E402
+from rest_case import ContractAssertions, uid  # noqa: E402
 
 
 def der_to_raw_p256(der):
