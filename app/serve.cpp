@@ -50,6 +50,7 @@ const std::vector<option_spec>& serve_specs() {
     {"ws-ttl-ms", true, false, "close each socket after this long (default 3000, 0: never)"},
     {"ws-close-on-delivery", false, false, "close a socket after its first acked notification"},
     {"max-sessions-per-host", true, false, "live sockets per host (default 16)"},
+    {"session-rate-limit", true, false, "new sockets/s per principal and host (default 10, 0: off)"},
     {"max-connections", true, false, "open WebSocket connections in all (default: the open-file limit less 256, at least 64)"},
     {"data-dir", true, false, "LMDB directory (default ./data)"},
     {"map-size", true, false, "largest size of the store (default 1G)"},
@@ -342,6 +343,7 @@ int serve_command(int argc, char** argv) {
                       {"open_file_limit", static_cast<int64_t>(open_file_limit())}});
     ws_cfg.max_sessions_per_host = static_cast<std::size_t>(
       opts.integer("max-sessions-per-host", 16, 1, 100'000));
+    ws_cfg.new_sessions_per_second = opts.number("session-rate-limit", 10);
     ws_cfg.jwt = rest_cfg.jwt;
 
     std::unique_ptr<storage::store> st;

@@ -10,12 +10,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from rest_case import read_head  # noqa: E402
 import websocket  # noqa: E402  (Debian's python3-websocket)
 
 
@@ -32,6 +34,23 @@ def metric(text, name, labels=""):
 def booking(host, room, guest="g1"):
     return {"hostId": host, "roomId": room, "guestId": guest,
             "checkIn": "2026-12-01", "checkOut": "2026-12-02", "guests": 1}
+
+
+def upgrade(test, port, path):
+    """Sends a WebSocket upgrade request for `path`; returns the answer's
+    status, headers (lower-case names) and body, for one that refuses."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(("GET %s HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+                   % path).encode())
+        status_line, headers, body = read_head(test, s)
+        length = int(headers.get("content-length", "0"))
+        while len(body) < length:
+            chunk = s.recv(4096)
+            test.assertTrue(chunk, "the body was cut short: %r" % body)
+            body += chunk
+        return int(status_line.split(" ")[1]), headers, body[:length]
 
 
 class OpsTest(unittest.TestCase):
@@ -156,6 +175,80 @@ class OpsTest(unittest.TestCase):
             % (server.ws_port, harness.token("h-slow", "host")), timeout=5)
         self.assertEqual(json.loads(ws.recv())["event"], "hello")
         ws.close()
+
+    def test_new_sessions_of_one_principal_and_host_are_limited(self):
+        # --session-rate-limit 2: 4 at once, then 2 a second, per principal
+        # and host room, on /ws and /socket.io/ alike. A client that
+        # reconnects in a loop (each time with after=, which replays and
+        # audits) is held to it; others are not.
+        server = harness.Server(extra_args=("--session-rate-limit", "2",
+                                            "--ws-ttl-ms", "0"))
+        self.addCleanup(server.cleanup)
+        client = server.client()
+        self.addCleanup(client.close)
+        host = "h-loop-" + uuid.uuid4().hex[:8]
+        tok = harness.token(host, "host")
+        path = "/ws?after=0&access_token=" + tok
+        for _ in range(4):
+            ws = websocket.create_connection(
+                "ws://127.0.0.1:%d%s" % (server.ws_port, path), timeout=5)
+            self.assertEqual(json.loads(ws.recv())["event"], "hello")
+            ws.close()
+        status, headers, body = upgrade(self, server.ws_port, path)
+        self.assertEqual(status, 429)
+        self.assertGreaterEqual(int(headers["retry-after"]), 1)
+        error = json.loads(body)["error"]
+        self.assertEqual(error["code"], "rate_limited")
+        self.assertIn("new sessions", error["message"])
+        text = client.req("GET", "/metrics")[3].decode()
+        self.assertEqual(metric(text, "bellhop_rate_limited_total"), 1)
+        # Socket.IO counts against the same principal and host.
+        sio = websocket.create_connection(
+            "ws://127.0.0.1:%d/socket.io/?EIO=4&transport=websocket"
+            % server.ws_port, timeout=5)
+        self.addCleanup(sio.close)
+        self.assertTrue(sio.recv().startswith("0{"))
+        sio.send("40" + json.dumps({"token": tok}))
+        self.assertEqual(sio.recv(), '44{"message":"rate_limited"}')
+        # Another host, and an admin in this host's room, are not held back.
+        for other, query in ((harness.token("h-other", "host"), ""),
+                             (harness.token("root", "admin"),
+                              "&hostId=" + host)):
+            ws = websocket.create_connection(
+                "ws://127.0.0.1:%d/ws?access_token=%s%s"
+                % (server.ws_port, other, query), timeout=5)
+            self.assertEqual(json.loads(ws.recv())["event"], "hello")
+            ws.close()
+        # The host's bucket refills: one a half second.
+        time.sleep(int(headers["retry-after"]) + 0.1)
+        ws = websocket.create_connection(
+            "ws://127.0.0.1:%d%s" % (server.ws_port, path), timeout=5)
+        self.assertEqual(json.loads(ws.recv())["event"], "hello")
+        ws.close()
+
+    def test_new_sessions_are_limited_to_10_a_second_by_default(self):
+        # 40 handshakes of one host at once: the burst (20) and what comes
+        # back meanwhile get in, the rest are told to come back later.
+        server = harness.Server(extra_args=("--max-sessions-per-host", "100",
+                                            "--ws-ttl-ms", "0"))
+        self.addCleanup(server.cleanup)
+        path = "/ws?access_token=" + harness.token("h-burst", "host")
+        answers = [None] * 40
+
+        def ask(i):
+            answers[i] = upgrade(self, server.ws_port, path)
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        statuses = [a[0] for a in answers]
+        self.assertEqual(set(statuses), {101, 429}, statuses)
+        self.assertGreaterEqual(statuses.count(101), 20)
+        self.assertLessEqual(statuses.count(101), 35)
+        for status, _, body in answers:
+            if status == 429:
+                self.assertIn("new sessions", json.loads(body)["error"]["message"])
 
     def test_sockets_past_the_connection_cap_get_503(self):
         server = harness.Server(extra_args=("--max-connections", "2"))

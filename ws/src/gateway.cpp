@@ -209,9 +209,17 @@ bool gateway::impl::on_validate(conn& c) {
     refuse(con, hs.status, hs.code, hs.message);
     return false;
   }
-  if (!take_slot(hs.host_id)) {
-    refuse(con, 429, "rate_limited", "too many live sessions for this host");
-    return false;
+  int retry_after = 1;
+  switch (admit(hs, retry_after)) {
+    case admission::admitted:
+      break;
+    case admission::no_slot:
+      refuse(con, 429, "rate_limited", "too many live sessions for this host");
+      return false;
+    case admission::too_fast:
+      refuse(con, 429, "rate_limited", "too many new sessions for this host",
+             retry_after);
+      return false;
   }
   // Client ops are small JSON objects; websocketpp fails a bigger message
   // with 1009 before buffering it.
@@ -322,8 +330,15 @@ connect_answer gateway::impl::sio_connect(conn& c, const nlohmann::json& auth,
     hs.has_after = true;
     hs.after = a->get<uint64_t>();
   }
-  if (!take_slot(hs.host_id))
-    return refused("too many sessions");
+  int retry_after = 1;
+  switch (admit(hs, retry_after)) {
+    case admission::admitted:
+      break;
+    case admission::no_slot:
+      return refused("too many sessions");
+    case admission::too_fast:
+      return refused("rate_limited");
+  }
   c.host_id = hs.host_id;
   auto id = new_session_id();
   c.session = spawn_session(hs, id, sio_out,

@@ -118,6 +118,10 @@ struct gateway::impl {
   /// Failed handshakes (401) per client address: 10 at once, then one a
   /// second. An address past that is refused before its token is checked.
   auth::rate_limiter failed_handshakes{1, 10};
+  /// Sessions opened per principal and host room (gateway_config::
+  /// new_sessions_per_second): a client reconnecting in a loop is held to it.
+  auth::rate_limiter new_sessions{cfg.new_sessions_per_second,
+                                  cfg.new_sessions_per_second * 2};
   /// Counts a bad token of `c`'s address: seconds until that address may
   /// try again, 0 while it is within the limit.
   int bad_token_wait(conn& c);
@@ -141,6 +145,30 @@ struct gateway::impl {
     return true;
   }
 
+  /// Gives back a slot that take_slot took.
+  void return_slot(const std::string& host) {
+    auto h = per_host.find(host);
+    if (h != per_host.end() && --h->second == 0)
+      per_host.erase(h);
+  }
+
+  enum class admission { admitted, no_slot, too_fast };
+
+  /// Takes a slot of `hs`'s host and counts a new session of its
+  /// principal there. Unless admitted, no slot is held; when too fast,
+  /// `retry_after` is the seconds to wait.
+  admission admit(const handshake_result& hs, int& retry_after) {
+    if (!take_slot(hs.host_id))
+      return admission::no_slot;
+    if (!new_sessions.enabled())
+      return admission::admitted;
+    retry_after = new_sessions.take(hs.who.key() + '\n' + hs.host_id);
+    if (retry_after == 0)
+      return admission::admitted;
+    return_slot(hs.host_id);
+    return admission::too_fast;
+  }
+
   /// Ends the connection's session actor, if any, and frees its slot.
   void end_session(conn& c) {
     if (c.session) {
@@ -150,9 +178,7 @@ struct gateway::impl {
     }
     if (c.host_id.empty())
       return;
-    auto h = per_host.find(c.host_id);
-    if (h != per_host.end() && --h->second == 0)
-      per_host.erase(h);
+    return_slot(c.host_id);
     c.host_id.clear();
   }
 

@@ -22,6 +22,11 @@ struct gateway_config {
   uint32_t ttl_ms = 3000;  ///< close each session after this long; 0: never
   bool close_on_delivery = false;
   std::size_t max_sessions_per_host = 16;
+  /// New sessions a second per principal and host room (bursts of twice
+  /// as many); 0: no limit. A client that reconnects in a loop would
+  /// otherwise make the host actor replay (and audit) up to 100
+  /// notifications for each `after=` it sends.
+  double new_sessions_per_second = 10;
   /// Open WebSocket connections in all (each is a file): past it, new
   /// handshakes get 503, so that the process never runs out of files (its
   /// accept loops would spin, and REST would stop answering). Connections
