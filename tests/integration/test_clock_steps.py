@@ -10,7 +10,7 @@ tests/CMakeLists.txt): its wall clock is shifted by the seconds written in
 a file, read again every 100 ms; its monotonic clock is left alone, as a
 real step leaves it. Tokens outlive every shift used here.
 
-Runs under /usr/bin/python3, like test_email.py (aiosmtpd, websocket-client).
+Runs under /usr/bin/python3, like test_email_*.py (aiosmtpd, websocket-client).
 """
 
 import os
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import Server, token  # noqa: E402
 from smtp_sink import SmtpSink  # noqa: E402
-from test_email import (ACK_MS, EARLY_S, PUBLIC_URL, SMTP_FROM,  # noqa: E402
+from email_case import (ACK_MS, EARLY_S, PUBLIC_URL, SMTP_FROM,  # noqa: E402
                         EmailCase, address, mid, prefs, uid)
 
 DAY_S = 86400

@@ -279,7 +279,7 @@ class StorageFullTest(ServerTestCase):
                                        % percent), 1, log[-2000:])
         # A socket's mark-read fails as the REST call does (§5: "same
         # effect"): unavailable, not a malformed request.
-        import websocket  # python3-websocket, as in test_email.py
+        import websocket  # python3-websocket, as in email_case.py
         conn = websocket.create_connection(
             "ws://127.0.0.1:%d/ws?access_token=%s"
             % (self.server.ws_port, host_token(host)), timeout=10)
