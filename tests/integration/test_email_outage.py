@@ -298,7 +298,6 @@ class DelayChangeTest(EmailCase):
         self.put_prefs(host, prefs(address(host), delay=0, digest=True))
         self.wait_mail(mid(host, note["id"]), timeout=5)
 
-
     def test_a_digest_window_ended_by_a_delay_of_0_still_lasts_1_s(self):
         host = uid("h-digest-min")
         self.put_prefs(host, prefs(address(host), delay=2, digest=True))

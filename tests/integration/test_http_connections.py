@@ -165,7 +165,6 @@ class PipelinedRequestTest(ServerTestCase):
         # send it again without booking twice.
         self.assertEqual(self.count_ok(host)["unread"], 10 + answered)
 
-
     def test_requests_sent_in_one_write_get_the_first_answered_then_the_end(
             self):
         host = uid("h-pipe3")
@@ -221,7 +220,6 @@ class PipelinedRequestTest(ServerTestCase):
             rest += sock.recv(65536)
         self.assertEqual(json.loads(rest)["booking"]["hostId"], host)
         self.assertEqual(self.count_ok(host)["unread"], 1)
-
 
     def chunked_booking(self, prefix):
         """A new host, a booking's JSON body for it, a connection that

@@ -180,7 +180,6 @@ class RateLimitTest(ServerTestCase):
         # A valid token is another principal, with its own bucket.
         self.assert_status(self.count(uid("h")), 200)
 
-
     def test_metrics_are_limited_by_address(self):
         for _ in range(300):
             resp = self.req("GET", "/metrics")
