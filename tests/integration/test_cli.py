@@ -345,7 +345,8 @@ class CliTest(ContractAssertions, unittest.TestCase):
                 (["--bind", ""], "--bind"),
                 (["--rate-limit", "inf"], "--rate-limit"),
                 (["--rate-limit", "0x10"], "--rate-limit"),
-                (["--booking-rate-limit", "nan"], "--booking-rate-limit")):
+                (["--booking-rate-limit", "nan"], "--booking-rate-limit"),
+                (["--session-rate-limit", "-1"], "--session-rate-limit")):
             with self.subTest(args=args):
                 code, err = self.serve_exit_code("--jwt-secret", "s", *args)
                 self.assertEqual(code, 2, err)
