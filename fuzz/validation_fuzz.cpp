@@ -146,7 +146,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   // The storage form of preferences (trusted input, but it must not crash).
   (void) preferences::from_json(text);
 
-  auto body = json::parse(text.begin(), text.end(), nullptr, false);
+  auto body = parse_json_document(text);
   if (body.is_discarded())
     return 0;
   static const auth::principal host{"h-1", auth::role::host, 0};

@@ -39,6 +39,12 @@ bool json_too_deep(std::string_view text, std::size_t max_depth) {
   return false;
 }
 
+json parse_json_document(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos)
+    return json::value_t::discarded;
+  return json::parse(text, nullptr, false);
+}
+
 std::optional<invalid> parse_mark_read(const json& body,
                                        mark_read_request& out) {
   if (!body.is_object())

@@ -155,7 +155,7 @@ std::optional<nlohmann::json> json_body(context& ctx, const Request& req,
     send_error(w, 400, "invalid_request", "the body nests too deeply");
     return std::nullopt;
   }
-  auto doc = nlohmann::json::parse(body, nullptr, false);
+  auto doc = parse_json_document(body);
   if (doc.is_discarded()) {
     send_error(w, 400, "invalid_request", "the body is not valid JSON");
     return std::nullopt;

@@ -168,7 +168,9 @@ class CreateBookingTest(ServerTestCase):
         self.assertEqual(booking["note"], note)
 
     def test_bad_json_is_400(self):
-        for raw in ("{not json", '{"hostId":', "", "[]", '"text"', "null"):
+        for raw in ("{not json", '{"hostId":', "", "[]", '"text"', "null",
+                    json.dumps(booking_body(uid("h"), uid("r"), guest_id="g1"))
+                    + "\0 not json"):
             with self.subTest(raw=raw):
                 resp = self.req("POST", "/bookings", raw_body=raw,
                                 token=self.service)

@@ -394,6 +394,17 @@ class MarkReadTest(ServerTestCase):
                 self.assert_error(self.mark(host, body), 400,
                                   "invalid_request")
 
+    def test_anything_after_the_document_is_400_and_marks_nothing(self):
+        # A NUL byte ends no JSON document: what follows it is read too.
+        host = self.fresh_host(2)
+        for raw in ('{"all":true}\0this is not json', '{"all":true} x',
+                    '{"all":true}\0'):
+            with self.subTest(raw=raw):
+                resp = self.req("POST", "/notifications/mark-read",
+                                raw_body=raw, token=host_token(host))
+                self.assert_error(resp, 400, "invalid_request")
+        self.assertEqual(self.count_ok(host)["unread"], 2)
+
     def test_more_than_1000_ids_is_400(self):
         host = self.fresh_host(2)
         self.assert_error(self.mark(host, {"ids": list(range(1, 1002))}), 400,

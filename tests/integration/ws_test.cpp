@@ -482,21 +482,23 @@ TEST_CASE("ws: ping, ack and bad input", "[ws][ops]") {
   check_error("{not json", 2);
   check_error(R"({"op":"dance"})", 3);
   check_error(R"([1,2,3])", 4);
+  // A NUL byte ends no document: this is not a ping.
+  check_error(std::string{R"({"op":"ping"})"} + '\0' + "x", 5);
 
   // ack of a pushed notification: no error frame (the pong that follows
   // comes after anything the ack would have caused).
   auto created = book(srv, guest_token(uid("g")), booking_body(host, "r-ack"));
   auto nid = created["notification"]["id"].get<int64_t>();
-  f = frames_at_least(c, id, 6);
-  REQUIRE(event_of(f[5]) == "new_booking");
-  REQUIRE(f[5]["data"]["id"] == nid);
+  f = frames_at_least(c, id, 7);
+  REQUIRE(event_of(f[6]) == "new_booking");
+  REQUIRE(f[6]["data"]["id"] == nid);
   c.send(id, json{{"op", "ack"}, {"id", nid}}.dump());
   c.send(id, R"({"op":"ping"})");
-  f = frames_at_least(c, id, 7);
+  f = frames_at_least(c, id, 8);
   INFO("frames:\n" << dump_frames(f));
-  CHECK(event_of(f[6]) == "pong");
+  CHECK(event_of(f[7]) == "pong");
   std::this_thread::sleep_for(ms(200));
-  CHECK(c.frames(id).size() == 7);
+  CHECK(c.frames(id).size() == 8);
   CHECK_FALSE(c.state(id).closed);
 }
 

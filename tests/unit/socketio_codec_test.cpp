@@ -108,6 +108,7 @@ TEST_CASE("EVENT payloads that close the connection") {
   CHECK(refused(R"(2abc["message-with-ack",1,"2",{"3":[false]}])"));  // ack id
   CHECK(refused(R"(2["x")"));     // not JSON
   CHECK(refused(R"(2["x"]])"));   // trailing garbage
+  CHECK(refused(std::string{R"(2["x"])"} + '\0' + "]]"));  // after a NUL too
   for (auto name : {"connect", "connect_error", "disconnect", "disconnecting",
                     "newListener", "removeListener"})
     CHECK(refused("2[\"" + std::string{name} + "\"]"));

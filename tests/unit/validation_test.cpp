@@ -220,6 +220,18 @@ TEST_CASE("nesting deeper than the front ends accept is found before parsing") {
   CHECK(!json_too_deep("{\"a\":\"" + std::string(200, '[') + "\\\"" + "\"}"));
 }
 
+TEST_CASE("a client's JSON document is all of its text") {
+  CHECK(parse_json_document(R"({"all":true})").is_object());
+  CHECK(parse_json_document(R"({"all":true})" "\n").is_object());
+  // nlohmann's parser alone would stop at the NUL and accept these.
+  using namespace std::string_literals;
+  CHECK(parse_json_document("{\"all\":true}\0garbage"s).is_discarded());
+  CHECK(parse_json_document("{\"all\":true}\0"s).is_discarded());
+  CHECK(parse_json_document("{\"a\":\"x\0y\"}"s).is_discarded());
+  CHECK(parse_json_document(R"({"all":true} x)").is_discarded());
+  CHECK(parse_json_document("").is_discarded());
+}
+
 TEST_CASE("the fingerprint is computed only when asked, and the same way") {
   booking_request with, without;
   REQUIRE(!parse_booking(booking(), guest, with));

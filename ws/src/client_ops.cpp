@@ -15,7 +15,7 @@ decoded_op decode_client_op(std::string_view text) {
   }
   // nlohmann::json is what parse_mark_read takes: the document is never
   // copied.
-  auto msg = nlohmann::json::parse(text, nullptr, false);
+  auto msg = parse_json_document(text);
   if (msg.is_discarded() || !msg.is_object() || !msg.contains("op")
       || !msg["op"].is_string()) {
     d.error = "expected a JSON object with an op";

@@ -130,7 +130,7 @@ std::optional<packet> parse_packet(std::string_view s, const limits& lim,
     auto rest = s.substr(i);
     if (json_too_deep(rest, lim.max_depth))
       return fail("payload nested too deeply");
-    auto j = nlohmann::json::parse(rest, nullptr, false);
+    auto j = parse_json_document(rest);
     if (j.is_discarded())
       return fail("payload is not JSON");
     if (!payload_valid(p.type, j))

@@ -27,6 +27,13 @@ constexpr std::size_t max_json_depth = 64;
 /// inside strings do not count). O(size), no allocation: call before parse.
 bool json_too_deep(std::string_view text, std::size_t max_depth = max_json_depth);
 
+/// `text` parsed as one JSON document that fills it; a discarded value when
+/// it is not one. nlohmann's parser takes a NUL byte for the end of its
+/// input and would ignore whatever follows it, so a NUL anywhere (never
+/// valid in JSON text) makes the document invalid here. For every document
+/// a client sends.
+nlohmann::json parse_json_document(std::string_view text);
+
 /// A mark-read document: exactly one of {"ids":[...]} (at most 1000
 /// positive ids), {"upTo":N} or {"all":true}. Other keys are ignored.
 /// host_id, by and via are left to the caller.
