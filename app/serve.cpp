@@ -67,7 +67,7 @@ const std::vector<option_spec>& serve_specs() {
     {"ack-timeout-ms", true, false, "time a live device has to ack before email (default 2000)"},
     {"retention", true, false, "delete notifications read longer ago than this, and audit entries older than it, e.g. 90d (default 0: keep all)"},
     {"smtp-url", true, false, "SMTP server for email, e.g. smtp://127.0.0.1:2525 (default: no email)"},
-    {"smtp-from", true, false, "sender address (default bellhop@localhost)"},
+    {"smtp-from", true, false, "sender: an address, or Name <address> (default bellhop@localhost)"},
     {"smtp-user", true, false, "SMTP user name"},
     {"smtp-password", true, false, "SMTP password"},
     {"smtp-starttls", false, false, "require STARTTLS"},

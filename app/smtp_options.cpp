@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <netinet/in.h>
 
+#include "bellhop/actors/preferences.hpp"
 #include "bellhop/telemetry/log.hpp"
 
 namespace bellhop::app {
@@ -68,17 +69,62 @@ bool loopback(const std::string& host) {
          || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
 }
 
+std::string trimmed(const std::string& s) {
+  auto b = s.find_first_not_of(' ');
+  if (b == std::string::npos)
+    return {};
+  return s.substr(b, s.find_last_not_of(' ') - b + 1);
+}
+
+/// --smtp-from: `ADDRESS`, or `NAME <ADDRESS>` with NAME bare or in quotes,
+/// into smtp.from and smtp.from_name. False when it is neither, or the name
+/// holds a control character (a line break would start another header).
+bool read_sender(const std::string& text, smtp_config& smtp) {
+  auto s = trimmed(text);
+  std::string name;
+  auto open = s.rfind('<');
+  if (!s.empty() && s.back() == '>' && open != std::string::npos) {
+    name = trimmed(s.substr(0, open));
+    s = s.substr(open + 1, s.size() - open - 2);
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+      std::string bare;
+      for (std::size_t i = 1; i + 1 < name.size(); ++i) {
+        if (name[i] == '\\' && i + 2 < name.size())
+          ++i;
+        bare += name[i];
+      }
+      name = std::move(bare);
+    }
+  }
+  if (!valid_email_address(s))
+    return false;
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7f)
+      return false;
+  smtp.from = std::move(s);
+  smtp.from_name = std::move(name);
+  return true;
+}
+
 } // namespace
 
 smtp_config smtp_config_from(const options& opts) {
   smtp_config smtp;
   smtp.url = opts.str("smtp-url", "");
-  smtp.from = opts.str("smtp-from", smtp.from);
+  if (!read_sender(opts.str("smtp-from", smtp.from), smtp))
+    throw usage_error("--smtp-from must be an address (bellhop@example.com) "
+                      "or a name and an address (Bellhop <bellhop@example.com>)");
   smtp.user = opts.str("smtp-user", "");
   smtp.password = opts.str("smtp-password", "");
   smtp.starttls = opts.flag("smtp-starttls");
   smtp.connections
     = static_cast<unsigned>(opts.integer("smtp-connections", 4, 1, 64));
+  // The page's address goes into every email as its link.
+  if (opts.has("public-url")) {
+    auto page = parse(opts.str("public-url", ""));
+    if (!page || (page->scheme != "http" && page->scheme != "https"))
+      throw usage_error("--public-url must be an http:// or https:// address");
+  }
   if (smtp.url.empty())
     return smtp;
   // curl would take another scheme, or none, elsewhere: an HTTP PUT of the

@@ -42,14 +42,21 @@ std::string base64(std::string_view s) {
   return out;
 }
 
+/// True when `s` is printable ASCII.
+bool printable_ascii(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return c >= 0x20 && c < 0x7f;
+  });
+}
+
 /// A header value that is not plain printable ASCII as RFC 2047 encoded
 /// words of at most 75 characters (45 bytes of UTF-8 each, never cutting a
-/// character), folded onto continuation lines.
+/// character), folded onto continuation lines. So is plain text with "=?"
+/// in it: a mail reader would decode what looks like an encoded word
+/// ("=?UTF-8?B?SGk=?=" shows as "Hi"), and the subject must read as the
+/// title does.
 std::string header_text(const std::string& s) {
-  bool ascii = true;
-  for (unsigned char c : s)
-    ascii = ascii && c >= 0x20 && c < 0x7f;
-  if (ascii)
+  if (printable_ascii(s) && s.find("=?") == std::string::npos)
     return s;
   std::string out;
   std::size_t i = 0;
@@ -278,12 +285,29 @@ std::size_t read_payload(char* buf, std::size_t size, std::size_t n, void* p) {
   return len;
 }
 
+/// The From: header's value: the address, after the name when there is
+/// one. A name of printable ASCII goes as a quoted string (it may hold
+/// commas and dots); any other as encoded words.
+std::string from_header(const smtp_config& cfg) {
+  if (cfg.from_name.empty())
+    return cfg.from;
+  if (!printable_ascii(cfg.from_name))
+    return header_text(cfg.from_name) + " <" + cfg.from + ">";
+  std::string quoted = "\"";
+  for (char c : cfg.from_name) {
+    if (c == '"' || c == '\\')
+      quoted += '\\';
+    quoted += c;
+  }
+  return quoted + "\" <" + cfg.from + ">";
+}
+
 } // namespace
 
 std::string compose_email(const smtp_config& cfg, const email_message& m) {
   std::string msg;
   msg += "Date: " + rfc5322_date() + "\r\n";
-  msg += "From: " + cfg.from + "\r\n";
+  msg += "From: " + from_header(cfg) + "\r\n";
   msg += "To: " + m.to + "\r\n";
   msg += "Subject: " + header_text(m.subject) + "\r\n";
   msg += "Message-ID: " + m.message_id + "\r\n";

@@ -92,6 +92,30 @@ class CliTest(ContractAssertions, unittest.TestCase):
                                  result.stdout + result.stderr)
                 self.assertIn("--cors-origins", result.stderr)
 
+    def test_a_sender_or_page_address_that_is_none_exits_2(self):
+        # Either would go into every email: a sender no server takes, a
+        # link that leads nowhere.
+        data_dir = tempfile.mkdtemp(prefix="bellhop-it-")
+        self.addCleanup(shutil.rmtree, data_dir, True)
+        for flag, value in (("--smtp-from", ""), ("--smtp-from", "bellhop"),
+                            ("--smtp-from", "Bellhop <bellhop>"),
+                            ("--smtp-from", "<a@b.example"),
+                            ("--smtp-from", "a@b.example\r\nBcc: c@d.example"),
+                            ("--smtp-from", "Bell\nhop <a@b.example>"),
+                            ("--public-url", ""),
+                            ("--public-url", "bellhop.example/inbox"),
+                            ("--public-url", "ftp://bellhop.example/"),
+                            ("--public-url", "http://")):
+            with self.subTest(flag=flag, value=value):
+                result = run_cli("serve", "--jwt-secret", "s" * 32,
+                                 "--smtp-url", "smtp://127.0.0.1:1", flag,
+                                 value, "--data-dir", data_dir,
+                                 "--http-port", "0", "--ws-port", "0",
+                                 timeout=10)
+                self.assertEqual(result.returncode, 2,
+                                 result.stdout + result.stderr)
+                self.assertIn(flag, result.stderr)
+
     def test_an_smtp_url_of_another_scheme_exits_2(self):
         # curl would PUT the email over HTTP, or write it to a file and
         # count it as sent.

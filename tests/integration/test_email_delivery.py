@@ -46,6 +46,35 @@ class PublicUrlTest(EmailCase):
                 self.assertNotIn(bind, mail.text())
 
 
+class SenderTest(EmailCase):
+    """--smtp-from with a name: the envelope has the address alone, the
+    From: header both, read back as they were given."""
+
+    def test_a_named_sender(self):
+        self.sink = SmtpSink().start()
+        self.addCleanup(self.sink.stop)
+        sender = "noreply@bellhop.example"
+        for given, name in (('Rooms, Inc. "North" <%s>' % sender,
+                             'Rooms, Inc. "North"'),
+                            ('"Rooms, Inc." <%s>' % sender, "Rooms, Inc."),
+                            ("Réception ☕ <%s>" % sender, "Réception ☕"),
+                            (" %s " % sender, "")):
+            with self.subTest(given=given):
+                self.server = Server(["--smtp-url", self.sink.url,
+                                      "--smtp-from", given,
+                                      "--public-url", PUBLIC_URL])
+                self.addCleanup(self.server.cleanup)
+                host = uid("h-from")
+                self.put_prefs(host, prefs(address(host)))
+                nid = self.notify(host)["id"]
+                mail = self.wait_mail(mid(host, nid), timeout=5)
+                self.assertEqual(mail.mail_from, sender)
+                (author,) = mail.msg["From"].addresses
+                self.assertEqual(author.addr_spec, sender)
+                self.assertEqual(author.display_name, name)
+                self.server.stop()
+
+
 class ConnectionsTest(EmailCase):
     """--smtp-connections: emails of several hosts go out at once, up to
     the limit, and one host's one after the other."""
@@ -116,6 +145,18 @@ class FallbackTest(SharedServerCase):
         self.assert_mail_headers(mail, host, "Café réservé ☕ 7",
                                  mid(host, note["id"]))
         self.assertIn("Ünïcödé body ✓ — line", mail.text())
+
+    def test_a_title_that_looks_encoded_is_the_subject_as_it_is(self):
+        # A mail reader decodes RFC 2047 words: these must not read as
+        # "Hi" or "Invoice PAID now".
+        host = uid("h-words")
+        self.put_prefs(host, prefs(address(host)))
+        for title in ("=?UTF-8?B?SGk=?=", "Invoice =?utf-8?q?PAID?= now"):
+            with self.subTest(title=title):
+                note = self.notify(host, title=title)
+                mail = self.wait_mail(mid(host, note["id"]), timeout=5)
+                self.assert_mail_headers(mail, host, title,
+                                         mid(host, note["id"]))
 
     def test_long_lines_and_utf8_reach_a_strict_server_whole(self):
         # The sink, like most servers, refuses lines over 1000 octets

@@ -35,7 +35,8 @@ struct core_config {
 /// SMTP settings of the mailer.
 struct smtp_config {
   std::string url;        ///< smtp://host:port; empty: email is off
-  std::string from = "bellhop@localhost";
+  std::string from = "bellhop@localhost";  ///< the sender's address
+  std::string from_name;  ///< a name for the From: header, or empty
   std::string user;
   std::string password;
   bool starttls = false;  ///< require STARTTLS
