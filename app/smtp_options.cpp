@@ -69,6 +69,7 @@ bool loopback(const std::string& host) {
          || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
 }
 
+/// `s` without the spaces at either end.
 std::string trimmed(const std::string& s) {
   auto b = s.find_first_not_of(' ');
   if (b == std::string::npos)
