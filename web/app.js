@@ -49,6 +49,7 @@
     epoch: 0,           // bumped whenever the badge changes
     etag: null,         // of the last count applied, for If-None-Match
     items: new Map(),   // id -> {n, li}, the notifications in the list
+    toasted: new Set(), // ids toasted since login: a toast each, at most
     cursor: null,       // the next page of the list; null: no more
     listLoaded: false,
     listGeneration: 0,  // bumped when the list starts again (loadList)
@@ -217,7 +218,9 @@
                        behind: null });
     note('');
     s.items.clear();
+    s.toasted.clear();
     ui.list.replaceChildren();
+    ui.toasts.replaceChildren();  // they may name the last host's bookings
     renderBadge();
     togglePanel(false);
     ui.login.hidden = false;
@@ -533,6 +536,16 @@
 
   // ------------------------------------------------------------ toasts
 
+  // Toasts an unread notification the host has not been shown: once per
+  // login, and not after it was read here (a REST read may list it first).
+  function toastOnce(n) {
+    const have = s.items.get(n.id);
+    if (n.readAt || s.toasted.has(n.id)
+        || (have && have.li.dataset.read === 'true')) return;
+    s.toasted.add(n.id);
+    toast(n);
+  }
+
   function toast(n) {
     const t = document.createElement('div');
     t.className = 'toast';
@@ -541,7 +554,7 @@
     t.addEventListener('click', (e) => {
       e.stopPropagation();  // the document's click would close the panel
       t.remove();
-      togglePanel(true);
+      if (s.token) togglePanel(true);
     });
     ui.toasts.append(t);
     while (ui.toasts.children.length > MAX_TOASTS)
@@ -588,7 +601,7 @@
         logout('Your token expired. Log in again.');
         return;
       }
-      if (!opened) catchUp(after).catch(() => {});
+      if (!opened) catchUp(after, true).catch(() => {});
       startPolling();  // 4000 ttl, 4001 delivered, 1001 shutdown, failures
     };
   }
@@ -638,7 +651,7 @@
     if (s.ws !== ws) return;
     s.ws = null;
     ws.close();  // the browser finishes it when it can; its events are ignored
-    if (!ws.helloSeen) catchUp(ws.after).catch(() => {});
+    if (!ws.helloSeen) catchUp(ws.after, true).catch(() => {});
     else markBehind(ws.after);
     startPolling();
   }
@@ -668,19 +681,20 @@
   // list drops duplicates. Further behind than that, the list starts again
   // from the newest page (load-more goes down from there), so that it never
   // lacks the newest ones. One that fails is marked (markBehind): the badge
-  // already counts what it was to list.
-  async function catchUp(after) {
+  // already counts what it was to list. `toasts`: in place of a socket
+  // that never said hello, whose replay would have toasted them.
+  async function catchUp(after, toasts = false) {
     const session = s.session;
     let done = false;
     try {
-      done = await catchUpPages(after);
+      done = await catchUpPages(after, toasts);
     } finally {
       if (session === s.session && !done) markBehind(after);
     }
   }
 
   // catchUp's reads; true once they are done, false if one failed.
-  async function catchUpPages(after) {
+  async function catchUpPages(after, toasts) {
     const session = s.session;
     let path = '/notifications/list?limit=100&after=' + after;
     for (let i = 0; i < 5; i++) {
@@ -689,7 +703,10 @@
       if (!res.ok) return false;
       const page = await res.json();
       if (session !== s.session) return true;
-      page.items.forEach(upsert);
+      for (const n of page.items) {
+        upsert(n);
+        if (toasts) toastOnce(n);
+      }
       renderList();
       if (!page.nextCursor) return true;
       path = '/notifications/list?limit=100&cursor='
@@ -752,7 +769,7 @@
 
   function onNotification(ws, n) {
     sendAck(ws, n.id);
-    const fresh = upsert(n);
+    upsert(n);
     if (n.id > s.latestId) {
       // Ids of a host are consecutive; a gap is a notification not pushed
       // (realtime off for its category) that the count includes: the count
@@ -762,8 +779,9 @@
       setBadge(s.unread + (n.readAt ? 0 : 1), n.id);
       if (gap) fillGap(before);
     }
-    // A replayed one already read (on another device) is listed, not toasted.
-    if (fresh && !n.readAt) toast(n);
+    // A replayed one already read (on another device) is listed, not
+    // toasted; one a REST read listed first still is.
+    toastOnce(n);
     renderList();
   }
 

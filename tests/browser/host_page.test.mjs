@@ -685,11 +685,69 @@ describe('host page back after a while', () => {
        await until('badge 1', async () => (await badgeOf(page)) === '1');
        await book(server.base, host, 'r-2');
        await book(server.base, host, 'r-3');
+       // Toasted as the socket's replay would have: the ones it lacked.
+       const toastOf = (room) => page.getByTestId('toast')
+         .filter({ hasText: 'New booking: ' + room });
+       await toastOf('r-3').waitFor({ timeout: 25000 });
+       await toastOf('r-2').waitFor({ timeout: 1000 });
+       assert.equal(await toastOf('r-1').count(), 0);
        await page.getByTestId('bell').click();
-       await until('3 listed', async () => (await items(page).count()) === 3,
-                   25000);
+       await until('3 listed', async () => (await items(page).count()) === 3);
        await context.close();
      });
+
+  it('toasts a notification that a REST read listed before its frame came',
+     async () => {
+       const own = await startServer(['--ws-ttl-ms', '0']);
+       try {
+         const host = 'h-rest-first';
+         await book(own.base, host, 'r-0');
+         const context = await browser.newContext();
+         const page = await context.newPage();
+         // The socket's frames reach the page 3 s late; REST answers do not.
+         await page.routeWebSocket((url) => url.pathname === '/ws', (ws) => {
+           const server = ws.connectToServer();
+           server.onMessage((m) => setTimeout(() => ws.send(m), 3000));
+         });
+         await page.goto(own.base + '/?token=' + token(host, 'host'));
+         await page.getByTestId('bell').click();
+         const item = (room) => items(page)
+           .filter({ hasText: 'New booking: ' + room });
+         await item('r-0').waitFor();
+         await new Promise((r) => setTimeout(r, 3500));  // hello has come
+         await book(own.base, host, 'r-1');
+         // The mark-read reads the count, which names r-1: the page lists
+         // it by REST, before its frame comes.
+         await item('r-0').getByTestId('mark-read').click();
+         await item('r-1').waitFor({ timeout: 2500 });
+         const toasts = page.getByTestId('toast')
+           .filter({ hasText: 'New booking: r-1' });
+         await toasts.waitFor({ timeout: 5000 });
+         await new Promise((r) => setTimeout(r, 500));
+         assert.equal(await toasts.count(), 1);
+         await context.close();
+       } finally {
+         await own.stop();
+       }
+     });
+
+  it('removes the toasts at logout', async () => {
+    // They may name the last host's bookings.
+    const context = await browser.newContext();
+    const page = await openAs(context, server.base, 'h-logout-1');
+    await book(server.base, 'h-logout-1', 'r-1');
+    const toasts = page.getByTestId('toast');
+    await toasts.filter({ hasText: 'New booking: r-1' })
+      .waitFor({ timeout: 15000 });
+    await page.locator('#logout').click();
+    assert.equal(await toasts.count(), 0);
+    await page.getByTestId('token-input').fill(token('h-logout-2', 'host'));
+    await page.getByTestId('login-button').click();
+    await until('the other host logged in', async () =>
+      !(await page.getByTestId('bell').isDisabled()));
+    assert.equal(await toasts.count(), 0);
+    await context.close();
+  });
 
   it('gives up on a poll that hangs, and polls again', async () => {
     const host = 'h-hung-poll';
