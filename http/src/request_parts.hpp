@@ -1,6 +1,6 @@
 // Reading parts of a request the way HTTP means them, where Pistache 0.0.5
-// hands them over raw: query values percent-decoded, If-None-Match as a list
-// of entity tags.
+// hands them over raw: the path of an absolute-form target, query values
+// percent-decoded, If-None-Match as a list of entity tags.
 #pragma once
 
 #include <optional>
@@ -10,6 +10,12 @@
 #include <pistache/http.h>
 
 namespace bellhop::http {
+
+/// The request target's path. A target in absolute form
+/// (`http://host:8080/notifications/count`, as sent to proxies; RFC 9112,
+/// 3.2.2, says servers must take it) gives its path, "/" when it has none;
+/// one in origin form is the path as it is.
+std::string_view origin_path(const Pistache::Http::Request& req);
 
 /// The query parameter `name`, its %XX escapes decoded ("h%31" is "h1"). A
 /// `+` stays a `+`: these are URI queries, not HTML form posts. A malformed

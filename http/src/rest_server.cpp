@@ -10,6 +10,7 @@
 #include "bellhop/telemetry/log.hpp"
 #include "cors.hpp"
 #include "request_input.hpp"
+#include "request_parts.hpp"
 #include "routes.hpp"
 #include "slow_writes.hpp"
 #include "static_files.hpp"
@@ -303,7 +304,7 @@ private:
   void dispatch(const Request& req, ResponseWriter w, exchange& ex) {
     using telemetry::route;
     auto& ctx = *ctx_;
-    const auto& path = req.resource();
+    auto path = origin_path(req);
     // HEAD is answered as GET would be; send_body leaves the body out.
     auto m = req.method() == Method::Head ? Method::Get : req.method();
     // First, so that every answer carries the CORS headers.
@@ -345,9 +346,9 @@ private:
     if (api == nullptr && m == Method::Get
         && path.size() > booking_prefix.size()
         && path.compare(0, booking_prefix.size(), booking_prefix) == 0
-        && path.find('/', booking_prefix.size()) == std::string::npos) {
+        && path.find('/', booking_prefix.size()) == std::string_view::npos) {
       ex.route = route::get_booking;
-      booking_id = std::string_view{path}.substr(booking_prefix.size());
+      booking_id = path.substr(booking_prefix.size());
     }
     if (!ctx.ready) {
       // Stopping: no new work, so that the asks in flight can finish

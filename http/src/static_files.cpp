@@ -132,7 +132,7 @@ void send_demo_token(context& ctx, const Request& req, ResponseWriter& w) {
 } // namespace
 
 bool serve_static(context& ctx, const Request& req, ResponseWriter& w) {
-  const std::string& path = req.resource();
+  auto path = origin_path(req);
   if (path == "/config.json") {
     send_config(ctx, w);
     return true;

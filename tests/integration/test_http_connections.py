@@ -267,6 +267,42 @@ class PipelinedRequestTest(ServerTestCase):
         self.assertEqual(self.count_ok(host)["unread"], 1)
 
 
+class AbsoluteFormTest(ServerTestCase):
+    """A request target in absolute form, as clients send to proxies, is
+    routed by its path (RFC 9112, 3.2.2: a server must take it)."""
+
+    def ask(self, target, tok=None):
+        """(status, body) of one GET of `target` on its own connection."""
+        sock = socket.create_connection(("127.0.0.1", self.server.http_port))
+        self.addCleanup(sock.close)
+        auth = "Authorization: Bearer %s\r\n" % tok if tok else ""
+        sock.sendall(("GET %s HTTP/1.1\r\nHost: t\r\n%sConnection: close"
+                      "\r\n\r\n" % (target, auth)).encode())
+        answers = answers_until_end(self, sock)
+        self.assertEqual(len(answers), 1, answers)
+        return answers[0]
+
+    def test_the_path_of_an_absolute_target_is_routed(self):
+        host = uid("h-abs")
+        booking, _ = self.book_ok(booking_body(host, uid("r"),
+                                               guest_id="g1"))
+        origin = "http://127.0.0.1:%d" % self.server.http_port
+        status, body = self.ask(origin + "/notifications/count?category=booking",
+                                host_token(host))
+        self.assertEqual((status, json.loads(body)["unread"]), (200, 1))
+        status, body = self.ask("HTTPS://Bellhop.Example/bookings/"
+                                + booking["id"], host_token(host))
+        self.assertEqual((status, json.loads(body)["id"]),
+                         (200, booking["id"]))
+        self.assertEqual(self.ask(origin + "/healthz")[0], 200)
+        status, body = self.ask(origin)  # no path: the page
+        self.assertEqual(status, 200)
+        self.assertIn(b"<html", body.lower())
+        status, body = self.ask(origin + "/nowhere")
+        self.assertEqual(status, 404)
+        self.assertEqual(json.loads(body)["error"]["code"], "not_found")
+
+
 class UnreadableRequestTest(ServerTestCase):
     """What Pistache's parser cannot read is answered in the contract's
     error shape, and the connection ends (docs/decisions.md, "Requests
