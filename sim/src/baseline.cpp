@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "clock.hpp"
 #include "http_pool.hpp"
 #include "ledger.hpp"
 
@@ -40,7 +41,12 @@ void read_baselines(http_pool& rest, ledger& led,
     req.target = "/notifications/count";
     req.authorization = "Bearer " + host.token;
     auto* h = &host;  // led.hosts is not resized during a run
-    rest.submit(std::move(req), [state, h](http_result& r) {
+    rest.submit(std::move(req), [state, h, &led](http_result& r) {
+      // For the run's give-up rule, which watches these reads too.
+      if (r.status == 0)
+        led.on_transport_error(now_us(), r.error);
+      else
+        led.on_answer(now_us());
       auto j = nlohmann::json::parse(r.body, nullptr, false);
       if (r.status == 200 && j.is_object() && j.contains("latestId")
           && j["latestId"].is_number_unsigned())

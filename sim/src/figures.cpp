@@ -95,6 +95,8 @@ ojson make_figures(const sim_config& cfg, const ledger& led, const verdict* v,
                  {"rampMs", cfg.ramp_ms},
                  {"drainMs", cfg.drain_ms},
                  {"timeoutMs", cfg.timeout_ms},
+                 {"giveUpMs", cfg.give_up_ms},
+                 {"verify", cfg.verify},
                  {"connections", cfg.connections},
                  {"hostConnections", cfg.host_connections},
                  {"seed", cfg.seed},
@@ -127,7 +129,7 @@ ojson make_figures(const sim_config& cfg, const ledger& led, const verdict* v,
       if (v && v->checked) {
         if (b.stored > 0)
           ++rest_only;
-        else
+        else if (!v->unreadable[b.host])
           ++lost_online;
       }
     }
@@ -227,6 +229,7 @@ ojson make_figures(const sim_config& cfg, const ledger& led, const verdict* v,
                    {"items", v->items},
                    {"found", v->found},
                    {"missing", v->missing.size()},
+                   {"unchecked", v->unchecked},
                    {"duplicated", v->duplicated.size()},
                    {"mismatched", v->mismatched.size()},
                    {"refusedButStored", v->refused_but_stored.size()},

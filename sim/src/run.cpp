@@ -11,12 +11,14 @@
 // closes each second of the series and refreshes the progress line.
 #include "bellhop/sim/sim.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <ctime>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <random>
+#include <utility>
 
 #include <sys/resource.h>
 
@@ -124,6 +126,7 @@ public:
       info_.online_hosts += h.online ? 1 : 0;
     auto start = now_us();
     signals_.async_wait([this](auto ec, int) { on_signal(ec); });
+    control();  // from the first request on: a server that stops answering
     preflight();
     io_.run();
     progress_.finish();
@@ -169,7 +172,6 @@ private:
     connect_deadline_ = now_us() + int64_t{cfg_.ramp_ms} * 1000
                         + int64_t{cfg_.timeout_ms} * 1000;
     devices_.start(int64_t{cfg_.ramp_ms} * 1000);
-    control();
   }
 
   void sending() {
@@ -341,6 +343,7 @@ private:
     interrupted_ = true;
     progress_.note("bellhop sim: interrupted; finishing (again to abort)");
     guests_.stop();
+    answering(now_us());  // sending ended now, not at the next step
     signals_.async_wait([this](auto e, int) { on_signal(e); });
   }
 
@@ -365,6 +368,40 @@ private:
   int64_t connect_deadline_ = 0, drain_deadline_ = 0, second_ = 0;
   double cpu_at_send_ = 0;
 };
+
+/// What failed a run that was not aborted, as "N what" items: each of
+/// figures_ok's reasons that is not zero.
+std::string failures_of(const nlohmann::ordered_json& f) {
+  const auto& b = f["bookings"];
+  const auto& v = f["verify"];
+  const auto& s = f["sockets"];
+  const std::pair<uint64_t, const char*> reasons[] = {
+    {b.value("refused", uint64_t{0}), "bookings refused"},
+    {b.value("errors", uint64_t{0}), "bookings not answered"},
+    {f["delivery"].value("missedOnSocket", uint64_t{0}),
+     "bookings of online hosts that never reached a socket"},
+    {v.value("missing", uint64_t{0}), "bookings answered 201 missing"},
+    {v.value("unchecked", uint64_t{0}),
+     "bookings not checked (lists unreadable)"},
+    {v.value("duplicated", uint64_t{0}), "duplicated"},
+    {v.value("mismatched", uint64_t{0}), "stored under another id"},
+    {v.value("refusedButStored", uint64_t{0}), "refused but stored"},
+    {v.value("misplaced", uint64_t{0}), "misplaced"},
+    {s.value("duplicateFrames", uint64_t{0}), "duplicate frames"},
+    {s.value("misrouted", uint64_t{0}), "misrouted events"},
+    {s.value("wrongIds", uint64_t{0}), "events under another id"},
+  };
+  std::string out;
+  for (const auto& [n, what] : reasons)
+    if (n > 0)
+      out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + what;
+  if (v.contains("hostErrors") && !v["hostErrors"].empty())
+    out += (out.empty() ? "" : ", ") + std::to_string(v["hostErrors"].size())
+           + " hosts' lists unreadable";
+  if (!v.value("skipped", false) && !v.value("checked", false))
+    out += std::string{out.empty() ? "" : ", "} + "the check did not run";
+  return out.empty() ? "see the figures" : out;
+}
 
 std::string random_run_id() {
   std::random_device rd;
@@ -422,8 +459,12 @@ int run_sim(const sim_config& given) {
       + auth::sign_hs256(cfg.jwt_secret, "sim-" + cfg.run_id,
                          auth::role::service, ttl));
   } else {
-    booking_tokens.reserve(cfg.guests);
-    for (uint32_t g = 0; g < cfg.guests; ++g)
+    // Guest g books k ≡ g (mod guests): more guests than bookings need
+    // only a token each for the first few.
+    auto guests = static_cast<uint32_t>(
+      std::min<uint64_t>(cfg.guests, std::max<uint64_t>(planned_bookings(cfg), 1)));
+    booking_tokens.reserve(guests);
+    for (uint32_t g = 0; g < guests; ++g)
       booking_tokens.push_back(
         "Bearer "
         + auth::sign_hs256(cfg.jwt_secret, "g-" + std::to_string(g),
@@ -472,21 +513,7 @@ int run_sim(const sim_config& given) {
     std::cerr << "bellhop sim: ABORTED: " << run["aborted"].get<std::string>()
               << "\n";
   } else if (rc != 0) {
-    const auto& v = figures["verify"];
-    const auto& s = figures["sockets"];
-    std::cerr << "bellhop sim: FAILED: " << v.value("missing", 0)
-              << " bookings answered 201 are missing, "
-              << v.value("duplicated", 0) << " duplicated, "
-              << v.value("mismatched", 0) << " stored under another id, "
-              << v.value("refusedButStored", 0) << " refused but stored, "
-              << v.value("misplaced", 0) << " misplaced, "
-              << s["duplicateFrames"].get<uint64_t>()
-              << " duplicate frames, " << s["misrouted"].get<uint64_t>()
-              << " misrouted events"
-              << (v.contains("hostErrors") && !v["hostErrors"].empty()
-                    ? ", some lists unreadable"
-                    : "")
-              << "\n";
+    std::cerr << "bellhop sim: FAILED: " << failures_of(figures) << "\n";
   }
   return rc;
 }

@@ -141,7 +141,11 @@ void print_summary(std::ostream& out, const ojson& f) {
         << u(v["duplicated"]) << " duplicated, " << u(v["mismatched"])
         << " under another id, " << u(v["refusedButStored"])
         << " refused but stored, " << u(v["misplaced"])
-        << " in the wrong host's list\n";
+        << " in the wrong host's list";
+    if (v.value("unchecked", 0) > 0)
+      out << "; " << u(v["unchecked"])
+          << " not checked: their hosts' lists could not be read";
+    out << "\n";
     name_bookings(out, "lost", v["missingBookings"],
                   v["missing"].get<uint64_t>());
     name_bookings(out, "duplicated", v["duplicatedBookings"],

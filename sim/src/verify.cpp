@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "clock.hpp"
 #include "http_pool.hpp"
 #include "ledger.hpp"
 
@@ -72,6 +73,10 @@ struct verifier::impl {
 
   void page(uint32_t h, const std::string& cursor, int attempt,
             http_result& r) {
+    if (r.status == 0)
+      led.on_transport_error(now_us(), r.error);
+    else
+      led.on_answer(now_us());
     auto j = r.status == 200 ? nlohmann::json::parse(r.body, nullptr, false)
                              : nlohmann::json{};
     if (!j.is_object() || !j.contains("items") || !j["items"].is_array()) {
@@ -79,6 +84,7 @@ struct verifier::impl {
         fetch(h, cursor, attempt + 1);
         return;
       }
+      v.unreadable[h] = true;
       v.host_errors.push_back(
         led.hosts[h].id + ": "
         + (r.status == 0 ? r.error
@@ -131,7 +137,9 @@ struct verifier::impl {
     for (uint64_t k = 0; k < led.bookings.size(); ++k) {
       const auto& b = led.bookings[k];
       if (b.status == 201) {
-        if (b.stored == 0)
+        if (b.stored == 0 && v.unreadable[b.host])
+          ++v.unchecked;
+        else if (b.stored == 0)
           v.missing.push_back(k);
         else if (b.stored > 1)
           v.duplicated.push_back(k);
@@ -160,6 +168,7 @@ verifier::~verifier() = default;
 void verifier::start(std::function<void()> done) {
   d_->done = std::move(done);
   d_->pending = d_->led.hosts.size();
+  d_->v.unreadable.assign(d_->led.hosts.size(), false);
   if (d_->pending == 0) {
     d_->finish();
     return;

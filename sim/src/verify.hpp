@@ -23,6 +23,10 @@ struct verdict {
   uint64_t items = 0;            ///< notifications read
   uint64_t found = 0;            ///< accepted bookings stored exactly once
   std::vector<uint64_t> missing;     ///< 201 but not stored: lost
+  /// 201s not found in lists that could not be read to their end: neither
+  /// found nor lost.
+  uint64_t unchecked = 0;
+  std::vector<bool> unreadable;  ///< by host: its list was not read whole
   std::vector<uint64_t> duplicated;  ///< stored more than once
   std::vector<uint64_t> mismatched;  ///< stored under another id than the 201's
   std::vector<uint64_t> refused_but_stored;
@@ -38,7 +42,9 @@ class verifier {
 public:
   verifier(http_pool& rest, ledger& led);
   ~verifier();
-  /// Reads every host's list, then calls `done` (on the io thread).
+  /// Reads every host's list, then calls `done` (on the io thread). Every
+  /// HTTP answer and transport error goes to the ledger, so that a run
+  /// gives up on a server that stops answering here too.
   void start(std::function<void()> done);
   /// Hosts whose lists are still being read.
   std::size_t pending() const;

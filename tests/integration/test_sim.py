@@ -528,6 +528,7 @@ class SimTest(unittest.TestCase):
                             "--drain-ms", "1000")
         self.assertEqual(proc.returncode, 1, self.describe(proc))
         self.assertIn("bookings     FAILED", proc.stdout)
+        self.assertRegex(proc.stderr, r"FAILED: \d+ bookings refused\n")
 
     def test_a_booking_that_never_reaches_a_socket_fails_the_run(self):
         # The one host does not want bookings in real time: they are all
@@ -548,6 +549,30 @@ class SimTest(unittest.TestCase):
         self.assertIn("check        OK", proc.stdout)
         self.assertIn("delivery     FAILED: 5 bookings of online hosts "
                       "never reached a socket", proc.stdout)
+        self.assertIn("bellhop sim: FAILED: 5 bookings of online hosts that "
+                      "never reached a socket\n", proc.stderr)
+
+    def test_bookings_in_lists_that_cannot_be_read_are_unchecked_not_lost(
+            self):
+        # One host, 250 bookings: its list is 3 pages, and the host's REST
+        # limit (1/s, bursts of 2) refuses the third. Its 50 bookings were
+        # not seen, but nothing says they were lost.
+        server = self.server("--rate-limit", "1")
+        proc, fig = self.run_sim_json(server, "--hosts", "1", "--online", "0",
+                                      "--guests", "250", "--rate", "100",
+                                      "--duration", "2.5", "--drain-ms", "0")
+        self.assertEqual(proc.returncode, 1, self.describe(proc))
+        v = fig["verify"]
+        self.assertTrue(v["checked"])
+        self.assertEqual((v["found"], v["unchecked"], v["missing"]),
+                         (200, 50, 0), v)
+        self.assertEqual(len(v["hostErrors"]), 1, v)
+        self.assertIn("HTTP 429", v["hostErrors"][0])
+        self.assertIn("0 lost", proc.stdout)
+        self.assertIn("50 not checked: their hosts' lists could not be read",
+                      proc.stdout)
+        self.assertIn("bellhop sim: FAILED: 50 bookings not checked (lists "
+                      "unreadable), 1 hosts' lists unreadable\n", proc.stderr)
 
     def test_a_run_id_used_again_replays_and_passes(self):
         # The second run's bookings are replays of the first's: nothing new
