@@ -13,6 +13,8 @@ using ojson = nlohmann::ordered_json;
 using svg::escape;
 
 std::string text_of(const ojson& v) {
+  if (v.is_null())
+    return "-";  // not measured: no check, or the run was not aborted
   if (v.is_string())
     return v.get<std::string>();
   if (v.is_number_float()) {

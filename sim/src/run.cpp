@@ -421,6 +421,16 @@ int run_sim(const sim_config& given) {
                  "ws://HOST:PORT[/ws]\n";
     return 2;
   }
+  // A file that cannot be written is found now, not after the run.
+  for (const auto* path : {&cfg.json_path, &cfg.report_path}) {
+    if (path->empty())
+      continue;
+    std::ofstream probe{*path, std::ios::binary | std::ios::app};
+    if (!probe) {
+      std::cerr << "bellhop sim: cannot write " << *path << "\n";
+      return 2;
+    }
+  }
   std::signal(SIGPIPE, SIG_IGN);
   run_epoch();
   if (cfg.run_id.empty())

@@ -626,6 +626,13 @@ class SimTest(unittest.TestCase):
         proc = run_cli("sim", "--jwt-secret", "s", "--bogus", "1")
         self.assertEqual(proc.returncode, 2)
         self.assertIn("unknown option", proc.stderr)
+        # Before the run, not after it: nothing is sent.
+        for flag in ("--json", "--report"):
+            proc = run_cli("sim", "--jwt-secret", "s", "--http",
+                           "http://127.0.0.1:1", flag,
+                           os.path.join(self.tmp, "no-such-dir", "out"))
+            self.assertEqual(proc.returncode, 2, self.describe(proc))
+            self.assertIn("cannot write", proc.stderr)
 
 
 if __name__ == "__main__":
