@@ -113,6 +113,27 @@ const api_route api_routes[] = {
   {"/admin/audit", Method::Get, telemetry::route::audit, get_audit},
 };
 
+/// The API route of `m` (HEAD as GET) and `path`, GET /bookings/{id}
+/// aside; null for none.
+const api_route* api_route_of(Method m, std::string_view path) {
+  if (m == Method::Head)
+    m = Method::Get;
+  for (auto& r : api_routes)
+    if (r.method == m && path == r.path)
+      return &r;
+  return nullptr;
+}
+
+/// The id of a GET (or HEAD) /bookings/{id}; empty for any other request.
+std::string_view booking_id_of(Method m, std::string_view path) {
+  constexpr std::string_view prefix = "/bookings/";
+  if ((m != Method::Get && m != Method::Head) || path.size() <= prefix.size()
+      || path.compare(0, prefix.size(), prefix) != 0
+      || path.find('/', prefix.size()) != std::string_view::npos)
+    return {};
+  return path.substr(prefix.size());
+}
+
 /// Dispatches on method and path; one instance per reactor thread (Pistache
 /// clones it), all sharing one context.
 class rest_handler : public Pistache::Http::Handler {
@@ -153,8 +174,10 @@ public:
     if (slot)
       slot->continued = false;  // the next request is a new one
     if (got.what == request_input::state::unreadable) {
+      exchange ex;
+      name_unreadable(parser->request, ex);
       parser->reset();
-      return answer_unreadable(peer, slot.get(), got);
+      return answer_unreadable(peer, slot.get(), got, ex);
     }
     auto& request = parser->request;
     request.copyAddress(peer->address());
@@ -269,12 +292,27 @@ private:
   /// client closes (drain_after_answer). A connection whose answer is
   /// still in flight ends after that answer instead, as for a pipelined
   /// request.
+  /// Names, for the metrics and the log line, a request that could not be
+  /// read whole (a body over the limit, say) by what of it was read: its
+  /// method and API route once the request line was (Pistache sets the
+  /// target after the method), else "unknown".
+  static void name_unreadable(const Request& req, exchange& ex) {
+    if (req.resource().empty())
+      return;
+    ex.method = Pistache::Http::methodString(req.method());
+    auto path = origin_path(req);
+    if (auto* r = api_route_of(req.method(), path))
+      ex.route = r->name;
+    else if (!booking_id_of(req.method(), path).empty())
+      ex.route = telemetry::route::get_booking;
+  }
+
   void answer_unreadable(const std::shared_ptr<Pistache::Tcp::Peer>& peer,
-                         counted_slot* slot, const request_input& got) {
+                         counted_slot* slot, const request_input& got,
+                         exchange& ex) {
     // The turn is not given back: the connection takes no more requests.
     if (!slot || !slot->take())
       return;
-    exchange ex;
     ex.start = std::chrono::steady_clock::now();
     ex.close = true;
     telemetry::log(telemetry::level::debug, "unreadable request",
@@ -333,23 +371,12 @@ private:
       return;
     }
     // The API: its route is named (for the metrics) before a stop refuses it.
-    using handler = void (*)(context&, const Request&, ResponseWriter);
-    handler api = nullptr;
-    std::string_view booking_id;
-    for (auto& r : api_routes) {
-      if (is(r.path, r.method, r.name)) {
-        api = r.handle;
-        break;
-      }
-    }
-    constexpr std::string_view booking_prefix = "/bookings/";
-    if (api == nullptr && m == Method::Get
-        && path.size() > booking_prefix.size()
-        && path.compare(0, booking_prefix.size(), booking_prefix) == 0
-        && path.find('/', booking_prefix.size()) == std::string_view::npos) {
+    auto* api = api_route_of(m, path);
+    auto booking_id = api ? std::string_view{} : booking_id_of(m, path);
+    if (api)
+      ex.route = api->name;
+    else if (!booking_id.empty())
       ex.route = route::get_booking;
-      booking_id = path.substr(booking_prefix.size());
-    }
     if (!ctx.ready) {
       // Stopping: no new work, so that the asks in flight can finish
       // (drain); the client retries, on this server's successor or another.
@@ -358,7 +385,7 @@ private:
                               1);
     }
     if (api != nullptr)
-      return api(ctx, req, std::move(w));
+      return api->handle(ctx, req, std::move(w));
     if (!booking_id.empty())
       return get_booking(ctx, req, std::move(w), std::string{booking_id});
     // The web page and its files come after the API: no file can shadow a

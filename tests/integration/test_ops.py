@@ -138,6 +138,30 @@ class OpsTest(unittest.TestCase):
                            metric(before, "bellhop_storage_commit_seconds_count"))
         self.assertGreaterEqual(metric(after, "bellhop_host_actors"), 1)
 
+    def test_a_request_read_only_in_part_is_named_by_its_route(self):
+        # Over 128 KiB: answered 413 before its body is read, yet its
+        # request line names it in the metrics and the log line.
+        before = self.scrape()
+        with socket.create_connection(("127.0.0.1", self.server.http_port),
+                                      timeout=5) as s:
+            s.sendall(b"POST /bookings HTTP/1.1\r\nHost: t\r\nContent-Type: "
+                      b"application/json\r\nContent-Length: %d\r\n\r\n"
+                      % (200 * 1024))
+            status_line, _, _ = read_head(self, s)
+        self.assertIn(" 413 ", status_line)
+        after = self.scrape()
+        for route, n in (("POST /bookings", 1), ("unknown", 0)):
+            labels = 'route="%s",code="413"' % route
+            self.assertEqual(metric(after, "bellhop_http_requests_total", labels),
+                             metric(before, "bellhop_http_requests_total", labels) + n,
+                             route)
+        lines = [json.loads(line) for line in
+                 self.server.stderr_text().splitlines() if line.startswith("{")]
+        answered = [l for l in lines if l.get("status") == 413]
+        self.assertTrue(answered, lines[-5:])
+        self.assertEqual((answered[-1].get("method"), answered[-1].get("route")),
+                         ("POST", "POST /bookings"), answered[-1])
+
     def test_rate_limit_refusals_are_counted(self):
         limited = harness.Server(extra_args=("--rate-limit", "1"),
                                  omit=("--rate-limit",))
