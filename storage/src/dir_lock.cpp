@@ -31,7 +31,7 @@ std::string holder_pid(const std::string& dir) {
 /// of a refused second server: the lock is what counts.
 void write_pid(const std::string& dir) {
   int fd = open((dir + "/bellhop.pid").c_str(),
-                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     return;
   auto pid = std::to_string(getpid()) + "\n";

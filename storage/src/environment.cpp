@@ -26,7 +26,7 @@ namespace {
 /// start or when a new reader slot is first used. A clear error instead.
 void allocate_lock_file(const std::string& dir, unsigned max_readers) {
   auto path = dir + "/lock.mdb";
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
     throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
   struct stat sb {};
@@ -62,8 +62,14 @@ read_txn::~read_txn() {
 }
 
 store::store(options opts) : opts_(std::move(opts)) {
+  // Bookings and addresses are for this user alone, whatever the umask: a
+  // directory made here is 0700, and the files made in it 0600. One that
+  // exists keeps the mode its owner gave it.
   std::error_code ec;
-  std::filesystem::create_directories(opts_.dir, ec);
+  bool made = std::filesystem::create_directories(opts_.dir, ec);
+  if (!ec && made)
+    std::filesystem::permissions(opts_.dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
   if (ec)
     throw std::runtime_error("cannot create data directory " + opts_.dir
                              + ": " + ec.message());
@@ -83,7 +89,7 @@ store::store(options opts) : opts_(std::move(opts)) {
     // MDB_NOTLS: read transactions are not tied to a thread's slot, so that
     // CAF workers and Pistache reactors can all read. Durability stays on:
     // each commit syncs the data file before it returns.
-    check(mdb_env_open(env_, opts_.dir.c_str(), MDB_NOTLS, 0644),
+    check(mdb_env_open(env_, opts_.dir.c_str(), MDB_NOTLS, 0600),
           ("cannot open data directory " + opts_.dir).c_str());
     MDB_stat stat{};
     check(mdb_env_stat(env_, &stat), "mdb_env_stat");

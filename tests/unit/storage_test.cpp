@@ -1,6 +1,9 @@
 // The store: tables, the group-commit writer, reopening, and a full map.
 #include <atomic>
+#include <filesystem>
 #include <thread>
+
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 
@@ -53,6 +56,28 @@ TEST_CASE("a committed write is visible to readers and survives reopening") {
   }
   store again{options{dir.path}};
   CHECK(read(again, "k") == "v");
+}
+
+TEST_CASE("a data directory the store makes is its user's alone") {
+  temp_dir parent;
+  auto dir = parent.path + "/data";
+  auto old_mask = umask(022);  // a common default: files readable by all
+  { store st{options{dir}}; }
+  umask(old_mask);
+  namespace fs = std::filesystem;
+  CHECK(fs::status(dir).permissions() == fs::perms::owner_all);
+  for (auto name : {"data.mdb", "lock.mdb", "bellhop.pid"}) {
+    INFO(name);
+    CHECK(fs::status(dir + "/" + name).permissions()
+          == (fs::perms::owner_read | fs::perms::owner_write));
+  }
+  // One that exists keeps its mode: its owner chose it.
+  temp_dir shared;
+  fs::permissions(shared.path, fs::perms::owner_all | fs::perms::group_read
+                                 | fs::perms::group_exec);
+  { store st{options{shared.path}}; }
+  CHECK(fs::status(shared.path).permissions()
+        == (fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec));
 }
 
 TEST_CASE("the writer commits many waiting requests in few transactions") {
