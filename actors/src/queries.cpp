@@ -97,11 +97,18 @@ list_page host_queries::list(std::string_view host, const list_query& q) const {
     ok = cur.seek_before(key_of(q.has_from ? q.from : UINT64_MAX));
   page.items = "[";
   std::size_t n = 0;
-  uint64_t last = 0;
+  uint64_t last = 0;     // the last id on the page
+  uint64_t looked = 0;   // the last id looked at
+  std::size_t scanned = 0;
   for (; ok; ok = q.ascending ? cur.next() : cur.prev()) {
     auto k = cur.key();
     if (!storage::has_prefix(k, prefix, 8))
       break;
+    if (scanned++ == max_scanned_) {
+      page.cursor = encode_cursor(q.ascending, looked);
+      break;
+    }
+    looked = storage::note_key_id(k);
     std::string_view doc;
     if (q.unread_only) {
       if (q.cat && static_cast<unsigned char>(cur.value()[0])
@@ -159,11 +166,18 @@ list_page host_queries::audit(std::string_view host, std::size_t limit,
   list_page page;
   page.items = "[";
   std::size_t n = 0;
-  std::string last;
+  std::string last;    // the last entry's key on the page (its suffix)
+  std::string looked;  // the last one looked at
+  std::size_t scanned = 0;
   std::string needle = "\"notificationId\":" + std::to_string(notification_id) + ",";
   for (; ok; ok = cur.prev()) {
     if (!storage::has_prefix(cur.key(), prefix, 16))
       break;
+    if (scanned++ == max_scanned_) {
+      page.cursor = encode_audit_cursor(looked);
+      break;
+    }
+    looked = std::string{cur.key().substr(prefix.size())};
     if (notification_id != 0 && cur.value().find(needle) == std::string_view::npos)
       continue;
     if (n == limit) {

@@ -526,3 +526,54 @@ TEST_CASE_METHOD(fixture,
   CHECK(has(next->body, "\"id\":3"));
   CHECK(queries.count("h1", std::nullopt).unread == 3);
 }
+
+TEST_CASE_METHOD(fixture, "a filtered page looks at a bounded number of records") {
+  // One review (id 1) under 25 bookings: with 10 records looked at a page,
+  // a review list goes on page by page, never skipping a record, until it
+  // reaches it.
+  REQUIRE(ask<created_reply>(notification_request{
+    "service:s", "", "", "h1", "new_review", "t", "b", "{}"}));
+  for (int i = 0; i < 25; ++i)
+    REQUIRE(book("h1", "r" + std::to_string(i), "2026-12-01", "2026-12-03"));
+  host_queries bounded{st, 10};
+  auto walk = [&](list_query q) {
+    std::vector<std::string> pages;
+    for (;;) {
+      auto page = bounded.list("h1", q);
+      pages.push_back(page.items);
+      if (!page.cursor)
+        return pages;
+      REQUIRE(host_queries::decode_cursor(*page.cursor, q));
+    }
+  };
+  list_query newest;
+  newest.cat = category::review;
+  auto pages = walk(newest);
+  REQUIRE(pages.size() == 3);
+  CHECK(pages[0] == "[]");
+  CHECK(pages[1] == "[]");
+  CHECK(has(pages[2], R"({"id":1,)"));
+  list_query oldest = newest;
+  oldest.ascending = true;
+  oldest.has_from = true;  // after=0
+  pages = walk(oldest);
+  REQUIRE(pages.size() == 3);
+  CHECK(has(pages[0], R"({"id":1,)"));
+  CHECK(pages[1] == "[]");
+  CHECK(pages[2] == "[]");
+
+  // The audit log's filter likewise: the review's entries come last.
+  std::optional<std::string> cursor;
+  std::size_t audit_pages = 0;
+  std::string found;
+  do {
+    auto page = bounded.audit("h1", 100, cursor, 1);
+    found += page.items;
+    cursor = page.cursor
+               ? host_queries::decode_audit_cursor(*page.cursor)
+               : std::nullopt;
+    ++audit_pages;
+  } while (cursor);
+  CHECK(audit_pages >= 3);
+  CHECK(has(found, R"("notificationId":1,)"));
+}

@@ -2,7 +2,9 @@
 // caller's thread. They bypass the host's mailbox on purpose: a snapshot
 // holds only committed data, and every write is answered after its commit,
 // so a reader never sees less than what a client was told is stored.
-// Cost: one read transaction (no lock, no I/O) plus O(items) cursor steps.
+// Cost: one read transaction (no lock, no I/O) plus O(items) cursor steps;
+// a filter (a category, a notification's audit entries) looks at no more
+// than scan_limit records for one page.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +35,14 @@ struct list_query {
   std::size_t limit = 20;
 };
 
+/// Records a filtered page looks at, at most. The reader's thread (a REST
+/// reactor) serves every other request too: a host with a million
+/// notifications and none of the category asked for must not hold it for
+/// a second. A page that stops here has fewer items than asked for, or
+/// none, and a cursor that goes on from the last record looked at. Far
+/// above the largest page (100): only a filter stops a page short.
+constexpr std::size_t scan_limit = 10'000;
+
 struct list_page {
   std::string items;                  ///< a JSON array
   std::optional<std::string> cursor;  ///< the next page's cursor, if any
@@ -41,7 +51,9 @@ struct list_page {
 
 class host_queries {
 public:
-  explicit host_queries(const storage::store& st) : store_(st) {
+  explicit host_queries(const storage::store& st,
+                        std::size_t max_scanned = scan_limit)
+    : store_(st), max_scanned_(max_scanned) {
   }
 
   count_result count(std::string_view host, std::optional<category> cat) const;
@@ -69,6 +81,7 @@ public:
 
 private:
   const storage::store& store_;
+  std::size_t max_scanned_;  ///< per page (scan_limit; tests use less)
 };
 
 } // namespace bellhop
