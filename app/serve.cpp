@@ -280,6 +280,11 @@ int serve_command(int argc, char** argv) {
                 << options::help_text(serve_specs());
       return 0;
     }
+    // Secrets given as flags: before the environment and the file fill in.
+    std::string secret_flags;
+    for (const char* name : {"jwt-secret", "smtp-password"})
+      if (opts.has(name))
+        secret_flags += (secret_flags.empty() ? "--" : ", --") + std::string{name};
     bool secret_from_env
       = opts.take_from_environment("jwt-secret", "BELLHOP_JWT_SECRET");
     opts.load_config_file();
@@ -298,6 +303,14 @@ int serve_command(int argc, char** argv) {
       throw usage_error("--log-format is text or json; --log-level is debug, "
                         "info, warn or error");
     telemetry::configure_log(log_format == "json", log_level);
+    // A process's arguments are readable by every local user (ps).
+    if (!secret_flags.empty())
+      telemetry::log(telemetry::level::warn,
+                     "a secret on the command line can be read by every "
+                     "local user in the process list: give secrets in a "
+                     "--config file of mode 0600 (the JWT secret also in "
+                     "BELLHOP_JWT_SECRET)",
+                     {{"flags", std::string_view{secret_flags}}});
     auto rest_cfg = rest_config_from(opts);
     // RFC 7518 §3.2: an HS256 key has at least 256 bits. A shorter one is
     // served (the contract's own examples are short) but named: a token
