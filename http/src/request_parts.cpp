@@ -1,7 +1,7 @@
 // Request targets, query values and If-None-Match, read as HTTP means them.
 #include "request_parts.hpp"
 
-#include <cctype>
+#include <strings.h>
 #include <utility>
 
 namespace bellhop::http {
@@ -48,23 +48,15 @@ std::string_view trim_blanks(std::string_view s) {
   return s;
 }
 
-/// True when `s` starts with `prefix`, ignoring ASCII case.
-bool starts_with_nocase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size())
-    return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i])
-      return false;
-  return true;
-}
-
 } // namespace
 
 std::string_view origin_path(const Pistache::Http::Request& req) {
   std::string_view target = req.resource();
-  std::size_t scheme = starts_with_nocase(target, "http://")    ? 7
-                       : starts_with_nocase(target, "https://") ? 8
-                                                                : 0;
+  auto is = [&](std::string_view scheme) {  // ASCII case ignored
+    return target.size() >= scheme.size()
+           && strncasecmp(target.data(), scheme.data(), scheme.size()) == 0;
+  };
+  std::size_t scheme = is("http://") ? 7 : is("https://") ? 8 : 0;
   if (scheme == 0)
     return target;
   // Pistache ends the target at '?', so what follows the authority is the

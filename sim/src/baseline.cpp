@@ -43,10 +43,7 @@ void read_baselines(http_pool& rest, ledger& led,
     auto* h = &host;  // led.hosts is not resized during a run
     rest.submit(std::move(req), [state, h, &led](http_result& r) {
       // For the run's give-up rule, which watches these reads too.
-      if (r.status == 0)
-        led.on_transport_error(now_us(), r.error);
-      else
-        led.on_answer(now_us());
+      led.on_reply(now_us(), r.status, r.error);
       auto j = nlohmann::json::parse(r.body, nullptr, false);
       if (r.status == 200 && j.is_object() && j.contains("latestId")
           && j["latestId"].is_number_unsigned())

@@ -374,14 +374,12 @@ struct devices::impl {
 
   void polled(std::size_t i, http_result& r) {
     auto& d = devs[i];
-    auto now = now_us();
+    led.on_reply(now_us(), r.status, r.error);
     if (r.status == 0) {
       ++led.poll_errors;
-      led.on_transport_error(now, r.error);
       schedule_poll(i, cfg.poll_ms);
       return;
     }
-    led.on_answer(now);
     if (r.status == 304) {
       // Nothing changed since the count it last read; that count may still
       // be ahead of the device (its reconnect failed, or a replay was cut).

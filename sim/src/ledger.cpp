@@ -18,6 +18,13 @@ void ledger::on_transport_error(int64_t now, const std::string& what) {
   last_error = what;
 }
 
+void ledger::on_reply(int64_t now, int status, const std::string& error) {
+  if (status == 0)
+    on_transport_error(now, error);
+  else
+    on_answer(now);
+}
+
 void ledger::on_submitted(uint64_t k, int64_t now) {
   ++submitted;
   ++iv_scheduled_;

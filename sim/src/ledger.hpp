@@ -115,6 +115,9 @@ public:
 
   void on_answer(int64_t now);
   void on_transport_error(int64_t now, const std::string& what);
+  /// An HTTP request ended `now`: answered (any status), or not (status 0,
+  /// with the transport's error).
+  void on_reply(int64_t now, int status, const std::string& error);
   /// A booking was handed to the pool `now` (it was due at its sched_us).
   void on_submitted(uint64_t k, int64_t now);
   /// Its request was written to a socket `now`.

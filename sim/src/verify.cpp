@@ -73,10 +73,7 @@ struct verifier::impl {
 
   void page(uint32_t h, const std::string& cursor, int attempt,
             http_result& r) {
-    if (r.status == 0)
-      led.on_transport_error(now_us(), r.error);
-    else
-      led.on_answer(now_us());
+    led.on_reply(now_us(), r.status, r.error);
     auto j = r.status == 200 ? nlohmann::json::parse(r.body, nullptr, false)
                              : nlohmann::json{};
     if (!j.is_object() || !j.contains("items") || !j["items"].is_array()) {
