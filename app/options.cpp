@@ -78,8 +78,6 @@ void options::load_config_file() {
     auto spec = find(name);
     if (spec == nullptr || name == "config" || name == "help")
       throw usage_error("unknown key in " + path + ": " + name);
-    if (values_.count(name) > 0)
-      continue;  // the command line wins
     // By the node's own type: toml++ converts between types on request (a
     // boolean read as an integer is 1), so asking would lose switches.
     auto to_text = [&](const toml::node& n) -> std::string {
@@ -109,15 +107,20 @@ void options::load_config_file() {
       }
       throw usage_error("unsupported value for " + name + " in " + path);
     };
-    auto& v = values_[name];
     if (node.is_array() && !spec->repeatable)
       throw usage_error(name + " in " + path + " takes one value, not a list");
+    // Every key's shape is checked, even one the command line overrides, so
+    // a broken file is found before the flag that hides it is dropped.
+    std::vector<std::string> from_file;
     if (auto arr = node.as_array()) {
       for (auto& el : *arr)
-        v.push_back(to_text(el));
+        from_file.push_back(to_text(el));
     } else {
-      v.push_back(to_text(node));
+      from_file.push_back(to_text(node));
     }
+    if (values_.count(name) > 0)
+      continue;  // the command line wins
+    values_[name] = std::move(from_file);
   }
 }
 

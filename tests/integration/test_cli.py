@@ -291,6 +291,16 @@ class CliTest(ContractAssertions, unittest.TestCase):
         code, err = self.serve_exit_code("--config", path)
         self.assertEqual(code, 2, err)
         self.assertIn("ws-close-on-delivery", err)
+        # A flag that overrides a broken key does not hide it.
+        code, err = self.serve_exit_code("--config", path,
+                                         "--ws-close-on-delivery")
+        self.assertEqual(code, 2, err)
+        self.assertIn("ws-close-on-delivery", err)
+        with open(path, "w") as f:
+            f.write('jwt-secret = "s"\nws-port = [1, 2]\n')
+        code, err = self.serve_exit_code("--config", path)
+        self.assertEqual(code, 2, err)
+        self.assertIn("ws-port in", err)
 
     def test_one_server_per_data_directory(self):
         first = Server()

@@ -161,6 +161,38 @@ describe("Socket.IO without TTL", () => {
     await burstAcked((s, n) => s.emit("ack", { id: n.id }));
   });
 
+  test("600 events acked at once keep the socket; every ack counts",
+       async () => {
+    // Every pending ack (up to 1,024) is one the server asked for: none
+    // counts toward the 20 messages a second, whenever it comes.
+    const series = 'bellhop_deliveries_total{channel="socketio",result="acked"}';
+    const host = uid("h");
+    const [s] = await hostSocket(server, host);
+    let disconnected = null;
+    s.on("disconnect", (why) => (disconnected = why));
+    const acks = [];
+    s.on("new_booking", (n, ack) => acks.push(ack));
+    const before = await metric(server, series);
+    for (let i = 0; i < 600; i += 50)
+      await Promise.all(Array.from({ length: 50 },
+                                   () => book(server, host, uid("r"))));
+    for (let i = 0; i < 200 && acks.length < 600; ++i)
+      await sleep(50);
+    assert.equal(acks.length, 600);
+    for (const ack of acks)
+      ack();
+    let counted = 0;
+    for (let i = 0; i < 100 && counted < 600; ++i) {
+      counted = (await metric(server, series)) - before;
+      if (counted < 600)
+        await sleep(50);
+    }
+    assert.equal(disconnected, null);
+    assert.equal(counted, 600);
+    assert.equal(s.connected, true);
+    s.disconnect();
+  });
+
   test("raw: flooding closes with 1008 and is counted as rate limited",
        async () => {
     const before = await metric(server, "bellhop_rate_limited_total");

@@ -26,8 +26,10 @@ constexpr auto keepalive_interval = std::chrono::seconds(25);
 constexpr std::size_t max_delivered = 4096;
 /// Notifications written and not acked that a session remembers: a replay
 /// (100) and bursts fit; the oldest are forgotten first (their late acks
-/// count as messages).
-constexpr std::size_t max_awaiting = 256;
+/// count as messages). As many as a Socket.IO connection keeps ack ids for
+/// (socketio_config::max_pending_acks), so that every ack it passes on is
+/// known here. The buffer exists only while acks are owed.
+constexpr std::size_t max_awaiting = 1024;
 
 /// Tells the host actor to send nothing more and to stop counting this
 /// session as live (its pushes, its ack window).

@@ -30,7 +30,8 @@ struct socketio_config {
   std::size_t max_payload = 64 * 1024;  ///< bytes of one frame
   std::size_t max_messages_per_second = 20;
   /// Notification events awaiting the client's ack; over this the oldest
-  /// is forgotten (its late ack is then ignored).
+  /// is forgotten (its late ack is then ignored). The native session
+  /// remembers as many (session_actor.cpp, max_awaiting).
   std::size_t max_pending_acks = 1024;
 };
 
