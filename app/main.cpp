@@ -26,6 +26,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   const char* cmd = argv[1];
+  bool top_level = std::strcmp(cmd, "--help") == 0
+                   || std::strcmp(cmd, "help") == 0
+                   || std::strcmp(cmd, "--version") == 0;
+  if (top_level && argc > 2) {
+    // Nothing follows these: `bellhop --version --bogus` is a mistake.
+    std::cerr << "bellhop: unexpected argument after " << cmd << ": "
+              << argv[2] << "\n" << usage;
+    return 2;
+  }
   if (std::strcmp(cmd, "--help") == 0 || std::strcmp(cmd, "help") == 0) {
     std::cout << usage;
     return 0;

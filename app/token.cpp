@@ -1,5 +1,6 @@
-// `bellhop token --sub ID --role ROLE [--ttl SECONDS] [--jwt-secret S]`:
-// prints an HS256 JWT signed with the shared secret.
+// `bellhop token --sub ID --role ROLE [--ttl SECONDS] [--jwt-secret S]
+// [--jwt-issuer I] [--jwt-audience A]`: prints an HS256 JWT signed with the
+// shared secret, with the claims a server given the same flags requires.
 #include <cstdlib>
 #include <iostream>
 
@@ -16,6 +17,8 @@ int token_command(int argc, char** argv) {
     {"role", true, false, "host, guest, service or admin"},
     {"ttl", true, false, "lifetime in seconds (default 3600)"},
     {"jwt-secret", true, false, "HS256 secret (default: $BELLHOP_JWT_SECRET)"},
+    {"jwt-issuer", true, false, "the iss claim (for a server run with --jwt-issuer)"},
+    {"jwt-audience", true, false, "the aud claim (for a server run with --jwt-audience)"},
     {"help", false, false, "this text"},
   };
   try {
@@ -43,7 +46,12 @@ int token_command(int argc, char** argv) {
     if (secret.empty())
       throw usage_error("give --jwt-secret or set BELLHOP_JWT_SECRET");
     auto ttl = opts.integer("ttl", 3600, 1, 10LL * 365 * 86400);
-    auto token = auth::sign_hs256(secret, sub, *r, ttl);
+    for (const char* name : {"jwt-issuer", "jwt-audience"})
+      if (opts.has(name) && opts.str(name, "").empty())
+        throw usage_error("--" + std::string{name} + " must not be empty");
+    auto token = auth::sign_hs256(secret, sub, *r, ttl,
+                                  opts.str("jwt-issuer", ""),
+                                  opts.str("jwt-audience", ""));
     if (token.empty()) {
       std::cerr << "bellhop token: signing failed\n";
       return 1;

@@ -256,7 +256,8 @@ std::string_view bearer_token(std::string_view v) {
 }
 
 std::string sign_hs256(const std::string& secret, const std::string& sub,
-                       role r, int64_t ttl_seconds) {
+                       role r, int64_t ttl_seconds, const std::string& issuer,
+                       const std::string& audience) {
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0)
     return {};
@@ -266,6 +267,10 @@ std::string sign_hs256(const std::string& secret, const std::string& sub,
   jwt_add_grant(raw, "role", std::string{to_string(r)}.c_str());
   jwt_add_grant_int(raw, "iat", now);
   jwt_add_grant_int(raw, "exp", now + ttl_seconds);
+  if (!issuer.empty())
+    jwt_add_grant(raw, "iss", issuer.c_str());
+  if (!audience.empty())
+    jwt_add_grant(raw, "aud", audience.c_str());
   if (jwt_set_alg(raw, JWT_ALG_HS256,
                   reinterpret_cast<const unsigned char*>(secret.data()),
                   static_cast<int>(secret.size()))

@@ -74,8 +74,8 @@ std::vector<std::string> parse_cors_origins(std::string_view list) {
   return out;
 }
 
-bool apply_cors(const std::vector<std::string>& allowed, const Request& req,
-                ResponseWriter& w) {
+bool add_cors_headers(const std::vector<std::string>& allowed,
+                      const Request& req) {
   if (allowed.empty())
     return false;
   bool any = allowed.front() == "*";
@@ -86,14 +86,29 @@ bool apply_cors(const std::vector<std::string>& allowed, const Request& req,
             && (any || std::find(allowed.begin(), allowed.end(), origin)
                          != allowed.end());
   // With a list, the answer depends on the Origin: caches must know.
+  auto* ex = current_exchange();
+  if (ex == nullptr)
+    return ok;
+  auto add = [&](std::string_view name, std::string_view value) {
+    ex->headers.append(name).append(": ").append(value).append("\r\n");
+  };
   if (!any)
-    add_header(w, "Vary", "Origin");
+    add("Vary", "Origin");
   if (ok) {
-    add_header(w, "Access-Control-Allow-Origin", any ? "*" : origin);
-    add_header(w, "Access-Control-Expose-Headers", expose_headers);
+    add("Access-Control-Allow-Origin", any ? std::string_view{"*"} : origin);
+    add("Access-Control-Expose-Headers", expose_headers);
   }
+  return ok;
+}
+
+bool apply_cors(const std::vector<std::string>& allowed, const Request& req,
+                ResponseWriter& w) {
+  if (allowed.empty())
+    return false;
+  bool ok = add_cors_headers(allowed, req);
+  auto origin_header = req.headers().tryGetRaw("Origin");
   bool preflight = req.method() == Pistache::Http::Method::Options
-                   && !origin.empty()
+                   && origin_header && !origin_header->value().empty()
                    && req.headers().tryGetRaw("Access-Control-Request-Method");
   if (!preflight)
     return false;

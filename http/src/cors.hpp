@@ -24,4 +24,11 @@ namespace bellhop::http {
 bool apply_cors(const std::vector<std::string>& allowed, const Request& req,
                 ResponseWriter& w);
 
+/// The part of apply_cors that adds headers, to the current exchange: for
+/// answers made without a ResponseWriter (a request that could not be
+/// read whole, whose headers are those read before it failed). Returns
+/// whether the Origin is allowed.
+bool add_cors_headers(const std::vector<std::string>& allowed,
+                      const Request& req);
+
 } // namespace bellhop::http

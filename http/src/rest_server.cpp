@@ -176,8 +176,9 @@ public:
     if (got.what == request_input::state::unreadable) {
       exchange ex;
       name_unreadable(parser->request, ex);
+      answer_unreadable(peer, slot.get(), parser->request, got, ex);
       parser->reset();
-      return answer_unreadable(peer, slot.get(), got, ex);
+      return;
     }
     auto& request = parser->request;
     request.copyAddress(peer->address());
@@ -307,9 +308,12 @@ private:
       ex.route = telemetry::route::get_booking;
   }
 
+  /// `req` holds what was read of the request: its Origin, when that line
+  /// came before the one that failed, gets the CORS headers (a page on an
+  /// allowed origin then reads the 413 or 415 instead of a CORS failure).
   void answer_unreadable(const std::shared_ptr<Pistache::Tcp::Peer>& peer,
-                         counted_slot* slot, const request_input& got,
-                         exchange& ex) {
+                         counted_slot* slot, const Request& req,
+                         const request_input& got, exchange& ex) {
     // The turn is not given back: the connection takes no more requests.
     if (!slot || !slot->take())
       return;
@@ -318,6 +322,7 @@ private:
     telemetry::log(telemetry::level::debug, "unreadable request",
                    {{"status", int64_t{got.status}}});
     set_exchange(&ex);
+    add_cors_headers(ctx_->cfg.cors_origins, req);
     auto bytes = render_answer(ex, got.status,
                                error_body(got.code, got.message),
                                "application/json");

@@ -43,6 +43,12 @@ class CliTest(ContractAssertions, unittest.TestCase):
                          "--http-port", "0", "--ws-port", "0", timeout=10)
         self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
         self.assertTrue((result.stdout + result.stderr).strip())
+        for args in (["--version", "--bogus"], ["--help", "--bogus"],
+                     ["--version", "extra"], ["--no-such-command"]):
+            with self.subTest(args=args):
+                result = run_cli(*args)
+                self.assertEqual(result.returncode, 2, result.stdout)
+                self.assertIn(args[-1], result.stderr)
 
     def test_a_short_hs256_secret_is_served_with_a_warning(self):
         # RFC 7518 §3.2: 256 bits at least. The contract's examples use

@@ -2,12 +2,14 @@
 
 import os
 import re
+import socket
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from rest_case import uid, booking_body, ServerTestCase  # noqa: E402
+from rest_case import (uid, booking_body, read_head,  # noqa: E402
+                       ServerTestCase)
 
 
 class CorsTest(ServerTestCase):
@@ -43,6 +45,30 @@ class CorsTest(ServerTestCase):
         resp = self.count(host, tok="x", headers={"Origin": self.app})
         self.assert_error(resp, 401, "unauthorized")
         self.assertEqual(resp[1]["access-control-allow-origin"], self.app)
+
+    def test_requests_refused_before_they_are_read_whole_carry_them(self):
+        # A body over 128 KiB, or a Content-Type line that cannot be read,
+        # is answered before routing; a page of the origin must still be
+        # able to read that 413 or 415.
+        svc = "Authorization: Bearer %s\r\n" % self.service
+        for status, head in (
+                ("413", "Content-Type: application/json\r\n"
+                        "Content-Length: %d\r\n" % (200 * 1024)),
+                ("415", "Content-Type: application/jsonx\r\n"
+                        "Content-Length: 2\r\n"),
+                ("415", "Content-Type:\r\nContent-Length: 2\r\n")):
+            with self.subTest(status=status, head=head):
+                with socket.create_connection(
+                        ("127.0.0.1", self.server.http_port), timeout=5) as s:
+                    s.sendall(("POST /notifications HTTP/1.1\r\nHost: t\r\n"
+                               "Origin: %s\r\n%s%s\r\n"
+                               % (self.app, svc, head)).encode())
+                    line, headers, _ = read_head(self, s)
+                self.assertEqual(line.split(" ")[1], status, line)
+                self.assertEqual(headers.get("access-control-allow-origin"),
+                                 self.app, headers)
+                self.assertEqual(headers.get("vary"), "Origin")
+                self.assertIn("access-control-expose-headers", headers)
 
     def test_a_preflight_of_a_listed_origin_is_204(self):
         for method, path in (("GET", "/notifications/count"),

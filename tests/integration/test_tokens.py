@@ -14,7 +14,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import Server, b64url, make_key, token  # noqa: E402
+from harness import (SECRET, Server, b64url, make_key,  # noqa: E402
+                     run_cli, token)
 from rest_case import ContractAssertions, uid  # noqa: E402
 
 
@@ -145,6 +146,25 @@ class IssuerAudienceTest(ContractAssertions, unittest.TestCase):
     def test_aud_may_be_a_list_that_names_this_audience(self):
         self.assert_status(self.count(iss="https://issuer.example",
                                       aud=["other", "bellhop-api"]), 200)
+
+    def test_bellhop_token_signs_the_claims_this_server_requires(self):
+        host = uid("h")
+        for args, status in (
+                (["--jwt-issuer", "https://issuer.example",
+                  "--jwt-audience", "bellhop-api"], 200),
+                (["--jwt-issuer", "https://issuer.example"], 401),
+                ([], 401)):
+            with self.subTest(args=args):
+                made = run_cli("token", "--sub", host, "--role", "host",
+                               "--jwt-secret", SECRET, *args)
+                self.assertEqual(made.returncode, 0, made.stderr)
+                resp = self.http.req("GET", "/notifications/count",
+                                     token=made.stdout.strip())
+                self.assertEqual(resp[0], status, resp)
+        made = run_cli("token", "--sub", host, "--role", "host",
+                       "--jwt-secret", SECRET, "--jwt-issuer", "")
+        self.assertEqual(made.returncode, 2, made.stdout)
+        self.assertIn("--jwt-issuer", made.stderr)
 
     def test_missing_or_wrong_iss_is_401(self):
         for claims in ({"aud": "bellhop-api"},

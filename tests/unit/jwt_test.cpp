@@ -258,6 +258,13 @@ TEST_CASE("sign_hs256 makes tokens the verifier accepts") {
   REQUIRE(p);
   CHECK(p->role == role::service);
   CHECK(p->sub == "svc");
+  auto cfg = hs("k");
+  cfg.issuer = "booking-site";
+  cfg.audience = "bellhop";
+  jwt_verifier strict{cfg};
+  CHECK(strict.verify(sign_hs256("k", "h1", role::host, 60, "booking-site",
+                                 "bellhop")));
+  CHECK_FALSE(strict.verify(sign_hs256("k", "h1", role::host, 60)));
 }
 
 TEST_CASE("the bearer token is taken from an Authorization value as RFC 6750 "

@@ -68,9 +68,11 @@ std::string public_key_problem(const std::string& pem, const std::string& alg);
 /// ignored); empty when it names another scheme or no token.
 std::string_view bearer_token(std::string_view authorization);
 
-/// Signs an HS256 token with `sub`, `role`, `iat` and `exp` = now + ttl.
-/// Empty on failure.
+/// Signs an HS256 token with `sub`, `role`, `iat` and `exp` = now + ttl,
+/// and `iss` / `aud` when not empty. Empty on failure.
 std::string sign_hs256(const std::string& secret, const std::string& sub,
-                       role r, int64_t ttl_seconds);
+                       role r, int64_t ttl_seconds,
+                       const std::string& issuer = {},
+                       const std::string& audience = {});
 
 } // namespace bellhop::auth
