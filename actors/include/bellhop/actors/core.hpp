@@ -23,7 +23,8 @@ struct core_config {
   /// fallback counts it as not delivered.
   std::chrono::milliseconds ack_timeout{2000};
   /// How often expired idempotency records (older than 24 h) are deleted;
-  /// a pass also runs at start-up.
+  /// the first pass runs after the shorter of this and 5 minutes
+  /// (sweep_clock.hpp).
   std::chrono::milliseconds idem_sweep_interval{600'000};
   /// Read notifications and audit entries older than this are deleted
   /// (retention_sweeper.hpp); 0 keeps everything.

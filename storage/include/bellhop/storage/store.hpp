@@ -60,7 +60,7 @@ struct tables {
   MDB_dbi notes;
   MDB_dbi calendar;   ///< = notes: calendar_key -> checkOut + bookingId
   MDB_dbi unread;     ///< = notes: unread_key -> category index (1 byte)
-  MDB_dbi idem;       ///< principal \0 key -> idempotency record (JSON)
+  MDB_dbi idem;       ///< principal \0 key -> idempotency record (text lines)
   MDB_dbi prefs;      ///< host -> preferences JSON
   MDB_dbi audit;      ///< = notes: audit_key -> audit entry JSON
   MDB_dbi waits;      ///< host \0 id(BE64) -> email due time (ms, decimal)
