@@ -85,13 +85,13 @@ bool add_cors_headers(const std::vector<std::string>& allowed,
   bool ok = !origin.empty()
             && (any || std::find(allowed.begin(), allowed.end(), origin)
                          != allowed.end());
-  // With a list, the answer depends on the Origin: caches must know.
   auto* ex = current_exchange();
   if (ex == nullptr)
     return ok;
   auto add = [&](std::string_view name, std::string_view value) {
     ex->headers.append(name).append(": ").append(value).append("\r\n");
   };
+  // With a list, the answer depends on the Origin: caches must know.
   if (!any)
     add("Vary", "Origin");
   if (ok) {
