@@ -304,8 +304,12 @@ struct devices::impl {
   // ------------------------------------------------------------ acks
 
   void ack(std::size_t i, uint64_t id) {
-    devs[i].acks_waiting.push_back(id);
+    auto& d = devs[i];
+    d.acks_waiting.push_back(id);
     flush_acks(i);
+    // First in, first out: while anything waits, this one (the last) does.
+    if (!d.acks_waiting.empty())
+      ++led.acks_deferred;
   }
 
   void flush_acks(std::size_t i) {
@@ -328,7 +332,6 @@ struct devices::impl {
     }
     if (d.acks_waiting.empty() || d.ack_timer_armed)
       return;
-    led.acks_deferred += d.acks_waiting.size();
     if (!d.ack_timer)
       d.ack_timer = std::make_unique<asio::steady_timer>(io);
     d.ack_timer_armed = true;

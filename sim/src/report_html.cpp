@@ -128,6 +128,8 @@ std::string render_html(const ojson& f) {
   std::string verdict;
   if (!run["aborted"].is_null())
     verdict = "ABORTED: " + run["aborted"].get<std::string>();
+  else if (ok && !f["verify"].value("checked", false))
+    verdict = "OK, but not checked: the lists were not read (--no-verify)";
   else if (ok)
     verdict = "OK: nothing lost, nothing duplicated";
   else

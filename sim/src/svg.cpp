@@ -101,12 +101,16 @@ std::string escape(const std::string& text) {
 
 std::string duration_text(double us) {
   char buf[32];
-  if (us < 1000)
+  // The unit by the value as printed: 999.7 us is "1 ms", not "1000 us",
+  // and 999.7 ms "1 s", not "1e+03 ms".
+  if (us < 999.5)
     std::snprintf(buf, sizeof buf, "%.0f us", us);
-  else if (us < 1e6)
+  else if (us < 999'500)
     std::snprintf(buf, sizeof buf, "%.3g ms", us / 1e3);
-  else
+  else if (us < 999'500'000)
     std::snprintf(buf, sizeof buf, "%.3g s", us / 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f s", us / 1e6);
   return buf;
 }
 

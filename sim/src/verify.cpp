@@ -98,9 +98,13 @@ struct verifier::impl {
       if (item.is_object()) {
         if (item.contains("id") && item["id"].is_number_unsigned())
           id = item["id"].get<uint64_t>();
+        // Only a booking's own notification names it: another type may
+        // carry a roomId too (a cancellation a service posts, say).
         auto data = item.find("data");
-        if (data != item.end() && data->is_object() && data->contains("roomId")
-            && (*data)["roomId"].is_string())
+        auto type = item.find("type");
+        bool booking = type != item.end() && *type == "new_booking";
+        if (booking && data != item.end() && data->is_object()
+            && data->contains("roomId") && (*data)["roomId"].is_string())
           k = booking_of((*data)["roomId"].get<std::string>());
       }
       if (k < 0 || static_cast<uint64_t>(k) >= led.bookings.size()) {

@@ -404,6 +404,52 @@ class SimTest(unittest.TestCase):
         for p in fig["series"]:
             self.assertIsNone(p["socketP50Us"], p)  # no host online
 
+    def test_each_ack_the_pacing_holds_back_counts_once(self):
+        # One device gets 200 events in 2 s and acks at 15 a second: most
+        # of its acks wait, each counted once in acksDeferred.
+        server = self.server("--ws-ttl-ms", "0")
+        proc, fig = self.run_sim_json(
+            server, "--run-id", "paced", "--hosts", "1", "--rate", "100",
+            "--duration", "2", "--drain-ms", "1500")
+        self.assertEqual(proc.returncode, 0, self.describe(proc))
+        s = fig["sockets"]
+        self.assertEqual(s["events"], 200, s)
+        self.assertGreater(s["acksDeferred"], 100, s)
+        self.assertLessEqual(s["acksDeferred"], s["events"], s)
+
+    def test_other_notifications_naming_a_room_are_not_bookings(self):
+        # A notification of another type may carry a roomId of the run (a
+        # cancellation a service posts): it is neither a duplicate nor
+        # misplaced.
+        server = self.server("--ws-ttl-ms", "0")
+        client = server.client()
+        self.addCleanup(client.close)
+        for host, room in (("sother-h0", "r-0"), ("sother-h1", "r-0")):
+            resp = client.req("POST", "/notifications", {
+                "hostId": host, "type": "booking_cancelled", "title": "t",
+                "body": "b", "data": {"roomId": room}},
+                token=token("svc", "service"))
+            self.assertEqual(resp[0], 201, resp)
+        report = os.path.join(self.tmp, "other.html")
+        proc = self.run_sim(server, "--run-id", "other", "--hosts", "2",
+                            "--rate", "10", "--duration", "1",
+                            "--drain-ms", "1500", "--report", report)
+        self.assertEqual(proc.returncode, 0, self.describe(proc))
+        self.assertIn("check        OK", proc.stdout)
+
+    def test_a_report_without_the_check_does_not_say_nothing_was_lost(self):
+        server = self.server()
+        report = os.path.join(self.tmp, "unchecked.html")
+        proc = self.run_sim(server, "--run-id", "nocheck", "--hosts", "2",
+                            "--online", "0", "--rate", "5", "--duration", "1",
+                            "--drain-ms", "0", "--no-verify",
+                            "--report", report)
+        self.assertEqual(proc.returncode, 0, self.describe(proc))
+        with open(report) as f:
+            html = f.read()
+        self.assertNotIn("nothing lost", html)
+        self.assertIn("not checked", html)
+
     def test_interrupted_run_is_not_ok(self):
         server = self.server("--ws-ttl-ms", "0")
         code, out, err, fig = self.run_sim_then(

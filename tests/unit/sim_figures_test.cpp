@@ -1,10 +1,12 @@
 // The figures of a run (sim/src/figures.hpp) made from ledgers filled by
 // hand: the rates are over the spans of the writes and of the answers, and
-// the plan is there even when nothing was sent.
+// the plan is there even when nothing was sent; and how the summary and the
+// report write a duration.
 #include <catch2/catch.hpp>
 
 #include "figures.hpp"
 #include "ledger.hpp"
+#include "svg.hpp"
 
 using namespace bellhop::sim;
 
@@ -70,4 +72,14 @@ TEST_CASE("a run stopped before sending still plans round(R x S)") {
   auto f = make_figures(cfg, led, nullptr, info);
   CHECK(f["bookings"]["planned"].get<uint64_t>() == 21);
   CHECK(f["bookings"]["sent"].get<uint64_t>() == 0);
+}
+
+TEST_CASE("durations are written in the unit their printed value needs") {
+  using svg::duration_text;
+  CHECK(duration_text(999.4) == "999 us");
+  CHECK(duration_text(999.7) == "1 ms");
+  CHECK(duration_text(1450) == "1.45 ms");
+  CHECK(duration_text(999'700) == "1 s");
+  CHECK(duration_text(2'500'000) == "2.5 s");
+  CHECK(duration_text(1'500'000'000) == "1500 s");
 }
