@@ -58,6 +58,7 @@
     behind: null,       // the list may lack what is above (markBehind)
     retryTimer: 0,      // the next login with the kept token (resume)
     noteTimer: 0,
+    noteAbout: null,    // the failed mark-read the note tells of (markFailed)
     attempts: 0,        // logins begun: a later one supersedes
   };
 
@@ -422,6 +423,24 @@
     const focused = mark === document.activeElement;
     mark.hidden = true;
     if (focused) focusNear(it.li);
+    if (s.noteAbout !== null && markDone(s.noteAbout)) note('');
+  }
+
+  // Whether what a mark-read asked for shows as done: `about` is an id, or
+  // {upTo} for mark-all-read (every listed one up to it is read).
+  function markDone(about) {
+    const read = (it) => it.li.dataset.read === 'true';
+    if (typeof about === 'number') {
+      const it = s.items.get(about);
+      return Boolean(it && read(it));
+    }
+    let listed = false;
+    for (const [id, it] of s.items) {
+      if (id > about.upTo) continue;
+      if (!read(it)) return false;
+      listed = true;
+    }
+    return listed;  // with none listed, the page cannot tell
   }
 
   // Focus leaves a mark-read button as it hides (else it would fall to the
@@ -439,21 +458,26 @@
   // goes after NOTE_MS, or with the next one.
   function note(text) {
     clearTimeout(s.noteTimer);
+    s.noteAbout = null;
     ui.note.textContent = text;
     ui.note.hidden = !text;
     if (text) s.noteTimer = setTimeout(() => note(''), NOTE_MS);
   }
 
   // Says why a mark-read did nothing: `res` is its answer, or null when
-  // none came.
-  function markFailed(res) {
+  // none came; `about` as markDone has it. Nothing is said when the page
+  // shows it done all the same (its read event came, say, and the answer
+  // did not), and the message goes once it does.
+  function markFailed(res, about) {
     if (!s.token) return;  // a 401 logged out
+    if (markDone(about)) return;
     if (!res) note('Not marked read: no answer from the server.');
     else if (res.status === 429 || res.status === 503) {
       note('Not marked read: '
            + (res.status === 429 ? 'too many requests' : 'server unavailable')
            + '. Try again in ' + Math.round(retryDelay(res) / 1000) + ' s.');
     } else note('Not marked read: the server answered ' + res.status + '.');
+    s.noteAbout = about;
   }
 
   function renderList() {
@@ -475,7 +499,7 @@
     }
     button.removeAttribute('aria-disabled');
     if (!res || !res.ok) {
-      markFailed(res);
+      markFailed(res, id);
       return;
     }
     note('');
@@ -502,7 +526,7 @@
     } catch {
       // No answer, or none to the count: said below if the first.
     }
-    if (!res || !res.ok) markFailed(res);
+    if (!res || !res.ok) markFailed(res, { upTo });
     ui.markAll.disabled = s.unread === 0;
     // Disabled, it lost the focus: back to it, or to the list.
     if (focused && s.token)
@@ -858,14 +882,20 @@
       button.disabled = false;
     });
     ui.bell.addEventListener('click', () => togglePanel(ui.panel.hidden));
+    // aria-disabled while it loads, not disabled: a disabled button loses
+    // the keyboard's focus, and the host pages on with Enter.
     ui.loadMore.addEventListener('click', async () => {
-      ui.loadMore.disabled = true;
+      if (ui.loadMore.getAttribute('aria-disabled') === 'true') return;
+      const focused = document.activeElement === ui.loadMore;
+      ui.loadMore.setAttribute('aria-disabled', 'true');
       try {
         await loadList(true);
       } catch {
         // Try again with the button.
       }
-      ui.loadMore.disabled = false;
+      ui.loadMore.removeAttribute('aria-disabled');
+      // The last page hides the button: the focus goes to the list.
+      if (focused && ui.loadMore.hidden) ui.list.focus();
     });
     ui.markAll.addEventListener('click', markAllRead);
     ui.logout.addEventListener('click', () => logout(''));

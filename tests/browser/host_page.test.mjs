@@ -519,6 +519,57 @@ describe('host page with a socket without TTL', () => {
     await context.close();
   });
 
+  it('does not say a mark-read failed when its read event showed it done',
+     async () => {
+       const host = 'h-lost-answer';
+       await book(server.base, host, 'r-1');
+       const context = await browser.newContext();
+       const page = await openAs(context, server.base, host);
+       await until('live', async () => (await statusOf(page)) === 'live');
+       await page.getByTestId('bell').click();
+       await until('1 item', async () => (await items(page).count()) === 1);
+       const item = items(page).first();
+       // The server marks it read and its read event comes; the answer is
+       // lost after that (a connection that broke, say).
+       await context.route('**/notifications/mark-read', async (r) => {
+         await r.fetch();
+         await until('read by the event', async () =>
+           (await item.getAttribute('data-read')) === 'true');
+         await r.abort('connectionreset');
+       });
+       await item.getByTestId('mark-read').click();
+       await until('badge 0', async () => (await badgeOf(page)) === '0');
+       await page.waitForTimeout(500);
+       assert.ok(await page.locator('#panel-note').isHidden());
+       assert.equal(await item.getAttribute('data-read'), 'true');
+       await context.close();
+     });
+
+  it('keeps the keyboard on load more until the last page', async () => {
+    const host = 'h-pages';
+    const service = token('svc', 'service');
+    for (let i = 0; i < 45; i++) {
+      await rest(server.base, 'POST', '/notifications', service,
+                 { hostId: host, type: 'system', title: 'Page ' + i,
+                   body: 'b' });
+    }
+    const context = await browser.newContext();
+    const page = await openAs(context, server.base, host);
+    await page.getByTestId('bell').click();
+    await until('20 items', async () => (await items(page).count()) === 20);
+    const more = page.getByTestId('load-more');
+    await more.focus();
+    await page.keyboard.press('Enter');
+    await until('40 items', async () => (await items(page).count()) === 40);
+    assert.equal(await page.evaluate(() => document.activeElement.id),
+                 'load-more');
+    await page.keyboard.press('Enter');
+    await until('45 items', async () => (await items(page).count()) === 45);
+    assert.ok(await more.isHidden());
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'list');
+    await context.close();
+  });
+
   it('pings a socket without TTL and gives it up when no pong comes',
      async () => {
        const host = 'h-ping';
