@@ -26,20 +26,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   const char* cmd = argv[1];
-  bool top_level = std::strcmp(cmd, "--help") == 0
-                   || std::strcmp(cmd, "help") == 0
-                   || std::strcmp(cmd, "--version") == 0;
-  if (top_level && argc > 2) {
+  bool help = std::strcmp(cmd, "--help") == 0 || std::strcmp(cmd, "help") == 0;
+  bool version = std::strcmp(cmd, "--version") == 0;
+  if ((help || version) && argc > 2) {
     // Nothing follows these: `bellhop --version --bogus` is a mistake.
     std::cerr << "bellhop: unexpected argument after " << cmd << ": "
               << argv[2] << "\n" << usage;
     return 2;
   }
-  if (std::strcmp(cmd, "--help") == 0 || std::strcmp(cmd, "help") == 0) {
+  if (help) {
     std::cout << usage;
     return 0;
   }
-  if (std::strcmp(cmd, "--version") == 0) {
+  if (version) {
     std::cout << "bellhop " << BELLHOP_VERSION << "\n";
     return 0;
   }

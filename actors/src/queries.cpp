@@ -177,7 +177,7 @@ list_page host_queries::audit(std::string_view host, std::size_t limit,
       page.cursor = encode_audit_cursor(looked);
       break;
     }
-    looked = std::string{cur.key().substr(prefix.size())};
+    looked.assign(cur.key().substr(prefix.size()));  // reuses its buffer
     if (notification_id != 0 && cur.value().find(needle) == std::string_view::npos)
       continue;
     if (n == limit) {

@@ -85,18 +85,13 @@ bool add_cors_headers(const std::vector<std::string>& allowed,
   bool ok = !origin.empty()
             && (any || std::find(allowed.begin(), allowed.end(), origin)
                          != allowed.end());
-  auto* ex = current_exchange();
-  if (ex == nullptr)
-    return ok;
-  auto add = [&](std::string_view name, std::string_view value) {
-    ex->headers.append(name).append(": ").append(value).append("\r\n");
-  };
   // With a list, the answer depends on the Origin: caches must know.
   if (!any)
-    add("Vary", "Origin");
+    add_header("Vary", "Origin");
   if (ok) {
-    add("Access-Control-Allow-Origin", any ? std::string_view{"*"} : origin);
-    add("Access-Control-Expose-Headers", expose_headers);
+    add_header("Access-Control-Allow-Origin",
+               any ? std::string_view{"*"} : origin);
+    add_header("Access-Control-Expose-Headers", expose_headers);
   }
   return ok;
 }
@@ -106,9 +101,10 @@ bool apply_cors(const std::vector<std::string>& allowed, const Request& req,
   if (allowed.empty())
     return false;
   bool ok = add_cors_headers(allowed, req);
+  if (req.method() != Pistache::Http::Method::Options)
+    return false;
   auto origin_header = req.headers().tryGetRaw("Origin");
-  bool preflight = req.method() == Pistache::Http::Method::Options
-                   && origin_header && !origin_header->value().empty()
+  bool preflight = origin_header && !origin_header->value().empty()
                    && req.headers().tryGetRaw("Access-Control-Request-Method");
   if (!preflight)
     return false;

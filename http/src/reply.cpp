@@ -139,6 +139,10 @@ void send_read_failed(ResponseWriter& w, const std::exception& e) {
 
 void add_header(ResponseWriter&, std::string_view name,
                 std::string_view value) {
+  add_header(name, value);
+}
+
+void add_header(std::string_view name, std::string_view value) {
   if (current == nullptr)
     return;
   auto& h = current->headers;

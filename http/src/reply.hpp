@@ -107,7 +107,9 @@ auto read_or_503(ResponseWriter& w, Read&& read)
 }
 
 /// Adds a header to the current exchange's answer (`value` is the
-/// server's own: no line breaks).
+/// server's own: no line breaks). Without a ResponseWriter: for answers
+/// made outside a handler (a request that could not be read whole).
+void add_header(std::string_view name, std::string_view value);
 void add_header(ResponseWriter& w, std::string_view name,
                 std::string_view value);
 
