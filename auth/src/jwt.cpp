@@ -143,6 +143,13 @@ std::optional<principal> jwt_verifier::verify(std::string_view token,
                                               std::string* why) const {
   if (token.empty() || token.size() > 8192)
     return fail(why, "missing or oversized token");
+  // A compact JWS is base64url and dots (RFC 7515, 7.1). libjwt reads the
+  // token as a C string: anything after a NUL would go unread, so a token
+  // with bytes appended would pass as the token.
+  if (token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                              "0123456789-_.")
+      != std::string_view::npos)
+    return fail(why, "malformed token");
   std::string key{token};
   if (verified_cache_owner != this) {
     verified_cache.clear();

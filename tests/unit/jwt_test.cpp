@@ -150,6 +150,17 @@ TEST_CASE("tokens are refused for each reason") {
     CHECK(!v.verify("not.a.token"));
     CHECK(!v.verify(""));
   }
+  SECTION("a valid token with bytes after it, past a NUL or not") {
+    auto t = make("s3cret", JWT_ALG_HS256, {{"sub", "h1"}, {"role", "host"}},
+                  {{"exp", now() + 60}});
+    REQUIRE(v.verify(t));
+    using namespace std::string_literals;
+    CHECK(!v.verify(t + "\0garbage"s, &why));
+    CHECK(why == "malformed token");
+    CHECK(!v.verify(t + "\0"s));
+    CHECK(!v.verify(t + " "));
+    CHECK(!v.verify(t + "="));
+  }
 }
 
 TEST_CASE("the header's alg must be the configured one, spelt exactly") {
