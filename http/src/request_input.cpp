@@ -1,6 +1,8 @@
 // Reading a connection's bytes into requests (see request_input.hpp).
 #include "request_input.hpp"
 
+#include "request_framing.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -16,7 +18,9 @@ namespace {
 
 using Pistache::StreamCursor;
 using Pistache::Http::Private::BodyStep;
+using Pistache::Http::Private::HeadersStep;
 using Pistache::Http::Private::ParserBase;
+using Pistache::Http::Private::RequestLineStep;
 using Pistache::Http::Private::State;
 
 // Pistache 0.0.5 keeps private what bellhop must read: where a whole
@@ -100,7 +104,7 @@ request_input too_large() {
 enum class chunks_ahead {
   fine,
   too_large,  ///< one declares more than a whole request may be
-  malformed,  ///< one Pistache would misread: blank, or a negative size
+  malformed,  ///< one that is not hexadecimal digits alone
 };
 
 /// Looks at the chunk size lines ahead before Pistache's Chunk::parse
@@ -108,10 +112,11 @@ enum class chunks_ahead {
 /// then reserves the size. strtol skips leading white space, CR and LF
 /// among it: on a blank size line it reads on into the next line, and past
 /// the end of what the buffer holds when the line is its last (a heap
-/// over-read). So a blank size line is refused here, and a size over the
-/// limit too. The walk follows the chunk framing from where the parser
-/// stands, as Pistache does; a line Pistache refuses anyway, or a part not
-/// read yet, ends it.
+/// over-read); and it takes `+`, `-` and `0x`. So a size line of anything
+/// but hexadecimal digits is refused here (chunk extensions too: Pistache
+/// refuses them anyway), and a size over the limit too. The walk follows
+/// the chunk framing from where the parser stands, as Pistache does; a
+/// part not read yet ends it.
 chunks_ahead look_at_chunks_ahead(Pistache::Http::RequestParser& parser,
                                   const StreamCursor& cursor) {
   const char* at = cursor.offset();
@@ -130,15 +135,14 @@ chunks_ahead look_at_chunks_ahead(Pistache::Http::RequestParser& parser,
       ++eol;
     if (eol + 1 >= end)
       return chunks_ahead::fine;  // its line is not whole yet
+    // Hexadecimal digits only (request_framing.hpp): strtol would take a
+    // sign, a 0x or white space too.
+    if (!is_chunk_size(std::string_view(at, static_cast<std::size_t>(eol - at))))
+      return chunks_ahead::malformed;
     std::string line(at, eol + 1);  // with its CR, as Pistache reads it
-    if (line.find_first_not_of(" \t\n\v\f\r") == std::string::npos)
-      return chunks_ahead::malformed;
-    char* stop = nullptr;
-    long size = std::strtol(line.c_str(), &stop, 16);
-    if (*stop != '\r' || size == 0)
-      return chunks_ahead::fine;  // a line Pistache refuses, or the last chunk
-    if (size < 0)
-      return chunks_ahead::malformed;
+    long size = std::strtol(line.c_str(), nullptr, 16);
+    if (size == 0)
+      return chunks_ahead::fine;  // the last chunk
     if (static_cast<unsigned long>(size) > max_request_bytes)
       return chunks_ahead::too_large;
     if (end - (eol + 2) < size + 2)
@@ -230,14 +234,40 @@ struct parsed {
   bool chunked = false;
 };
 
-/// ParserBase::parse, step by step, with refused_body's look before each
-/// run of the body step.
+/// The request line or the header section ahead of the parser, checked
+/// whole before Pistache reads it (request_framing.hpp); nullopt to go on.
+std::optional<parsed> check_head(Pistache::Http::Private::StepId step,
+                                 const StreamCursor& cursor) {
+  std::string_view ahead(cursor.offset(), cursor.remaining());
+  head_check check;
+  if (step == RequestLineStep::Id)
+    check = check_request_line(ahead);
+  else if (step == HeadersStep::Id)
+    check = check_header_section(ahead);
+  else
+    return std::nullopt;
+  parsed out;
+  if (check == head_check::incomplete)
+    return out;  // Again: the parser reads it once it is whole
+  if (check == head_check::malformed) {
+    out.refused = unreadable(400, "invalid_request",
+                             "the request is not HTTP/1.1 as this server reads it");
+    return out;
+  }
+  return std::nullopt;
+}
+
+/// ParserBase::parse, step by step, with check_head's look before the
+/// request line and header steps and refused_body's before each run of the
+/// body step.
 parsed parse_checked(Pistache::Http::RequestParser& parser,
                      StreamCursor& cursor) {
   parsed out;
   auto& step_at = parser.*member_of(parser_step_at{});
   for (;;) {
     auto* step = parser.step();
+    if (auto held = check_head(step->id(), cursor))
+      return *held;
     if (step->id() == BodyStep::Id) {
       out.refused = refused_body(parser, cursor, out.chunked);
       if (out.refused)

@@ -1,6 +1,8 @@
 // Request targets, query values and If-None-Match, read as HTTP means them.
 #include "request_parts.hpp"
 
+#include "request_framing.hpp"
+
 #include <strings.h>
 #include <utility>
 
@@ -38,14 +40,6 @@ std::string percent_decoded(std::string raw) {
     }
   }
   return out;
-}
-
-std::string_view trim_blanks(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
 }
 
 } // namespace

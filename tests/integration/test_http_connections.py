@@ -342,6 +342,25 @@ class UnreadableRequestTest(ServerTestCase):
                     b"\r\n\r\n"):
             self.assert_error_answer(raw, 400, "invalid_request")
 
+    def test_a_head_another_reader_would_frame_otherwise_is_400_at_once(self):
+        # Each of these splits into a request and a body that a proxy in
+        # front could take for another request (or waited for ever): RFC
+        # 9112 asks for a 400 and the end of the connection, not a 408
+        # after the header's deadline. The Authorization line is one the
+        # request would lose.
+        auth = b"Authorization: Bearer " + host_token("h1").encode() + b"\r\n"
+        for raw in (b"GET /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 0"
+                    b"\r\nContent-Length: 40\r\n\r\n",
+                    b"GET /notifications/count HTTP/1.1\r\nX-Junk\r\n"
+                    + auth + b"\r\n",
+                    b"POST /bookings HTTP/1.1\r\nContent-Length : 2\r\n"
+                    b"Content-Type: application/json\r\n\r\n",
+                    b"GET /healthz HTTP/1.1\nHost: t\n\n",
+                    b"GET /healthz\r\nHost: t\r\n\r\n",
+                    b"POST /bookings HTTP/1.1\r\nTransfer-Encoding: chunked"
+                    b"\r\nContent-Type: application/json\r\n\r\n0x2\r\n"):
+            self.assert_error_answer(raw, 400, "invalid_request")
+
     def test_a_content_type_that_is_no_media_type_is_415(self):
         for ctype in (b"application/jsonx", b"json", b""):
             self.assert_error_answer(

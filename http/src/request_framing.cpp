@@ -1,0 +1,131 @@
+// RFC 9112's syntax for a request's head (request_framing.hpp).
+#include "request_framing.hpp"
+
+#include <algorithm>
+#include <cstddef>
+
+namespace bellhop::http {
+
+namespace {
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/// RFC 9110 §5.6.2's tchar.
+bool is_tchar(char c) {
+  constexpr std::string_view others = "!#$%&'*+-.^_`|~";
+  return is_alpha(c) || is_digit(c) || others.find(c) != std::string_view::npos;
+}
+
+bool is_token(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar);
+}
+
+/// A field value's octets: visible characters, SP, HT and obs-text.
+bool is_field_value(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u == '\t' || (u >= 0x20 && u != 0x7f);
+  });
+}
+
+bool is_hex(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool equals_lower(std::string_view s, std::string_view lower) {
+  return s.size() == lower.size()
+         && std::equal(s.begin(), s.end(), lower.begin(), [](char a, char b) {
+              return (is_alpha(a) ? static_cast<char>(a | 0x20) : a) == b;
+            });
+}
+
+/// The next line of `bytes` from `at`, without its CRLF: `fine` and the
+/// line once it is whole; a line that ends in a bare LF is `malformed`.
+head_check next_line(std::string_view bytes, std::size_t& at,
+                     std::string_view& line) {
+  auto lf = bytes.find('\n', at);
+  if (lf == std::string_view::npos)
+    return head_check::incomplete;
+  if (lf == at || bytes[lf - 1] != '\r')
+    return head_check::malformed;
+  line = bytes.substr(at, lf - 1 - at);
+  at = lf + 1;
+  return head_check::fine;
+}
+
+} // namespace
+
+head_check check_request_line(std::string_view bytes) {
+  std::size_t at = 0;
+  std::string_view line;
+  if (auto got = next_line(bytes, at, line); got != head_check::fine)
+    return got;
+  auto sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos || !is_token(line.substr(0, sp1)))
+    return head_check::malformed;
+  auto sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || sp2 == sp1 + 1)
+    return head_check::malformed;
+  auto target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  if (!std::all_of(target.begin(), target.end(), [](char c) {
+        auto u = static_cast<unsigned char>(c);
+        return u > 0x20 && u < 0x7f;
+      }))
+    return head_check::malformed;
+  auto version = line.substr(sp2 + 1);
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/"
+      || !is_digit(version[5]) || version[6] != '.' || !is_digit(version[7]))
+    return head_check::malformed;
+  return head_check::fine;
+}
+
+head_check check_header_section(std::string_view bytes) {
+  std::size_t at = 0;
+  std::string_view length;  // the Content-Length value seen, if any
+  int encodings = 0;
+  for (;;) {
+    std::string_view line;
+    if (auto got = next_line(bytes, at, line); got != head_check::fine)
+      return got;
+    if (line.empty())
+      return head_check::fine;  // the end of the section
+    // A line that starts with white space (obs-fold, RFC 9112 §5.2) has
+    // no token before its colon, nor does one with white space before it.
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos || !is_token(line.substr(0, colon)))
+      return head_check::malformed;
+    auto name = line.substr(0, colon);
+    auto value = line.substr(colon + 1);
+    if (!is_field_value(value))
+      return head_check::malformed;
+    if (equals_lower(name, "content-length")) {
+      value = trim_blanks(value);
+      if (value.empty() || !std::all_of(value.begin(), value.end(), is_digit)
+          || (!length.empty() && value != length))
+        return head_check::malformed;
+      length = value;
+    } else if (equals_lower(name, "transfer-encoding") && ++encodings > 1) {
+      return head_check::malformed;
+    }
+  }
+}
+
+std::string_view trim_blanks(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+bool is_chunk_size(std::string_view line) {
+  return !line.empty() && std::all_of(line.begin(), line.end(), is_hex);
+}
+
+} // namespace bellhop::http
