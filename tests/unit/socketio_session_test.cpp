@@ -31,8 +31,10 @@ struct recording_port : socketio_port {
   void close(uint16_t code, std::string reason) override {
     closes.emplace_back(code, std::move(reason));
   }
-  connect_answer connect(const json& auth, uint64_t) override {
+  uint64_t session_no = 0;  ///< the last CONNECT's
+  connect_answer connect(const json& auth, uint64_t no) override {
     auths.push_back(auth);
+    session_no = no;
     return answer;
   }
   void to_session(std::string op) override {
@@ -80,9 +82,14 @@ struct fixture {
     }
     now = until;
   }
+  /// CONNECT, and the session's first frame, its hello.
   void connect() {
     text(R"(40{"token":"t"})");
     REQUIRE(sio.connected());
+    hello();
+  }
+  void hello() {
+    sio.from_session(port.session_no, R"({"event":"hello","data":{}})");
   }
   const std::string& last() const {
     return port.frames.back();
@@ -302,6 +309,34 @@ TEST_CASE_METHOD(fixture, "events of another shape get the error event") {
   // One that asked for an ack gets it all the same: it was received.
   text(R"(429[7])");
   CHECK(std::count(port.frames.begin(), port.frames.end(), "439[]") == 1);
+}
+
+TEST_CASE_METHOD(fixture, "answers to packets sent with CONNECT come after "
+                          "the session's hello") {
+  // §5, §6: hello is the first event. A client that sends events right
+  // behind its CONNECT gets their receipts and errors after it.
+  text(R"(40{"token":"t"})");
+  text(R"(421["ping"])");
+  text(R"(42[1])");
+  auto before = port.frames.size();
+  CHECK(port.frames.back() == R"(40{"sid":"s_1"})");
+  hello();
+  REQUIRE(port.frames.size() == before + 3);
+  CHECK(port.frames[before].rfind(R"(42["hello",)", 0) == 0);
+  CHECK(port.frames[before + 1] == "431[]");
+  CHECK(port.frames[before + 2].rfind(R"(42["error",)", 0) == 0);
+  // After hello, answers go at once.
+  text(R"(422["ping"])");
+  CHECK(last() == "432[]");
+  SECTION("a new session on the connection waits for its own hello") {
+    text("41");
+    text(R"(40{"token":"t"})");
+    text(R"(423["ping"])");
+    auto n = port.frames.size();
+    hello();
+    REQUIRE(port.frames.size() == n + 2);
+    CHECK(port.frames[n + 1] == "433[]");
+  }
 }
 
 TEST_CASE_METHOD(fixture, "a payload that is not a non-empty array closes") {

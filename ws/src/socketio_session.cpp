@@ -189,13 +189,23 @@ void socketio_session::from_session(uint64_t session_no,
   std::optional<uint64_t> nid;
   if (category_of_type(e->name) && !e->data.empty())
     nid = notification_id(e->data);
-  if (!nid)
-    return port_.write(event_frame(payload));
-  auto ack_id = next_ack_id_++;
-  acks_.emplace(ack_id, *nid);
-  if (acks_.size() > cfg_.max_pending_acks)
-    acks_.erase(acks_.begin());
-  port_.write(event_frame(payload, ack_id));
+  if (!nid) {
+    port_.write(event_frame(payload));
+  } else {
+    auto ack_id = next_ack_id_++;
+    acks_.emplace(ack_id, *nid);
+    if (acks_.size() > cfg_.max_pending_acks)
+      acks_.erase(acks_.begin());
+    port_.write(event_frame(payload, ack_id));
+  }
+  if (!greeted_) {
+    // That was the session's hello: what was answered here before it
+    // follows it.
+    greeted_ = true;
+    for (auto& f : held_)
+      port_.write(std::move(f));
+    held_.clear();
+  }
 }
 
 void socketio_session::close_from_session(uint64_t session_no, uint16_t code,
@@ -255,6 +265,8 @@ void socketio_session::on_connect(const sio::packet& p) {
       packet_type::connect_error, "/", std::nullopt, e.dump())));
   }
   phase_ = phase::connected;
+  greeted_ = false;
+  held_.clear();
   // The session actor reaches this connection by posting to this (the
   // Asio) thread, so its first frame (hello) comes after this reply.
   json ok{{"sid", answer.sid}};
@@ -277,8 +289,15 @@ void socketio_session::confirm_receipt(const sio::packet& p) {
   // An ack asked for confirms receipt, whatever the event; the outcome
   // comes as events.
   if (p.has_id)
-    port_.write(sio::message_frame(
+    write_answer(sio::message_frame(
       sio::encode_packet(packet_type::ack, "/", p.id, "[]")));
+}
+
+void socketio_session::write_answer(std::string frame) {
+  if (greeted_)
+    port_.write(std::move(frame));
+  else
+    held_.push_back(std::move(frame));
 }
 
 void socketio_session::on_event(const sio::packet& p) {
@@ -315,7 +334,7 @@ void socketio_session::finish_binary() {
 void socketio_session::send_error_event(const std::string& message) {
   json e = json::array(
     {"error", {{"code", "invalid_request"}, {"message", message}}});
-  port_.write(event_frame(e.dump()));
+  write_answer(event_frame(e.dump()));
 }
 
 void socketio_session::protocol_error(const std::string& why) {

@@ -13,6 +13,7 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -116,6 +117,9 @@ private:
   void on_ack(uint64_t ack_id);
   void finish_binary();
   void send_error_event(const std::string& message);
+  /// Writes an answer made here (an event's ack, an error event): after
+  /// the session's `hello`, which §5 and §6 make the first event.
+  void write_answer(std::string frame);
   void protocol_error(const std::string& why);
   void shut(uint16_t code, std::string reason, bool disconnect_first);
   bool flooding(clock::time_point now);
@@ -135,6 +139,11 @@ private:
   sio::limits limits_;
   phase phase_ = phase::awaiting_connect;
   uint64_t session_no_ = 0;  ///< the current (or last) session's number
+  /// The current session has written its first frame (`hello`); until
+  /// then the answers made here wait in held_ (a few: the flood limit
+  /// bounds them).
+  bool greeted_ = false;
+  std::vector<std::string> held_;
 
   // Deadlines; rearm() keeps the port's timer on the earliest.
   clock::time_point connect_due_{};  ///< while awaiting_connect
