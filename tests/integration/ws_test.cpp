@@ -547,6 +547,41 @@ TEST_CASE("ws: an ack that comes on the host's next socket counts", "[ws][ops]")
   CHECK(metric(srv, ws_acked) == 1);
 }
 
+TEST_CASE("ws: acks of notifications not written on their socket are held to "
+          "a budget per host", "[ws][ops]") {
+  // Each such ack is an audit entry on disk: a host's sockets acking ids
+  // never sent (16 sockets, 20 a second each) would fill the store for
+  // every host. 100 are recorded at once, then one a second; the acks the
+  // server asked for are not held to it (the test below).
+  server_process srv{{"--ws-ttl-ms", "0"}};
+  ws_client c;
+  auto host = uid("foreign-ack-host");
+  auto limited_before = metric(srv, "bellhop_rate_limited_total");
+  std::vector<ws_client::conn_id> sockets;
+  for (int s = 0; s < 8; ++s)
+    sockets.push_back(open_host(c, srv, host));
+  // 19 each (under the 20 a second that would close the socket), 152 in
+  // all, of ids the host has never had.
+  for (int s = 0; s < 8; ++s) {
+    std::vector<std::string> acks;
+    for (int k = 0; k < 19; ++k)
+      acks.push_back(json{{"op", "ack"}, {"id", 1000 + s * 19 + k}}.dump());
+    c.send_burst(sockets[s], acks);
+  }
+  for (auto id : sockets) {
+    c.send(id, R"({"op":"ping"})");
+    auto f = frames_at_least(c, id, 2);
+    CHECK(event_of(f.back()) == "pong");
+    CHECK_FALSE(c.state(id).closed);
+  }
+  auto recorded = acked_ids(srv, host).size();
+  CHECK(recorded >= 100);
+  CHECK(recorded < 152);
+  CHECK(metric(srv, "bellhop_rate_limited_total") - limited_before
+        == 152 - static_cast<double>(recorded));
+  CHECK(metric(srv, ws_acked) == recorded);
+}
+
 TEST_CASE("ws: acks for 600 notifications written on one socket are not a flood",
           "[ws][ops]") {
   // Acks the server asked for are not counted toward the 20 messages a

@@ -86,6 +86,7 @@ caf::actor gateway::impl::spawn_session(const handshake_result& hs,
   sc.after = hs.after;
   sc.ttl = std::chrono::milliseconds(cfg.ttl_ms);
   sc.close_on_delivery = cfg.close_on_delivery;
+  sc.foreign_acks = foreign_acks;
   using std::chrono::milliseconds;
   auto now = std::chrono::system_clock::now().time_since_epoch();
   // Clamped to ten years, so that no exp, however large, overflows.

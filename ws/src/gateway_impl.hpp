@@ -122,6 +122,11 @@ struct gateway::impl {
   /// new_sessions_per_second): a client reconnecting in a loop is held to it.
   auth::rate_limiter new_sessions{cfg.new_sessions_per_second,
                                   cfg.new_sessions_per_second * 2};
+  /// Acks of notifications not written on the socket they come on, per
+  /// host: 100 at once, then one a second (session_config::foreign_acks).
+  /// The acks the server asked for are never held to it.
+  std::shared_ptr<auth::rate_limiter> foreign_acks
+    = std::make_shared<auth::rate_limiter>(1, 100);
   /// Counts a bad token of `c`'s address: seconds until that address may
   /// try again, 0 while it is within the limit.
   int bad_token_wait(conn& c);

@@ -25,6 +25,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "bellhop/actors/interfaces.hpp"
+#include "bellhop/auth/rate_limiter.hpp"
 #include "session_sink.hpp"
 
 namespace bellhop::ws {
@@ -55,6 +56,10 @@ struct session_config {
   std::chrono::milliseconds token_left{0};  ///< until exp + leeway
   std::size_t max_messages_per_second = 20;
   socket_ref socket;  ///< what the sink's calls name
+  /// The gateway's budget, per host, of acks of notifications not written
+  /// on the socket they come on (null: no limit). Shared by the sessions,
+  /// which run on any CAF worker: the limiter locks its own shards.
+  std::shared_ptr<auth::rate_limiter> foreign_acks;
 };
 
 /// Arrival times of the latest client messages, a ring: the flood check
