@@ -138,6 +138,50 @@ class OpsTest(unittest.TestCase):
                            metric(before, "bellhop_storage_commit_seconds_count"))
         self.assertGreaterEqual(metric(after, "bellhop_host_actors"), 1)
 
+    def test_metrics_are_prometheus_text_a_scraper_reads(self):
+        # Prometheus's own parser (its Python client's) reads the whole
+        # page after traffic of every kind, and every histogram holds
+        # together: buckets by rising le, counts cumulative, +Inf = _count.
+        from prometheus_client.parser import text_string_to_metric_families
+        host = "prom-" + uuid.uuid4().hex[:8]
+        for i in range(2):
+            status, _, body, _ = self.http.req(
+                "POST", "/bookings", booking(host, "p%d" % i), token=self.service)
+            self.assertEqual(status, 201, body)
+        self.http.req("GET", "/notifications/count", token="nope")
+        families = {f.name: f for f in text_string_to_metric_families(self.scrape())}
+        for name in ("bellhop_bookings_total", "bellhop_notifications_total",
+                     "bellhop_deliveries_total", "bellhop_http_requests_total",
+                     "bellhop_rate_limited_total"):
+            # The client names a counter's family without its _total.
+            family = families[name[:-len("_total")]]
+            self.assertEqual(family.type, "counter", name)
+        for name in ("bellhop_ws_sessions", "bellhop_host_actors"):
+            self.assertEqual(families[name].type, "gauge", name)
+        for name in ("bellhop_delivery_seconds", "bellhop_http_request_seconds",
+                     "bellhop_storage_commit_seconds"):
+            family = families[name]
+            self.assertEqual(family.type, "histogram", name)
+            series = {}
+            for s in family.samples:
+                key = tuple(sorted((k, v) for k, v in s.labels.items() if k != "le"))
+                series.setdefault(key, {"buckets": []})
+                if s.name.endswith("_bucket"):
+                    series[key]["buckets"].append((float(s.labels["le"]), s.value))
+                else:
+                    series[key][s.name[len(name):]] = s.value
+            self.assertTrue(series, name)
+            for key, h in series.items():
+                les = [le for le, _ in h["buckets"]]
+                counts = [n for _, n in h["buckets"]]
+                self.assertEqual(les, sorted(les), (name, key))
+                self.assertEqual(les[-1], float("inf"), (name, key))
+                self.assertEqual(counts, sorted(counts), (name, key))
+                self.assertEqual(counts[-1], h["_count"], (name, key))
+                self.assertIn("_sum", h, (name, key))
+            if name == "bellhop_storage_commit_seconds":  # two bookings
+                self.assertGreaterEqual(sum(h["_count"] for h in series.values()), 1)
+
     def test_a_request_read_only_in_part_is_named_by_its_route(self):
         # Over 128 KiB: answered 413 before its body is read, yet its
         # request line names it in the metrics and the log line.
