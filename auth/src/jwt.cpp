@@ -1,6 +1,7 @@
 // JWT verification and signing with libjwt.
 #include "bellhop/auth/jwt.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -94,6 +95,12 @@ bool audience_matches(const nlohmann::json& claims, const std::string& want) {
 
 /// now is past exp + leeway (written so that no exp, however large,
 /// overflows).
+/// A byte of base64url, or the dot between a JWS's parts.
+bool is_jws_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+         || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+}
+
 bool expired(int64_t exp, int64_t now, int64_t leeway) {
   return now - leeway > exp;
 }
@@ -143,13 +150,6 @@ std::optional<principal> jwt_verifier::verify(std::string_view token,
                                               std::string* why) const {
   if (token.empty() || token.size() > 8192)
     return fail(why, "missing or oversized token");
-  // A compact JWS is base64url and dots (RFC 7515, 7.1). libjwt reads the
-  // token as a C string: anything after a NUL would go unread, so a token
-  // with bytes appended would pass as the token.
-  if (token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                              "0123456789-_.")
-      != std::string_view::npos)
-    return fail(why, "malformed token");
   std::string key{token};
   if (verified_cache_owner != this) {
     verified_cache.clear();
@@ -162,6 +162,12 @@ std::optional<principal> jwt_verifier::verify(std::string_view token,
     verified_cache.erase(i);
     return fail(why, "token expired");
   }
+  // A compact JWS is base64url and dots (RFC 7515, 7.1). libjwt reads the
+  // token as a C string: anything after a NUL would go unread, so a token
+  // with bytes appended would pass as the token. (A token found in the
+  // cache is one that passed here, byte for byte.)
+  if (!std::all_of(key.begin(), key.end(), is_jws_char))
+    return fail(why, "malformed token");
   auto p = decode(key, why);
   if (p) {
     if (verified_cache.size() >= cache_capacity)
