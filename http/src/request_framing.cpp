@@ -8,29 +8,44 @@ namespace bellhop::http {
 
 namespace {
 
-bool is_digit(char c) {
+constexpr bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
-bool is_alpha(char c) {
+constexpr bool is_alpha(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-/// RFC 9110 §5.6.2's tchar.
+/// Which bytes are RFC 9110 §5.6.2's tchar, and which may be in a field
+/// value (visible characters, SP, HT, obs-text): one table, looked up for
+/// every byte of every request's head.
+struct byte_classes {
+  bool tchar[256] = {};
+  bool value[256] = {};
+  constexpr byte_classes() {
+    for (int c = 0; c < 256; ++c) {
+      auto ch = static_cast<char>(c);
+      tchar[c] = is_alpha(ch) || is_digit(ch);
+      value[c] = c == '\t' || (c >= 0x20 && c != 0x7f);
+    }
+    for (char c : std::string_view("!#$%&'*+-.^_`|~"))
+      tchar[static_cast<unsigned char>(c)] = true;
+  }
+};
+
+constexpr byte_classes classes;
+
 bool is_tchar(char c) {
-  constexpr std::string_view others = "!#$%&'*+-.^_`|~";
-  return is_alpha(c) || is_digit(c) || others.find(c) != std::string_view::npos;
+  return classes.tchar[static_cast<unsigned char>(c)];
 }
 
 bool is_token(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar);
 }
 
-/// A field value's octets: visible characters, SP, HT and obs-text.
 bool is_field_value(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return u == '\t' || (u >= 0x20 && u != 0x7f);
+    return classes.value[static_cast<unsigned char>(c)];
   });
 }
 
