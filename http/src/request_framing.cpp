@@ -120,11 +120,19 @@ head_check check_header_section(std::string_view bytes) {
     if (!is_field_value(value))
       return head_check::malformed;
     if (equals_lower(name, "content-length")) {
-      value = trim_blanks(value);
-      if (value.empty() || !std::all_of(value.begin(), value.end(), is_digit)
-          || (!length.empty() && value != length))
-        return head_check::malformed;
-      length = value;
+      // One number, or a list of one number (RFC 9110 §8.6: what a
+      // proxy makes of repeated fields), in as many fields as may be.
+      for (;;) {
+        auto comma = value.find(',');
+        auto one = trim_blanks(value.substr(0, comma));
+        if (one.empty() || !std::all_of(one.begin(), one.end(), is_digit)
+            || (!length.empty() && one != length))
+          return head_check::malformed;
+        length = one;
+        if (comma == std::string_view::npos)
+          break;
+        value.remove_prefix(comma + 1);
+      }
     } else if (equals_lower(name, "transfer-encoding") && ++encodings > 1) {
       return head_check::malformed;
     }

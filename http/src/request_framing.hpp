@@ -29,8 +29,8 @@ head_check check_request_line(std::string_view bytes);
 /// The field lines at the start of `bytes`, up to the empty line that ends
 /// them: each `token ":" value CRLF`, with no white space before the
 /// colon, no line folding and no control character but HT in a value; at
-/// most one Content-Length value, of digits only (repeated fields must
-/// agree), and one Transfer-Encoding field.
+/// most one Content-Length value, of digits only (repeated, in fields or
+/// in a list, it must be the same), and one Transfer-Encoding field.
 head_check check_header_section(std::string_view bytes);
 
 /// `s` without the spaces and tabs around it (a field value's OWS).

@@ -159,7 +159,8 @@ TEST_CASE("a head that breaks RFC 9112's grammar is 400 at once, where "
     "GET /healthz HTTP/1.1\r\nX-A: a\rb\r\n\r\n",
     // a Content-Length Pistache would read up to its first non-digit
     "POST /bookings HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n",
-    "POST /bookings HTTP/1.1\r\nContent-Length: 2, 2\r\n\r\n",
+    "POST /bookings HTTP/1.1\r\nContent-Length: 2, 3\r\n\r\n",
+    "POST /bookings HTTP/1.1\r\nContent-Length: 2,\r\n\r\n",
     // two Transfer-Encoding fields
     "POST /bookings HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
     "Transfer-Encoding: gzip\r\n\r\n",
@@ -185,6 +186,9 @@ TEST_CASE("a well-formed head passes the grammar's check, in any reads") {
     // repeated Content-Lengths that agree, OWS around values, HT, obs-text
     "POST /bookings HTTP/1.1\r\nContent-Type: application/json\r\n"
     "Content-Length: 2\r\ncontent-length:2 \r\nX-A:\t\xc3\xa9 \r\n\r\n{}",
+    // a list of one length, as a proxy may merge repeated fields
+    "POST /bookings HTTP/1.1\r\nContent-Type: application/json\r\n"
+    "Content-Length: 2, 2\r\n\r\n{}",
     "GET /notifications/list?limit=5&cursor=a%2Fb HTTP/1.0\r\nHost: t\r\n\r\n",
     "POST /bookings HTTP/1.1\r\nContent-Type: application/json\r\n"
     "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
