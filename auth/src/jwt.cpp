@@ -93,14 +93,14 @@ bool audience_matches(const nlohmann::json& claims, const std::string& want) {
   return false;
 }
 
-/// now is past exp + leeway (written so that no exp, however large,
-/// overflows).
 /// A byte of base64url, or the dot between a JWS's parts.
 bool is_jws_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
          || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
 }
 
+/// now is past exp + leeway (written so that no exp, however large,
+/// overflows).
 bool expired(int64_t exp, int64_t now, int64_t leeway) {
   return now - leeway > exp;
 }

@@ -1,8 +1,6 @@
 // Reading a connection's bytes into requests (see request_input.hpp).
 #include "request_input.hpp"
 
-#include "request_framing.hpp"
-
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -11,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "request_framing.hpp"
 
 namespace bellhop::http {
 
@@ -137,7 +137,8 @@ chunks_ahead look_at_chunks_ahead(Pistache::Http::RequestParser& parser,
       return chunks_ahead::fine;  // its line is not whole yet
     // Hexadecimal digits only (request_framing.hpp): strtol would take a
     // sign, a 0x or white space too.
-    if (!is_chunk_size(std::string_view(at, static_cast<std::size_t>(eol - at))))
+    auto size_line = std::string_view(at, static_cast<std::size_t>(eol - at));
+    if (!is_chunk_size(size_line))
       return chunks_ahead::malformed;
     std::string line(at, eol + 1);  // with its CR, as Pistache reads it
     long size = std::strtol(line.c_str(), nullptr, 16);
@@ -250,8 +251,9 @@ std::optional<parsed> check_head(Pistache::Http::Private::StepId step,
   if (check == head_check::incomplete)
     return out;  // Again: the parser reads it once it is whole
   if (check == head_check::malformed) {
-    out.refused = unreadable(400, "invalid_request",
-                             "the request is not HTTP/1.1 as this server reads it");
+    out.refused = unreadable(
+      400, "invalid_request",
+      "the request is not HTTP/1.1 as this server reads it");
     return out;
   }
   return std::nullopt;

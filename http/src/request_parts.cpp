@@ -1,10 +1,10 @@
 // Request targets, query values and If-None-Match, read as HTTP means them.
 #include "request_parts.hpp"
 
-#include "request_framing.hpp"
-
 #include <strings.h>
 #include <utility>
+
+#include "request_framing.hpp"
 
 namespace bellhop::http {
 
