@@ -49,10 +49,6 @@ bool is_field_value(std::string_view s) {
   });
 }
 
-bool is_hex(char c) {
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 bool equals_lower(std::string_view s, std::string_view lower) {
   return s.size() == lower.size()
          && std::equal(s.begin(), s.end(), lower.begin(), [](char a, char b) {
@@ -147,8 +143,20 @@ std::string_view trim_blanks(std::string_view s) {
   return s;
 }
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 bool is_chunk_size(std::string_view line) {
-  return !line.empty() && std::all_of(line.begin(), line.end(), is_hex);
+  return !line.empty() && std::all_of(line.begin(), line.end(), [](char c) {
+           return hex_digit(c) >= 0;
+         });
 }
 
 } // namespace bellhop::http

@@ -36,6 +36,9 @@ head_check check_header_section(std::string_view bytes);
 /// `s` without the spaces and tabs around it (a field value's OWS).
 std::string_view trim_blanks(std::string_view s);
 
+/// The value of a hexadecimal digit, or -1 for any other byte.
+int hex_digit(char c);
+
 /// A chunk size line, without its CRLF: hexadecimal digits only (no sign,
 /// no `0x`, no white space; chunk extensions are not read).
 bool is_chunk_size(std::string_view line);

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdint>
-#include <cstdlib>
 #include <exception>
 #include <optional>
 #include <string>
@@ -140,15 +140,16 @@ chunks_ahead look_at_chunks_ahead(Pistache::Http::RequestParser& parser,
     auto size_line = std::string_view(at, static_cast<std::size_t>(eol - at));
     if (!is_chunk_size(size_line))
       return chunks_ahead::malformed;
-    std::string line(at, eol + 1);  // with its CR, as Pistache reads it
-    long size = std::strtol(line.c_str(), nullptr, 16);
+    unsigned long long size = 0;
+    if (std::from_chars(at, eol, size, 16).ec != std::errc{}
+        || size > max_request_bytes)
+      return chunks_ahead::too_large;  // (out of range: larger still)
     if (size == 0)
       return chunks_ahead::fine;  // the last chunk
-    if (static_cast<unsigned long>(size) > max_request_bytes)
-      return chunks_ahead::too_large;
-    if (end - (eol + 2) < size + 2)
+    auto whole = static_cast<std::ptrdiff_t>(size) + 2;  // data and CRLF
+    if (end - (eol + 2) < whole)
       return chunks_ahead::fine;
-    at = eol + 2 + size + 2;
+    at = eol + 2 + whole;
   }
   return chunks_ahead::fine;
 }

@@ -10,16 +10,6 @@ namespace bellhop::http {
 
 namespace {
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 std::string percent_decoded(std::string raw) {
   if (raw.find('%') == std::string::npos)
     return raw;  // the common case: no copy
