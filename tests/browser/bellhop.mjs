@@ -123,14 +123,42 @@ export async function unread(base, host) {
   return r.json.unread;
 }
 
-export function launch() {
-  return chromium.launch({
+/**
+ * Launches the browser. Every uncaught error of a page it opens (a script
+ * that throws, a name no script defines) is kept in `browser.pageErrors`,
+ * for `noPageErrors` to check after each test.
+ */
+export async function launch() {
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
            '--no-first-run', '--disable-background-networking',
            '--disable-component-update', '--disable-sync'],
   });
+  browser.pageErrors = [];
+  const watch = (page) => page.on('pageerror', (e) =>
+    browser.pageErrors.push(page.url() + ': ' + e.message));
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...args) => {
+    const context = await newContext(...args);
+    context.on('page', watch);
+    return context;
+  };
+  const newPage = browser.newPage.bind(browser);
+  browser.newPage = async (...args) => {
+    const page = await newPage(...args);
+    watch(page);
+    return page;
+  };
+  return browser;
+}
+
+/** Throws if a page of `browser` had an uncaught error since the last call. */
+export function noPageErrors(browser) {
+  const errors = browser ? browser.pageErrors.splice(0) : [];
+  if (errors.length)
+    throw new Error('uncaught errors in the page:\n' + errors.join('\n'));
 }
 
 /**

@@ -1,10 +1,10 @@
 // End-to-end tests of the host page (API.md §8) and the demo (§9 --demo) in
 // a real headless Chromium against the real `bellhop serve`.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 
 import {
-  book, launch, rest, startServer, token, unread, until,
+  book, launch, noPageErrors, rest, startServer, token, unread, until,
 } from './bellhop.mjs';
 
 const badgeOf = (page) => page.getByTestId('badge').textContent();
@@ -82,6 +82,8 @@ describe('host page', () => {
     server = await startServer(['--ws-ttl-ms', '1500']);
     browser = await launch();
   });
+
+  afterEach(() => noPageErrors(browser));
 
   after(async () => {
     await browser?.close();
@@ -357,6 +359,8 @@ describe('host page with a socket without TTL', () => {
     browser = await launch();
   });
 
+  afterEach(() => noPageErrors(browser));
+
   after(async () => {
     await browser?.close();
     await server?.stop();
@@ -599,6 +603,8 @@ describe('host page back after a while', () => {
     browser = await launch();
   });
 
+  afterEach(() => noPageErrors(browser));
+
   after(async () => {
     await browser?.close();
     await server?.stop();
@@ -831,6 +837,8 @@ describe('demo mode', () => {
     server = await startServer(['--demo'], { secret: null });
     browser = await launch();
   });
+
+  afterEach(() => noPageErrors(browser));
 
   after(async () => {
     await browser?.close();

@@ -64,12 +64,18 @@ class StaticFilesTest(WebCase):
     def test_assets_have_types_and_versioned_urls(self):
         _, _, _, raw = self.get("/")
         refs = dict(re.findall(
-            r'"/(app\.js|style\.css|favicon\.svg)\?v=([0-9a-f]+)"',
-            raw.decode()))
-        self.assertEqual(set(refs), {"app.js", "style.css", "favicon.svg"})
-        types = {"app.js": "text/javascript; charset=utf-8",
-                 "style.css": "text/css; charset=utf-8",
-                 "favicon.svg": "image/svg+xml"}
+            r'"/([a-z-]+\.(?:js|css|svg))\?v=([0-9a-f]+)"', raw.decode()))
+        scripts = {"state.js", "server.js", "login.js", "badge.js",
+                   "list.js", "mark-read.js", "toasts.js", "socket.js",
+                   "catch-up.js", "polling.js", "app.js"}
+        self.assertEqual(set(refs), scripts | {"style.css", "favicon.svg"})
+        # The scripts share one scope: each runs after those it builds on.
+        order = re.findall(r'<script src="/([a-z-]+\.js)\?v=', raw.decode())
+        self.assertEqual(order[0], "state.js")
+        self.assertEqual(order[-1], "app.js")
+        types = {name: "text/javascript; charset=utf-8" for name in scripts}
+        types.update({"style.css": "text/css; charset=utf-8",
+                      "favicon.svg": "image/svg+xml"})
         for name, version in refs.items():
             status, headers, _, _ = self.get("/%s?v=%s" % (name, version))
             self.assertEqual(status, 200, name)
