@@ -1,7 +1,7 @@
-// Asking the router from a reactor thread without blocking it: a short-lived
-// event-based actor sends the request, and its response handler (on a CAF
-// worker thread) writes the answer to the connection's own descriptor
-// (wire.hpp); a connection that is gone drops it.
+// Asking the router from a reactor thread without blocking it: the REST
+// server's asking actor (asker.hpp) sends the request, and its response
+// handler (on a CAF worker thread) writes the answer to the connection's
+// own descriptor (wire.hpp); a connection that is gone drops it.
 //
 // The request has no timeout: a write is answered when its commit returns
 // (a 503 after a deadline could report a failure for a write that still
@@ -71,8 +71,8 @@ void ask(context& ctx, ResponseWriter w, Message msg, OnReply on_reply) {
     awaited_answer{std::move(ex), std::move(w)});
   auto* pending = &ctx.in_flight;  // the context outlives every ask
   pending->fetch_add(1);
-  ctx.sys.spawn([router = ctx.router, msg = std::move(msg), a, on_reply,
-                 pending](caf::event_based_actor* self) mutable {
+  ctx.asks.submit([router = ctx.router, msg = std::move(msg), a, on_reply,
+                   pending](caf::event_based_actor* self) mutable {
     self->request(router, caf::infinite, std::move(msg))
       .then(
         [a, on_reply, pending](Reply& r) mutable {

@@ -1,12 +1,16 @@
-// What every REST handler shares: the actor system and router, the read
-// queries, the JWT verifier, the rate limiters and the configuration.
-// Read-only after start, except the rate limiters (internally locked).
+// What every REST handler shares: the actor system and router, the asking
+// actor, the read queries, the JWT verifier, the rate limiters and the
+// configuration. Read-only after start, except the rate limiters and the
+// asking actor's queue (internally locked).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <cstddef>
 
 #include <caf/actor_system.hpp>
 
+#include "asker.hpp"
 #include "bellhop/actors/queries.hpp"
 #include "bellhop/http/rest_server.hpp"
 #include "bellhop/auth/rate_limiter.hpp"
@@ -18,6 +22,7 @@ struct context {
           rest_config config)
     : sys(sys),
       router(std::move(router)),
+      asks(sys, static_cast<std::size_t>(std::max(config.threads, 1))),
       queries(st),
       cfg(std::move(config)),
       jwt(cfg.jwt),
@@ -27,6 +32,7 @@ struct context {
 
   caf::actor_system& sys;
   router_actor router;
+  asker asks;
   host_queries queries;
   rest_config cfg;
   auth::jwt_verifier jwt;

@@ -501,6 +501,9 @@ void rest_server::shutdown() {
     impl_->endpoint.reset();
   }
   stop_slow_writes();
+  // No reactor runs: the asking actor ends once its answers came.
+  if (impl_)
+    impl_->ctx->asks.stop();
 }
 
 } // namespace bellhop::http

@@ -1,0 +1,106 @@
+// The REST server's asking actors (http/src/asker.hpp) on CAF's real
+// scheduler: asks queued from several threads all send their requests and
+// get their answers; stop() lets the answers still awaited arrive, drops
+// later asks, and the actors then end.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "asker.hpp"
+#include "bellhop/actors/core.hpp"
+
+using namespace bellhop::http;
+
+namespace {
+
+struct node {
+  static caf::actor_system_config& configured(caf::actor_system_config& cfg) {
+    bellhop::add_message_types(cfg);
+    cfg.set("scheduler.max-threads", 2);
+    return cfg;
+  }
+  caf::actor_system_config cfg;
+  caf::actor_system sys{configured(cfg)};
+};
+
+/// Waits until `done` holds, for at most 30 s (a guard against a hang,
+/// not a measure of speed).
+template <class Pred>
+bool eventually(Pred done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!done() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return done();
+}
+
+} // namespace
+
+TEST_CASE("asks queued from several threads are all sent and answered") {
+  node n;
+  auto adder = n.sys.spawn([]() -> caf::behavior {
+    return {[](int x) { return x + 1; }};
+  });
+  std::atomic<int> answered{0};
+  std::atomic<long> sum{0};
+  {
+    asker asks{n.sys, 2};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 1000; ++i)
+          asks.submit([&, v = t * 1000 + i](caf::event_based_actor* self) {
+            self->request(adder, caf::infinite, v).then([&](int r) {
+              sum += r;
+              ++answered;
+            });
+          });
+      });
+    for (auto& th : threads)
+      th.join();
+    REQUIRE(eventually([&] { return answered.load() == 4000; }));
+    // 0 + 1 + ... + 3999, plus one for each.
+    CHECK(sum.load() == 3999L * 4000 / 2 + 4000);
+  }
+  caf::anon_send_exit(adder, caf::exit_reason::user_shutdown);
+  n.sys.await_all_actors_done();  // the asking actors ended
+  CHECK(answered.load() == 4000);
+}
+
+TEST_CASE("stop lets awaited answers arrive, then the actors end") {
+  node n;
+  std::atomic<bool> asked{false};
+  // Holds its answers until told to give them.
+  auto slow = n.sys.spawn([&](caf::event_based_actor* self) -> caf::behavior {
+    auto held = std::make_shared<std::vector<caf::response_promise>>();
+    return {
+      [=, &asked](int) {
+        held->push_back(self->make_response_promise());
+        asked = true;
+      },
+      [=](const std::string&) {
+        for (auto& rp : *held)
+          rp.deliver(42);
+      },
+    };
+  });
+  std::atomic<int> got{0};
+  std::atomic<bool> late_ran{false};
+  asker asks{n.sys, 1};
+  asks.submit([&](caf::event_based_actor* self) {
+    self->request(slow, caf::infinite, 1).then([&](int r) { got = r; });
+  });
+  REQUIRE(eventually([&] { return asked.load(); }));
+  asks.stop();
+  asks.submit([&](caf::event_based_actor*) { late_ran = true; });
+  caf::anon_send(slow, std::string{"give"});
+  REQUIRE(eventually([&] { return got.load() == 42; }));
+  caf::anon_send_exit(slow, caf::exit_reason::user_shutdown);
+  n.sys.await_all_actors_done();
+  CHECK_FALSE(late_ran.load());
+}
