@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <string>
 
 #include <caf/actor_clock.hpp>
 #include <caf/stateful_actor.hpp>
@@ -246,8 +247,7 @@ caf::result<created_reply> on_booking(self_ptr self, booking_request& r,
   op->cat = category::booking;
   op->booking_id = new_booking_id();
   op->created_by = principal_id(r.principal);
-  auto booking = booking_document(r, op->booking_id, created_at);
-  op->booking_json = booking.dump();
+  op->booking_json = booking_document(r, op->booking_id, created_at).dump();
   json data;
   data["bookingId"] = op->booking_id;
   data["roomId"] = r.room_id;
@@ -264,10 +264,12 @@ caf::result<created_reply> on_booking(self_ptr self, booking_request& r,
         .dump();
   op->calendar_key = storage::calendar_key(r.host_id, r.room_id, r.check_in);
   op->calendar_value = r.check_out + op->booking_id;
-  json body;
-  body["booking"] = std::move(booking);
-  body["notification"] = json{{"id", op->id}};
-  created_reply reply{body.dump(), "/bookings/" + op->booking_id};
+  // The answer holds the booking's document as stored: its text is reused,
+  // not serialised again.
+  created_reply reply{"{\"booking\":" + op->booking_json
+                        + ",\"notification\":{\"id\":"
+                        + std::to_string(op->id) + "}}",
+                      "/bookings/" + op->booking_id};
   if (!idem.empty()) {
     op->idem_key = idem;
     op->record = idem_record{epoch_ms(now) + idem_lifetime_ms, r.fingerprint,
