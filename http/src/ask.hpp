@@ -1,7 +1,8 @@
-// Asking the router from a reactor thread without blocking it: the REST
-// server's asking actor (asker.hpp) sends the request, and its response
-// handler (on a CAF worker thread) writes the answer to the connection's
-// own descriptor (wire.hpp); a connection that is gone drops it.
+// Asking the router from a reactor thread without blocking it: one of the
+// REST server's asking actors (asker.hpp) sends the request, and its
+// response handler (on a CAF worker thread) writes the answer to the
+// connection's own descriptor (wire.hpp); a connection that is gone drops
+// it.
 //
 // The request has no timeout: a write is answered when its commit returns
 // (a 503 after a deadline could report a failure for a write that still
@@ -72,16 +73,19 @@ void ask(context& ctx, ResponseWriter w, Message msg, OnReply on_reply) {
   auto* pending = &ctx.in_flight;  // the context outlives every ask
   pending->fetch_add(1);
   ctx.asks.submit([router = ctx.router, msg = std::move(msg), a, on_reply,
-                   pending](caf::event_based_actor* self) mutable {
+                   pending](caf::event_based_actor* self,
+                            asker::done_fn done) mutable {
     self->request(router, caf::infinite, std::move(msg))
       .then(
-        [a, on_reply, pending](Reply& r) mutable {
+        [a, on_reply, pending, done](Reply& r) mutable {
           answer_on_actor_thread(a->ex, a->writer, *pending,
                                  [&] { on_reply(a->writer, r); });
+          done();
         },
-        [a, pending](caf::error& err) mutable {
+        [a, pending, done](caf::error& err) mutable {
           answer_on_actor_thread(a->ex, a->writer, *pending,
                                  [&] { send_actor_error(a->writer, err); });
+          done();
         });
   });
 }

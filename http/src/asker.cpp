@@ -1,10 +1,11 @@
-// The REST server's asking actors and their queues (asker.hpp).
+// The REST server's pool of asking actors (asker.hpp).
 #include "asker.hpp"
 
 #include <exception>
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <caf/send.hpp>
 
@@ -13,52 +14,73 @@
 
 namespace bellhop::http {
 
-struct asker::queue {
+namespace {
+
+/// Where a reactor leaves an actor's next ask. Written before the
+/// `ask_atom` is sent and read after it is received: the mailbox orders
+/// the two.
+struct ask_box {
+  asker::ask_fn fn;
+};
+
+struct member {
+  caf::actor actor;
+  std::shared_ptr<ask_box> box;
+};
+
+} // namespace
+
+struct asker::pool {
+  pool(caf::actor_system& sys, std::size_t max_idle)
+    : sys(sys), max_idle(max_idle) {
+  }
+  caf::actor_system& sys;
+  const std::size_t max_idle;
   std::mutex mtx;
-  std::vector<ask_fn> asks;  ///< guarded by mtx
-  bool woken = false;        ///< an ask_atom is on its way; mtx
+  std::vector<member> idle;  ///< guarded by mtx
   bool stopped = false;      ///< mtx
+
+  /// An actor done with its ask: back to the pool, or it ends (stopped, or
+  /// enough idle ones). On the actor itself.
+  void give_back(caf::event_based_actor* self,
+                 const std::shared_ptr<ask_box>& box) {
+    {
+      std::lock_guard<std::mutex> lock{mtx};
+      if (!stopped && idle.size() < max_idle) {
+        idle.push_back(member{caf::actor_cast<caf::actor>(self), box});
+        return;
+      }
+    }
+    self->quit();
+  }
 };
 
 namespace {
 
-/// Sends every waiting ask's request. An ask that throws (out of memory)
-/// is logged; the others still go. Once stopped, the actor drops its
-/// behaviour: CAF keeps it until the answers it awaits came, then it ends.
-void send_waiting(caf::event_based_actor* self, asker::queue& q) {
-  std::vector<asker::ask_fn> asks;
-  bool stopped = false;
-  {
-    std::lock_guard<std::mutex> lock{q.mtx};
-    asks.swap(q.asks);
-    q.woken = false;
-    stopped = q.stopped;
-  }
-  for (auto& fn : asks) {
-    try {
-      fn(self);
-    } catch (const std::exception& e) {
-      telemetry::log(telemetry::level::error, "ask failed",
-                     {{"error", std::string{e.what()}}});
-    }
-  }
-  if (stopped)
-    self->unbecome();
+/// A pooled actor: runs each ask left in its box.
+caf::behavior asking_actor(caf::event_based_actor* self,
+                           std::shared_ptr<asker::pool> p,
+                           std::shared_ptr<ask_box> box) {
+  return {
+    [self, p, box](ask_atom) {
+      auto fn = std::move(box->fn);
+      box->fn = nullptr;
+      auto done = [self, p, box] { p->give_back(self, box); };
+      try {
+        fn(self, done);
+      } catch (const std::exception& e) {  // out of memory: nothing sent
+        telemetry::log(telemetry::level::error, "ask failed",
+                       {{"error", std::string{e.what()}}});
+        done();
+      }
+    },
+  };
 }
 
 } // namespace
 
-asker::asker(caf::actor_system& sys, std::size_t lanes) {
-  lanes_.resize(lanes > 0 ? lanes : 1);
-  for (auto& l : lanes_) {
-    l.waiting = std::make_shared<queue>();
-    l.actor = sys.spawn([q = l.waiting](caf::event_based_actor* self) {
-      // A wake-up after the last one (a submit racing stop) finds no
-      // behaviour: dropped quietly.
-      self->set_default_handler(caf::drop);
-      return caf::behavior{[self, q](ask_atom) { send_waiting(self, *q); }};
-    });
-  }
+asker::asker(caf::actor_system& sys, std::size_t max_idle)
+  : pool_(std::make_shared<pool>(sys, max_idle)) {
 }
 
 asker::~asker() {
@@ -66,32 +88,33 @@ asker::~asker() {
 }
 
 void asker::submit(ask_fn fn) {
-  // Each thread keeps the lane it was first given (reactor threads are
-  // few and live as long as the server).
-  thread_local std::size_t mine = next_lane_.fetch_add(1);
-  auto& l = lanes_[mine % lanes_.size()];
-  bool wake = false;
+  member m;
   {
-    std::lock_guard<std::mutex> lock{l.waiting->mtx};
-    if (l.waiting->stopped)
+    std::lock_guard<std::mutex> lock{pool_->mtx};
+    if (pool_->stopped)
       return;
-    l.waiting->asks.push_back(std::move(fn));
-    wake = !std::exchange(l.waiting->woken, true);
+    if (!pool_->idle.empty()) {
+      m = std::move(pool_->idle.back());
+      pool_->idle.pop_back();
+    }
   }
-  if (wake)
-    caf::anon_send(l.actor, ask_atom::value);
+  if (!m.actor) {
+    m.box = std::make_shared<ask_box>();
+    m.actor = pool_->sys.spawn(asking_actor, pool_, m.box);
+  }
+  m.box->fn = std::move(fn);
+  caf::anon_send(m.actor, ask_atom::value);
 }
 
 void asker::stop() {
-  for (auto& l : lanes_) {
-    {
-      std::lock_guard<std::mutex> lock{l.waiting->mtx};
-      if (l.waiting->stopped)
-        continue;
-      l.waiting->stopped = true;
-    }
-    caf::anon_send(l.actor, ask_atom::value);
+  std::vector<member> idle;
+  {
+    std::lock_guard<std::mutex> lock{pool_->mtx};
+    pool_->stopped = true;
+    idle.swap(pool_->idle);
   }
+  for (auto& m : idle)
+    caf::anon_send_exit(m.actor, caf::exit_reason::user_shutdown);
 }
 
 } // namespace bellhop::http

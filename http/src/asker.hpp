@@ -1,23 +1,22 @@
-// The actors that ask the router for the REST reactors, one per reactor
-// thread. A reactor thread queues an ask (a function that sends its request
-// and writes the answer) in its actor's plain queue under a mutex: the ask
-// holds the connection's writer, local state that no message may carry.
-// It wakes the actor with an `ask_atom` only when the queue was empty; the
-// actor, on a CAF worker, takes every waiting ask at once and sends its
-// request. The answers come back to that actor, which writes them (ask.hpp).
+// The actors that ask the router for the REST reactors: a pool of
+// long-lived actors, each with one ask at a time. A reactor thread takes
+// an idle actor (or makes one), puts its ask (a function that sends the
+// request and writes the answer) in the actor's box, and wakes it with an
+// `ask_atom`: the ask holds the connection's writer, local state that no
+// message may carry. The actor sends the request; the answer comes back to
+// it, it writes the answer and returns to the pool.
 //
-// Long-lived actors, not one per request: an actor that ends cancels its
-// timeouts on CAF's clock thread, which wakes that thread — about two
-// context switches and a tenth more CPU per booking (docs/benchmarks.md).
+// Long-lived, not one actor per request: an actor that ends cancels its
+// timeouts on CAF's clock thread, which wakes that thread, about two
+// context switches per booking (docs/benchmarks.md). One actor per ask,
+// not one for many: an answer then wakes an actor waiting for nothing
+// else, and runs at once on the worker that delivered it.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <vector>
 
-#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
@@ -25,34 +24,35 @@ namespace bellhop::http {
 
 class asker {
 public:
-  /// Sends one request from the actor and handles its answer there.
-  using ask_fn = std::function<void(caf::event_based_actor*)>;
+  /// Called by the ask once its answer is written: the actor goes back to
+  /// the pool.
+  using done_fn = std::function<void()>;
+  /// Sends one request from `self` and, in its handlers, writes the answer
+  /// and then calls `done` (exactly once).
+  using ask_fn = std::function<void(caf::event_based_actor* self,
+                                    done_fn done)>;
 
-  /// One actor's waiting asks, shared with its reactor (asker.cpp).
-  struct queue;
+  /// The idle actors and the boxes of all (asker.cpp).
+  struct pool;
 
-  /// `lanes` actors (at least one): one per reactor thread.
-  asker(caf::actor_system& sys, std::size_t lanes);
+  /// Keeps at most `max_idle` idle actors; more asks at once make more,
+  /// which end after their answer.
+  asker(caf::actor_system& sys, std::size_t max_idle);
   ~asker();
   asker(const asker&) = delete;
   asker& operator=(const asker&) = delete;
 
-  /// Queues `fn` for the calling thread's actor. Once stop() ran, it is
-  /// dropped.
+  /// Hands `fn` to an idle actor, or a new one (any thread). Once stop()
+  /// ran, it is dropped.
   void submit(ask_fn fn);
 
-  /// Sends the asks queued so far, then lets each actor end once their
-  /// answers came; later asks are dropped. Called at shutdown (the actor
-  /// system waits for every actor), and by the destructor.
+  /// Ends the idle actors; each busy one ends after its answer. Later asks
+  /// are dropped. Called at shutdown (the actor system waits for every
+  /// actor), and by the destructor.
   void stop();
 
 private:
-  struct lane {
-    std::shared_ptr<queue> waiting;
-    caf::actor actor;
-  };
-  std::vector<lane> lanes_;
-  std::atomic<std::size_t> next_lane_{0};  ///< hands threads their lane
+  std::shared_ptr<pool> pool_;
 };
 
 } // namespace bellhop::http

@@ -1,10 +1,9 @@
 // What every REST handler shares: the actor system and router, the asking
-// actor, the read queries, the JWT verifier, the rate limiters and the
+// actors, the read queries, the JWT verifier, the rate limiters and the
 // configuration. Read-only after start, except the rate limiters and the
-// asking actor's queue (internally locked).
+// asking actors' pool (internally locked).
 #pragma once
 
-#include <algorithm>
 #include <atomic>
 #include <cstddef>
 
@@ -17,12 +16,16 @@
 
 namespace bellhop::http {
 
+/// Idle asking actors kept for the next asks (asker.hpp): more than the
+/// requests usually in flight at once. An idle one costs about 1 KiB.
+constexpr std::size_t max_idle_askers = 1024;
+
 struct context {
   context(caf::actor_system& sys, router_actor router, const storage::store& st,
           rest_config config)
     : sys(sys),
       router(std::move(router)),
-      asks(sys, static_cast<std::size_t>(std::max(config.threads, 1))),
+      asks(sys, max_idle_askers),
       queries(st),
       cfg(std::move(config)),
       jwt(cfg.jwt),

@@ -1,11 +1,12 @@
 // The REST server's asking actors (http/src/asker.hpp) on CAF's real
-// scheduler: asks queued from several threads all send their requests and
-// get their answers; stop() lets the answers still awaited arrive, drops
-// later asks, and the actors then end.
+// scheduler: asks from several threads all send their requests and get
+// their answers; one after another they reuse one actor; stop() lets the
+// answers still awaited arrive, drops later asks, and the actors then end.
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,10 +55,12 @@ TEST_CASE("asks queued from several threads are all sent and answered") {
     for (int t = 0; t < 4; ++t)
       threads.emplace_back([&, t] {
         for (int i = 0; i < 1000; ++i)
-          asks.submit([&, v = t * 1000 + i](caf::event_based_actor* self) {
-            self->request(adder, caf::infinite, v).then([&](int r) {
+          asks.submit([&, v = t * 1000 + i](caf::event_based_actor* self,
+                                            asker::done_fn done) {
+            self->request(adder, caf::infinite, v).then([&, done](int r) {
               sum += r;
               ++answered;
+              done();
             });
           });
       });
@@ -70,6 +73,31 @@ TEST_CASE("asks queued from several threads are all sent and answered") {
   caf::anon_send_exit(adder, caf::exit_reason::user_shutdown);
   n.sys.await_all_actors_done();  // the asking actors ended
   CHECK(answered.load() == 4000);
+}
+
+TEST_CASE("asks one after another are sent by one long-lived actor") {
+  node n;
+  auto echo = n.sys.spawn([]() -> caf::behavior {
+    return {[](int x) { return x; }};
+  });
+  std::set<caf::actor_id> senders;
+  {
+    asker asks{n.sys, 4};
+    for (int i = 0; i < 100; ++i) {
+      std::atomic<bool> answered{false};
+      asks.submit([&](caf::event_based_actor* self, asker::done_fn done) {
+        senders.insert(self->id());
+        self->request(echo, caf::infinite, i).then([&, done](int) {
+          done();
+          answered = true;
+        });
+      });
+      REQUIRE(eventually([&] { return answered.load(); }));
+    }
+  }
+  CHECK(senders.size() == 1);
+  caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
+  n.sys.await_all_actors_done();
 }
 
 TEST_CASE("stop lets awaited answers arrive, then the actors end") {
@@ -92,12 +120,16 @@ TEST_CASE("stop lets awaited answers arrive, then the actors end") {
   std::atomic<int> got{0};
   std::atomic<bool> late_ran{false};
   asker asks{n.sys, 1};
-  asks.submit([&](caf::event_based_actor* self) {
-    self->request(slow, caf::infinite, 1).then([&](int r) { got = r; });
+  asks.submit([&](caf::event_based_actor* self, asker::done_fn done) {
+    self->request(slow, caf::infinite, 1).then([&, done](int r) {
+      got = r;
+      done();
+    });
   });
   REQUIRE(eventually([&] { return asked.load(); }));
   asks.stop();
-  asks.submit([&](caf::event_based_actor*) { late_ran = true; });
+  asks.submit(
+    [&](caf::event_based_actor*, asker::done_fn) { late_ran = true; });
   caf::anon_send(slow, std::string{"give"});
   REQUIRE(eventually([&] { return got.load() == 42; }));
   caf::anon_send_exit(slow, caf::exit_reason::user_shutdown);
