@@ -17,7 +17,7 @@
 namespace bellhop::http {
 
 /// Idle asking actors kept for the next asks (asker.hpp): more than the
-/// requests usually in flight at once. An idle one costs about 1 KiB.
+/// requests usually in flight at once.
 constexpr std::size_t max_idle_askers = 1024;
 
 struct context {

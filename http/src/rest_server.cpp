@@ -501,7 +501,7 @@ void rest_server::shutdown() {
     impl_->endpoint.reset();
   }
   stop_slow_writes();
-  // No reactor runs: the asking actor ends once its answers came.
+  // No reactor runs: idle asking actors end, a busy one after its answer.
   if (impl_)
     impl_->ctx->asks.stop();
 }

@@ -351,6 +351,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(bellhop, caf::first_custom_type_id)
   // A session's wait for the acks of what it wrote before closing is over.
   CAF_ADD_ATOM(bellhop, bellhop, grace_atom, "grace")
   CAF_ADD_TYPE_ID(bellhop, (bellhop::email_sent))
-  // The REST server's asking actor has requests waiting in its queue.
+  // One of the REST server's asking actors has an ask in its box.
   CAF_ADD_ATOM(bellhop, bellhop, ask_atom, "ask")
 CAF_END_TYPE_ID_BLOCK(bellhop)
