@@ -22,8 +22,19 @@
 // Usage: pistache-floor MODE [DIR]   (DIR for commit's file or lmdb's
 // environment, default /tmp)
 // Prints {"http":PORT} on stdout when it listens; stops on SIGINT/SIGTERM.
+//
+// A fifth mode serves nothing: `pistache-floor lmdb-alone DIR SECONDS`
+// commits lmdb's four records for bookings like bench/post-bookings.lua's
+// (1,000 hosts in turn, a new room each), 64 to a transaction — the most
+// that 64 connections can have waiting, so LMDB's cheapest case — on the
+// calling thread for SECONDS, and prints the CPU time the commits took per
+// booking (getrusage of the thread around each commit):
+//   {"bookings":N,"batch":64,"cpu_us_per_booking":X,"bookings_per_s":Y}
+// Added to the inline mode's CPU per request, it is the least a booking can
+// cost with Pistache and LMDB on one core, with no thread hop at all.
 #include <fcntl.h>
 #include <lmdb.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +52,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <pistache/endpoint.h>
@@ -65,13 +77,22 @@ void answer(ResponseWriter& w) {
          MIME(Application, Json));
 }
 
-/// One job for the other thread: the writer and, for commit and lmdb, the
-/// body and the fields lmdb's keys are made of.
-struct job {
-  ResponseWriter w;
+/// A booking as lmdb's store needs it: the body and the fields its keys
+/// are made of.
+struct booking_fields {
   std::string body;
   std::string host, room, check_in;
 };
+
+/// One job for the other thread: the writer and, for commit and lmdb, the
+/// booking.
+struct job {
+  ResponseWriter w;
+  booking_fields b;
+};
+
+const booking_fields& fields_of(const job& j) { return j.b; }
+const booking_fields& fields_of(const booking_fields& b) { return b; }
 
 void lmdb_check(int rc, const char* what) {
   if (rc != 0) {
@@ -107,11 +128,14 @@ public:
     ::rmdir(dir_.c_str());
   }
 
-  /// One transaction for the whole batch; returns after mdb_txn_commit.
-  void commit(const std::deque<job>& batch) {
+  /// One transaction for the whole batch (of jobs or of bookings);
+  /// returns after mdb_txn_commit.
+  template <typename Batch>
+  void commit(const Batch& batch) {
     MDB_txn* txn = nullptr;
     lmdb_check(mdb_txn_begin(env_, nullptr, 0, &txn), "mdb_txn_begin");
-    for (auto& j : batch) {
+    for (auto& item : batch) {
+      auto& j = fields_of(item);
       auto& next = next_id_[j.host];
       ++next;
       auto id = booking_id();
@@ -205,7 +229,7 @@ private:
       if (mode_ == mode::commit) {
         buf.clear();
         for (auto& j : batch) {
-          buf += j.body;
+          buf += j.b.body;
           buf += '\n';
         }
         if (::write(fd_, buf.data(), buf.size()) != static_cast<ssize_t>(buf.size())
@@ -258,15 +282,15 @@ public:
       return;
     }
     if (mode_ == mode::handoff) {
-      worker_->push(job{std::move(w), {}, {}, {}, {}});
+      worker_->push(job{std::move(w), {}});
       return;
     }
     auto field = [&doc](const char* name) {
       auto it = doc.find(name);
       return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string{"x"};
     };
-    worker_->push(job{std::move(w), req.body(), field("hostId"), field("roomId"),
-                      field("checkIn")});
+    worker_->push(job{std::move(w), {req.body(), field("hostId"), field("roomId"),
+                                     field("checkIn")}});
   }
 
 private:
@@ -274,11 +298,56 @@ private:
   std::shared_ptr<worker> worker_;
 };
 
+double thread_cpu_s() {
+  rusage ru{};
+  getrusage(RUSAGE_THREAD, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
+         + static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/// The lmdb-alone mode: lmdb's commits with no HTTP and no other thread.
+/// Only the commits are timed; making the bookings' text is not.
+int lmdb_alone(const std::string& dir, double seconds) {
+  constexpr std::size_t batch_size = 64;
+  constexpr unsigned hosts = 1000;
+  floor_store store{dir};
+  std::vector<booking_fields> batch(batch_size);
+  unsigned long long counter = 0, bookings = 0;
+  double cpu = 0;
+  auto start = std::chrono::steady_clock::now();
+  auto end = start + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    for (auto& b : batch) {
+      // The text bench/post-bookings.lua sends, in the same order.
+      auto c = counter++;
+      b.host = "h" + std::to_string(c % hosts);
+      b.room = "rA-0-" + std::to_string(c);
+      b.check_in = "2026-12-01";
+      b.body = R"({"hostId":")" + b.host + R"(","roomId":")" + b.room
+               + R"(","guestId":"g)" + std::to_string(c % 5000)
+               + R"(","checkIn":"2026-12-01","checkOut":"2026-12-02","guests":1})";
+    }
+    double before = thread_cpu_s();
+    store.commit(batch);
+    cpu += thread_cpu_s() - before;
+    bookings += batch_size;
+  }
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << "{\"bookings\":" << bookings << ",\"batch\":" << batch_size
+            << ",\"cpu_us_per_booking\":" << cpu * 1e6 / static_cast<double>(bookings)
+            << ",\"bookings_per_s\":" << static_cast<double>(bookings) / wall << "}"
+            << std::endl;
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string{argv[1]} == "lmdb-alone")
+    return lmdb_alone(argv[2], std::atof(argv[3]));
   if (argc < 2 || argc > 3) {
-    std::cerr << "usage: pistache-floor inline|handoff|commit|lmdb [DIR]\n";
+    std::cerr << "usage: pistache-floor inline|handoff|commit|lmdb [DIR]\n"
+                 "       pistache-floor lmdb-alone DIR SECONDS\n";
     return 2;
   }
   std::string name = argv[1];
