@@ -75,18 +75,29 @@ void ask(context& ctx, ResponseWriter w, Message msg, OnReply on_reply) {
   ctx.asks.submit([router = ctx.router, msg = std::move(msg), a, on_reply,
                    pending](caf::event_based_actor* self,
                             asker::done_fn done) mutable {
-    self->request(router, caf::infinite, std::move(msg))
-      .then(
-        [a, on_reply, pending, done](Reply& r) mutable {
-          answer_on_actor_thread(a->ex, a->writer, *pending,
-                                 [&] { on_reply(a->writer, r); });
-          done();
-        },
-        [a, pending, done](caf::error& err) mutable {
-          answer_on_actor_thread(a->ex, a->writer, *pending,
-                                 [&] { send_actor_error(a->writer, err); });
-          done();
-        });
+    try {
+      self->request(router, caf::infinite, std::move(msg))
+        .then(
+          [a, on_reply, pending, done](Reply& r) mutable {
+            answer_on_actor_thread(a->ex, a->writer, *pending,
+                                   [&] { on_reply(a->writer, r); });
+            done();
+          },
+          [a, pending, done](caf::error& err) mutable {
+            answer_on_actor_thread(a->ex, a->writer, *pending,
+                                   [&] { send_actor_error(a->writer, err); });
+            done();
+          });
+    } catch (const std::exception& e) {
+      // Out of memory before the handlers were set: none will answer, so
+      // this does, and the ask stops counting as in flight (or a stop
+      // would wait out its grace for it).
+      answer_on_actor_thread(a->ex, a->writer, *pending, [&] {
+        log_answer_failure(e);
+        send_retry_later(a->writer, 503, "unavailable", "try again", 1);
+      });
+      done();
+    }
   });
 }
 

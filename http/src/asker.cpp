@@ -68,7 +68,9 @@ caf::behavior asking_actor(caf::event_based_actor* self,
       auto done = [self, p, box] { p->give_back(self, box); };
       try {
         fn(self, done);
-      } catch (const std::exception& e) {  // out of memory: nothing sent
+      } catch (const std::exception& e) {
+        // The REST server's asks answer their own failures (ask.hpp); one
+        // that still throws is logged, and the actor serves the next ask.
         telemetry::log(telemetry::level::error, "ask failed",
                        {{"error", std::string{e.what()}}});
         done();
@@ -104,6 +106,11 @@ void asker::submit(ask_fn fn) {
   }
   m.box->fn = std::move(fn);
   caf::anon_send(m.actor, ask_atom::value);
+}
+
+std::size_t asker::idle_count() const {
+  std::lock_guard<std::mutex> lock{pool_->mtx};
+  return pool_->idle.size();
 }
 
 void asker::stop() {

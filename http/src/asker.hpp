@@ -46,6 +46,9 @@ public:
   /// ran, it is dropped.
   void submit(ask_fn fn);
 
+  /// How many actors wait in the pool now (any thread).
+  std::size_t idle_count() const;
+
   /// Ends the idle actors; each busy one ends after its answer. Later asks
   /// are dropped. Called at shutdown (the actor system waits for every
   /// actor), and by the destructor.

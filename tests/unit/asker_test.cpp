@@ -1,12 +1,14 @@
 // The REST server's asking actors (http/src/asker.hpp) on CAF's real
 // scheduler: asks from several threads all send their requests and get
 // their answers; one after another they reuse one actor; stop() lets the
-// answers still awaited arrive, drops later asks, and the actors then end.
+// answers still awaited arrive, drops later asks, and the actors then end;
+// an ask that throws leaves its actor in the pool for the next one.
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -135,4 +137,34 @@ TEST_CASE("stop lets awaited answers arrive, then the actors end") {
   caf::anon_send_exit(slow, caf::exit_reason::user_shutdown);
   n.sys.await_all_actors_done();
   CHECK_FALSE(late_ran.load());
+}
+
+TEST_CASE("an ask that throws leaves its actor in the pool for the next one") {
+  node n;
+  auto echo = n.sys.spawn([]() -> caf::behavior {
+    return {[](int x) { return x; }};
+  });
+  std::atomic<caf::actor_id> thrower{0}, sender{0};
+  std::atomic<bool> answered{false};
+  {
+    asker asks{n.sys, 4};
+    asks.submit([&](caf::event_based_actor* self, asker::done_fn) {
+      thrower = self->id();
+      throw std::runtime_error("out of memory");
+    });
+    // Logged (error "ask failed"), and the actor went back to the pool.
+    REQUIRE(eventually([&] { return asks.idle_count() == 1; }));
+    asks.submit([&](caf::event_based_actor* self, asker::done_fn done) {
+      sender = self->id();
+      self->request(echo, caf::infinite, 7).then([&, done](int) {
+        done();
+        answered = true;
+      });
+    });
+    REQUIRE(eventually([&] { return answered.load(); }));
+    CHECK(thrower.load() != 0);
+    CHECK(sender.load() == thrower.load());
+  }
+  caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
+  n.sys.await_all_actors_done();
 }
