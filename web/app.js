@@ -3,12 +3,9 @@
 // its fallback: once the socket closes (TTL), poll the count with its ETag
 // every 5 s and reconnect with after=<latestId> when it shows something new.
 //
-// The badge is a snapshot {unread, latestId}: latestId is the newest
-// notification the unread figure accounts for. Snapshots come from
-// /notifications/count, the socket's hello and read events, and each new
-// notification (+1). One older than the badge is dropped (applyCount); one
-// newer than it is applied only together with a fetch of what lies between
-// (applyNewer).
+// The badge is a snapshot {unread, latestId}, where latestId is the newest
+// notification the unread figure accounts for; badge.js says which
+// snapshots it takes.
 //
 // Connections may die without a word (sleep, a new network): every request
 // has a deadline (FETCH_MS) and the socket a watchdog (watchSocket).
