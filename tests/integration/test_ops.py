@@ -193,15 +193,30 @@ class OpsTest(unittest.TestCase):
                       % (200 * 1024))
             status_line, _, _ = read_head(self, s)
         self.assertIn(" 413 ", status_line)
+        # Counted once the answer is sent: wait for the count to move.
+        counted = 'route="POST /bookings",code="413"'
+        deadline = time.monotonic() + 5
         after = self.scrape()
+        while (metric(after, "bellhop_http_requests_total", counted)
+               == metric(before, "bellhop_http_requests_total", counted)
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+            after = self.scrape()
         for route, n in (("POST /bookings", 1), ("unknown", 0)):
             labels = 'route="%s",code="413"' % route
             self.assertEqual(metric(after, "bellhop_http_requests_total", labels),
                              metric(before, "bellhop_http_requests_total", labels) + n,
                              route)
-        lines = [json.loads(line) for line in
-                 self.server.stderr_text().splitlines() if line.startswith("{")]
-        answered = [l for l in lines if l.get("status") == 413]
+        # The line is written after the answer is sent, and read from the
+        # server's stderr on another thread: wait for it.
+        deadline = time.monotonic() + 5
+        answered = []
+        while not answered and time.monotonic() < deadline:
+            lines = [json.loads(line) for line in
+                     self.server.stderr_text().splitlines() if line.startswith("{")]
+            answered = [l for l in lines if l.get("status") == 413]
+            if not answered:
+                time.sleep(0.05)
         self.assertTrue(answered, lines[-5:])
         self.assertEqual((answered[-1].get("method"), answered[-1].get("route")),
                          ("POST", "POST /bookings"), answered[-1])
