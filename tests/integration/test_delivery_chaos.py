@@ -18,7 +18,8 @@ kill -9 restarts in turn on the same data dir.
 What is checked: every 201 is stored under its id, once, with one
 `created` audit entry, and reached a device (a frame, or REST after a
 replay cut at 100); per socket no duplicate, out-of-order or missing
-frame, each with its `pushed` audit entry; live pushes and read events
+frame, each with its `pushed` audit entry (unless a kill -9 came just
+after); live pushes and read events
 reach the sockets open across them; acks are audited; close codes and
 their causes; mark-reads are durable and audited; mails have §7's
 Message-ID and Subject, are never sent before their delay, inside a live
